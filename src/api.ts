@@ -1,0 +1,21 @@
+/**
+ * Whole roots in code: the same engine and the same report as the CLI's `--json`.
+ */
+import type { Registry } from './registry/types.js';
+import type { Report } from './report.js';
+import { runFleet, type FleetOptions } from './fleet/run.js';
+
+export interface FleetRunOptions extends Omit<FleetOptions, 'mode'> {
+  /** Data dirs named directly (besides those discovered under the roots). */
+  readonly dirs?: readonly string[];
+}
+
+/** Audits every data dir under `roots` without writing anything (like `stores check --json`). */
+export async function checkFleet(registry: Registry, roots: readonly string[], options: FleetRunOptions = {}): Promise<Report> {
+  return runFleet(registry, options.dirs ?? [], roots, { ...options, mode: 'check' });
+}
+
+/** Reconciles every data dir under `roots` (like `stores up --json`); refusals are reported, not thrown. */
+export async function reconcileFleet(registry: Registry, roots: readonly string[], options: FleetRunOptions = {}): Promise<Report> {
+  return runFleet(registry, options.dirs ?? [], roots, { ...options, mode: 'up' });
+}

@@ -1,0 +1,180 @@
+/**
+ * The boot path of a host: classify every store of a data dir, refuse before changing any file
+ * if one is refused, otherwise reconcile, then open each store with its connection settings.
+ *
+ * Built to cost little more than opening the files: a current file is opened once, read once
+ * (user_version and sqlite_schema, compared with the baseline letter for letter), and that same
+ * connection is handed to the host.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
+import { isRefusedStatus, type StoreReport } from './report.js';
+import type { Registry, Store } from './registry/types.js';
+import { classify, type Classification } from './engine/classify.js';
+import { createFresh, reconcileConnection } from './engine/apply.js';
+import { plan as makePlan } from './engine/plan.js';
+import { busyTimeout, collect, errorFacts, probe, statFile, unreadFacts, type FileFacts, type FileStat } from './engine/probe.js';
+import { outcomeReport } from './engine/reconcile.js';
+
+export interface OpenOptions {
+  /** Create the data dir when absent (default true). */
+  readonly create?: boolean;
+  /** Back up before dropping tables that hold rows (default true). */
+  readonly backup?: boolean;
+  /** Run `PRAGMA quick_check` on current files too (default false: it reads the whole file). */
+  readonly integrityCheck?: boolean;
+}
+
+/** Open, ready connections to every store of a data dir. */
+export interface OpenStores {
+  /** One better-sqlite3 connection per store, by store name, with its settings applied. */
+  readonly db: Readonly<Record<string, Database.Database>>;
+  /** What was found and done, per store (the same entries as `stores up --json`). */
+  readonly report: readonly StoreReport[];
+  /** Checkpoints each WAL (TRUNCATE, per the store's setting) and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Applies a store's connection settings, in order. Values were validated with the registry. */
+export function applySettings(db: Database.Database, store: Store): void {
+  for (const [k, v] of Object.entries(store.connection)) db.pragma(`${k} = ${v}`);
+}
+
+interface Slot {
+  readonly store: Store;
+  readonly file: string;
+  readonly stat: FileStat;
+  readonly facts: FileFacts;
+  readonly cls: Classification;
+  db: Database.Database | null;
+}
+
+function firstLook(store: Store, file: string, options: OpenOptions): Slot {
+  let stat: FileStat;
+  try {
+    stat = statFile(file);
+  } catch (err) {
+    const st: FileStat = { file, kind: 'other', size: 0, walBytes: 0, journal: false, header: null };
+    const facts = unreadFacts(st, errorFacts(err));
+    return { store, file, stat: st, facts, cls: classify(facts, store), db: null };
+  }
+  const plain = stat.kind === 'file' && stat.size > 0 && stat.header?.sqlite === true;
+  if (!plain || stat.walBytes > 0 || stat.journal) {
+    // Missing, empty, damaged, or with a crashed writer's companions: the side-effect-free probe.
+    const facts = probe(file, store, { integrity: options.integrityCheck === true });
+    return { store, file, stat, facts, cls: classify(facts, store), db: null };
+  }
+  // The common case: open once, read, keep the connection if the file is current.
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+    const facts = collect(db, store, stat, { integrity: options.integrityCheck === true });
+    return { store, file, stat, facts, cls: classify(facts, store), db };
+  } catch (err) {
+    db?.close();
+    const facts = unreadFacts(stat, errorFacts(err));
+    return { store, file, stat, facts, cls: classify(facts, store), db: null };
+  }
+}
+
+function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreRefusal {
+  return {
+    store: slot.store.name,
+    file: slot.file,
+    status: status ?? (slot.cls.status as RefusedStatus),
+    found: slot.cls.version,
+    expected: slot.store.version,
+    message: `${slot.file}: ${message ?? slot.cls.message}`,
+  };
+}
+
+/**
+ * Reconciles every store of `dataDir` and returns open connections.
+ *
+ * @throws {StoreError} with `code` `STORE_TOO_NEW`, `STORE_TOO_OLD`, `STORE_DRIFT`,
+ * `STORE_CONFLICT`, `STORE_FOREIGN`, `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_ERROR` when a
+ * store is refused; when it is thrown before any change, every file was left as it was.
+ *
+ * @example
+ * const registry = await loadRegistry('stores');
+ * const stores = await openStores(registry, '/var/lib/app/1.5.0');
+ * stores.db.objects.prepare('SELECT count(*) FROM db_client').get();
+ * await stores.close();
+ */
+export async function openStores(registry: Registry, dataDir: string, options: OpenOptions = {}): Promise<OpenStores> {
+  const dir = path.resolve(dataDir);
+  if (options.create !== false) fs.mkdirSync(dir, { recursive: true });
+  const slots: Slot[] = [];
+  const closeAll = () => {
+    for (const s of slots) s.db?.close();
+  };
+  const report: StoreReport[] = [];
+  try {
+    // 1. Classify every store before touching any.
+    const started: bigint[] = [];
+    for (const store of registry.stores) {
+      started.push(process.hrtime.bigint());
+      slots.push(firstLook(store, path.join(dir, store.file), options));
+    }
+    const refused = slots.filter((s) => isRefusedStatus(s.cls.status));
+    if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)));
+
+    // 2. Reconcile what needs it, each store in its own transaction.
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      const t0 = started[i]!;
+      if (slot.cls.status === 'current') {
+        const ms = Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100;
+        const v = slot.store.version;
+        report.push({ name: slot.store.name, file: slot.file, status: 'current', version: v, target: v, action: 'unchanged', from: v, to: v, backup: null, message: slot.cls.message, ms });
+        continue;
+      }
+      if (slot.cls.status === 'missing') {
+        const planned = makePlan(slot.cls, slot.store, slot.facts);
+        if ('plan' in planned) {
+          try {
+            if (createFresh(slot.file, slot.store, planned.plan)) {
+              report.push(outcomeReport(slot.store, slot.file, slot.cls, { classification: slot.cls, facts: slot.facts, plan: planned.plan, refused: false, backup: null }, t0));
+              continue;
+            }
+          } catch (err) {
+            throw new StoreError([refusalOf(slot, `cannot create the file: ${(err as Error).message}; fix the cause (permissions, disk space), then start again`, 'error')], { cause: err });
+          }
+        }
+      }
+      slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
+      const outcome = reconcileConnection(slot.db, statFile(slot.file), slot.store, { backup: options.backup });
+      report.push(outcomeReport(slot.store, slot.file, slot.cls, outcome, t0));
+      if (outcome.refused) {
+        const status = isRefusedStatus(outcome.classification.status) ? (outcome.classification.status as RefusedStatus) : 'error';
+        throw new StoreError([refusalOf(slot, outcome.reason ?? outcome.classification.message, status)]);
+      }
+    }
+
+    // 3. Open each store with its settings, in registry order.
+    const db: Record<string, Database.Database> = {};
+    for (const slot of slots) {
+      slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
+      applySettings(slot.db, slot.store);
+      db[slot.store.name] = slot.db;
+    }
+    return {
+      db,
+      report,
+      close: async () => {
+        for (const slot of slots) {
+          const conn = slot.db;
+          if (!conn || !conn.open) continue;
+          if (slot.store.checkpointOnClose) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
+          conn.close();
+        }
+      },
+    };
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+}
+

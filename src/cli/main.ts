@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/** The `stores` executable. */
+import { runCli } from './run.js';
+
+const code = await runCli(process.argv.slice(2), {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+  cwd: process.cwd(),
+  stdoutTTY: process.stdout.isTTY === true,
+});
+process.exitCode = code;

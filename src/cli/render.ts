@@ -1,0 +1,100 @@
+/**
+ * Human output: readable tables, colour only on a terminal and never under NO_COLOR.
+ */
+import type { Status } from '../errors.js';
+import type { Mode, Report, StoreReport } from '../report.js';
+import { isRefusedStatus, needsWork } from '../report.js';
+import { describeChange } from '../schema/diff.js';
+
+export interface Style {
+  readonly color: boolean;
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1 } as const;
+type Colour = keyof typeof CODES;
+
+export function paint(style: Style, colour: Colour, text: string): string {
+  return style.color ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
+}
+
+/** Colour on when writing to a terminal, unless NO_COLOR is set (https://no-color.org). */
+export function detectColor(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return isTTY && env.TERM !== 'dumb';
+}
+
+function statusColour(s: Status): Colour {
+  if (s === 'current') return 'green';
+  if (needsWork(s)) return 'yellow';
+  return 'red';
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+function versions(s: StoreReport): string {
+  const found = s.version === null ? '-' : `v${s.version}`;
+  if (s.action && s.to !== undefined && s.to !== null && s.to !== s.version) return `${found} → v${s.to}`;
+  return `${found}/v${s.target}`;
+}
+
+function actionText(style: Style, s: StoreReport): string {
+  if (!s.action) return '';
+  const c: Colour = s.action === 'refused' ? 'red' : s.action === 'unchanged' ? 'gray' : s.action === 'planned' ? 'cyan' : 'green';
+  return paint(style, c, s.action);
+}
+
+/** The human report of check/up/adopt. */
+export function renderReport(report: Report, mode: Mode, style: Style, options: { dryRun?: boolean } = {}): string {
+  const lines: string[] = [];
+  const nameW = Math.max(6, ...report.registry.map((r) => r.name.length)) + 2;
+  for (const dir of report.dirs) {
+    lines.push(paint(style, 'bold', dir.path));
+    for (const s of dir.stores) {
+      const row = [
+        '  ' + pad(s.name, nameW),
+        paint(style, statusColour(s.status), pad(s.status, 9)),
+        pad(versions(s), 10),
+        s.action ? pad(actionText(style, s), 10 + (style.color ? 9 : 0)) : '',
+        s.status === 'current' && (!s.action || s.action === 'unchanged') ? '' : s.message,
+      ];
+      lines.push(row.join(' ').trimEnd());
+      if (options.dryRun && s.plan) {
+        for (const step of s.plan) {
+          lines.push(paint(style, 'gray', `      -- ${step.comment}${step.destructive ? ' (destructive)' : ''}`));
+          for (const l of step.sql.split('\n')) lines.push(`      ${l}`);
+        }
+      }
+    }
+  }
+  lines.push('');
+  lines.push(renderSummary(report, mode, style));
+  const attention = report.dirs.flatMap((d) => d.stores).filter((s) => s.action === 'refused' || (mode === 'check' && isRefusedStatus(s.status)));
+  if (attention.length > 0) {
+    lines.push('');
+    lines.push(paint(style, 'red', `Needs attention (${attention.length}):`));
+    for (const s of attention) {
+      lines.push(`  ${paint(style, 'red', '✗')} ${s.file}  ${paint(style, 'red', s.status)}`);
+      lines.push(`      ${s.message}`);
+      for (const c of (s.changes ?? []).slice(0, 8)) lines.push(`      - ${describeChange(c)}`);
+      if ((s.changes?.length ?? 0) > 8) lines.push(`      - … ${s.changes!.length - 8} more (stores diff ${s.file})`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+function renderSummary(report: Report, mode: Mode, style: Style): string {
+  const { summary } = report;
+  const byStatus = Object.entries(summary.byStatus)
+    .sort((a, b) => b[1]! - a[1]!)
+    .map(([k, n]) => paint(style, statusColour(k as Status), `${n} ${k}`))
+    .join(', ');
+  let text = `${summary.stores} store${summary.stores === 1 ? '' : 's'} in ${summary.dirs} data dir${summary.dirs === 1 ? '' : 's'}: ${byStatus || 'nothing found'}`;
+  if (mode !== 'check' && summary.byAction) {
+    const acts = Object.entries(summary.byAction).map(([k, n]) => `${n} ${k}`).join(', ');
+    text += `\n${mode === 'up' ? 'up' : 'adopt'}: ${acts}`;
+  }
+  return text;
+}

@@ -1,0 +1,241 @@
+/**
+ * The command line: a thin yargs layer that validates input, calls the same library functions
+ * hosts use, renders the report and returns the exit code. `runCli` never calls process.exit.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import yargs from 'yargs';
+import { RegistryError, UsageError, messageOf } from '../errors.js';
+import { loadRegistry } from '../registry/load.js';
+import type { Registry, Store } from '../registry/types.js';
+import { exitCode, type Mode } from '../report.js';
+import { runFleet } from '../fleet/run.js';
+import { diffFile, type FileDiff } from '../engine/explain.js';
+import { verifyRegistry } from '../verify.js';
+import { describeChange } from '../schema/diff.js';
+import { detectColor, paint, renderReport, type Style } from './render.js';
+
+export interface CliIO {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** Whether stdout is a terminal (colour). */
+  readonly stdoutTTY: boolean;
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
+
+const EPILOGUE = `Exit codes:
+  0  everything is current (after up: was made current)
+  3  something needs up or adopt, nothing is refused (check, dry runs, adopt)
+  4  at least one store is refused (too-new, too-old, drift, conflict, foreign, corrupt, locked, error)
+  2  usage or registry error (nothing was touched)
+  1  unexpected failure
+
+Environment: NO_COLOR turns colour off.`;
+
+interface Args {
+  _: (string | number)[];
+  dirs?: string[];
+  root?: string[];
+  stores: string;
+  json?: boolean;
+  'dry-run'?: boolean;
+  repair?: boolean;
+  backup?: boolean;
+  concurrency?: number;
+  target?: string;
+}
+
+function build(argv: readonly string[], width: number) {
+  const common = (y: ReturnType<typeof yargs>) =>
+    y
+      .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
+      .option('root', { type: 'string', array: true, describe: 'discover data dirs under ROOT (any depth; repeatable)' });
+  return yargs([...argv])
+    .scriptName('stores')
+    .usage('$0 <command> [options]\n\nKeep the SQLite stores of an application correct across versions.')
+    .command('up [dirs..]', 'create, migrate or adopt every store; refuse what is unsafe', (y) =>
+      common(y)
+        .option('dry-run', { type: 'boolean', describe: 'print the SQL plan per store, write nothing' })
+        .option('repair', { type: 'boolean', describe: 'add what a drifted file lacks (never drops)' })
+        .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping tables holding rows (--no-backup skips)' })
+        .option('concurrency', { type: 'number', describe: 'data dirs handled at once (default: number of cores)' })
+        .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
+        .example('$0 up --root data --dry-run', 'show what up would run under data/, change nothing')
+        .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks'),
+    )
+    .command('check [dirs..]', 'audit data dirs read-only: status of every store', (y) =>
+      common(y)
+        .example('$0 check --root data', 'audit every data dir under data/')
+        .example('$0 check data/1.5.0 --json | jq .summary', 'machine-readable summary'),
+    )
+    .command('adopt [dirs..]', 'adopt legacy (user_version 0) files; report the rest untouched', (y) =>
+      common(y)
+        .option('dry-run', { type: 'boolean', describe: 'print the adoption plan, write nothing' })
+        .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping dead tables holding rows (--no-backup skips)' })
+        .example('$0 adopt --root data --dry-run', 'show the renames and drops adoption would run'),
+    )
+    .command('diff <target>', 'show how a file (or every store of a data dir) differs from what its version must be', (y) =>
+      y.positional('target', { type: 'string', describe: 'a store file or a data dir' }).example('$0 diff data/1.5.0/objects.db', 'explain a drift'),
+    )
+    .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
+      y.example('$0 verify --stores stores', 'run before releasing a new version'),
+    )
+    .option('stores', { type: 'string', default: 'stores', describe: 'registry folder', global: true })
+    .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else', global: true })
+    .demandCommand(1, 'name a command: up, check, adopt, diff or verify')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .epilogue(EPILOGUE)
+    .wrap(Math.min(100, width))
+    .exitProcess(false);
+}
+
+/** Parses and runs one command line. Returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  let parsed: Args | null = null;
+  let helpText = '';
+  let parseError: Error | null = null;
+  try {
+    build(argv, 100).parse([...argv], {}, (err: Error | undefined, a: unknown, output: string) => {
+      if (err) parseError = err;
+      parsed = a as Args;
+      helpText = output;
+    });
+  } catch (err) {
+    parseError = err as Error;
+  }
+  if (parseError) return fail(io, wantsJson, new UsageError(messageOf(parseError)));
+  if (helpText) {
+    io.stdout(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
+    return EXIT.ok;
+  }
+  const args = parsed! as Args;
+  try {
+    return await dispatch(args, io);
+  } catch (err) {
+    return fail(io, args.json === true, err);
+  }
+}
+
+function fail(io: CliIO, json: boolean, err: unknown): number {
+  const code = err instanceof RegistryError || err instanceof UsageError ? EXIT.usage : EXIT.failure;
+  if (json) {
+    const body: Record<string, unknown> = { code: (err as { code?: string }).code ?? 'UNEXPECTED', message: messageOf(err) };
+    if (err instanceof RegistryError) body.problems = err.problems;
+    io.stdout(`${JSON.stringify({ error: body }, null, 2)}\n`);
+    return code;
+  }
+  if (err instanceof UsageError) io.stderr(`stores: ${err.message}\nRun 'stores --help' for usage.\n`);
+  else if (err instanceof RegistryError) io.stderr(`stores: ${err.message}\n`);
+  else {
+    io.stderr(`stores: unexpected failure: ${messageOf(err)}\n`);
+    if (io.env.STORES_DEBUG) io.stderr(`${(err as Error)?.stack ?? ''}\n`);
+    else io.stderr('Set STORES_DEBUG=1 for the stack trace, and report it.\n');
+  }
+  return code;
+}
+
+async function dispatch(args: Args, io: CliIO): Promise<number> {
+  const command = String(args._[0]);
+  const style: Style = { color: !args.json && detectColor(io.env, io.stdoutTTY) };
+  const registryPath = path.resolve(io.cwd, args.stores);
+  if (['up', 'check', 'adopt'].includes(command)) {
+    if (args.concurrency !== undefined && (!Number.isInteger(args.concurrency) || args.concurrency < 1)) {
+      throw new UsageError(`--concurrency takes a whole number ≥ 1, got ${args.concurrency}`);
+    }
+    if (args.repair && args['dry-run'] === undefined && command !== 'up') throw new UsageError('--repair goes with up');
+    const dirs = (args.dirs ?? []).map((d) => path.resolve(io.cwd, d));
+    const roots = (args.root ?? []).map((r) => path.resolve(io.cwd, r));
+    if (dirs.length === 0 && roots.length === 0) throw new UsageError(`name at least one data dir or --root (e.g. stores ${command} data/1.5.0)`);
+    for (const r of roots) {
+      if (!isDir(r)) throw new UsageError(`--root ${r}: no such directory`);
+    }
+    if (command !== 'up') {
+      for (const d of dirs) if (!isDir(d)) throw new UsageError(`${d}: no such data dir (${command} never creates one; up does)`);
+    } else {
+      for (const d of dirs) if (fs.existsSync(d) && !isDir(d)) throw new UsageError(`${d} is a file, not a data dir; name the directory that holds the store files`);
+    }
+    const registry = await loadRegistry(registryPath);
+    const mode = command as Mode;
+    const report = runFleet(registry, dirs, roots, {
+      mode,
+      dryRun: args['dry-run'] === true,
+      repair: args.repair === true,
+      backup: args.backup !== false,
+      onProblem: (p) => {
+        if (!args.json) io.stderr(`stores: skipped ${p.path}: ${p.message}\n`);
+      },
+    });
+    if (args.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      if (report.dirs.length === 0) io.stderr(`stores: no data dir found (a data dir holds at least one of ${registry.stores.map((s) => s.file).join(', ')})\n`);
+      io.stdout(renderReport(report, mode, style, { dryRun: args['dry-run'] === true }));
+    }
+    return exitCode(report, mode);
+  }
+  if (command === 'diff') return runDiff(args, io, registryPath, style);
+  if (command === 'verify') return runVerify(args, io, registryPath, style);
+  throw new UsageError(`unknown command ${command}`);
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function runDiff(args: Args, io: CliIO, registryPath: string, style: Style): Promise<number> {
+  const target = path.resolve(io.cwd, args.target!);
+  const registry = await loadRegistry(registryPath);
+  let pairs: [Store, string][];
+  if (isDir(target)) {
+    pairs = registry.stores.map((s) => [s, path.join(target, s.file)]);
+  } else {
+    const store = registry.stores.find((s) => s.file === path.basename(target));
+    if (!store) throw new UsageError(`${target}: no store of the registry uses the file name ${path.basename(target)} (known: ${registry.stores.map((s) => s.file).join(', ')})`);
+    if (!fs.existsSync(target)) throw new UsageError(`${target}: no such file`);
+    pairs = [[store, target]];
+  }
+  const diffs = pairs.map(([s, f]) => diffFile(s, f));
+  if (args.json) io.stdout(`${JSON.stringify({ files: diffs }, null, 2)}\n`);
+  else io.stdout(diffs.map((d) => renderDiff(d, style)).join('\n'));
+  return diffs.some((d) => d.changes.length > 0) ? EXIT.pending : EXIT.ok;
+}
+
+function renderDiff(d: FileDiff, style: Style): string {
+  const lines = [`${paint(style, 'bold', d.file)} (${d.store}, ${d.status}${d.version !== null ? `, user_version ${d.version}` : ''})`];
+  if (d.comparedWith === null) lines.push(`  ${d.message}`);
+  else if (d.changes.length === 0) lines.push(`  no difference from v${d.comparedWith}`);
+  else {
+    lines.push(`  compared with v${d.comparedWith}:`);
+    for (const c of d.changes) lines.push(`  ${paint(style, c.change === 'missing' ? 'red' : c.change === 'extra' ? 'yellow' : 'magenta', c.change === 'missing' ? '-' : c.change === 'extra' ? '+' : '~')} ${describeChange(c)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function runVerify(args: Args, io: CliIO, registryPath: string, style: Style): Promise<number> {
+  const registry: Registry = await loadRegistry(registryPath);
+  const result = verifyRegistry(registry);
+  if (args.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    const lines: string[] = [];
+    for (const s of result.stores) {
+      lines.push(paint(style, 'bold', s.name));
+      for (const c of s.checks) lines.push(`  ${c.ok ? paint(style, 'green', '✓') : paint(style, 'red', '✗')} ${c.name}${c.ok ? '' : `\n      ${c.detail}`}`);
+    }
+    const n = result.stores.reduce((a, s) => a + s.checks.length, 0);
+    const bad = result.stores.reduce((a, s) => a + s.checks.filter((c) => !c.ok).length, 0);
+    lines.push('', bad === 0 ? `registry ${registryPath} verified: ${n} checks passed` : `registry ${registryPath}: ${bad} of ${n} checks failed`);
+    io.stdout(lines.join('\n') + '\n');
+  }
+  return result.ok ? EXIT.ok : EXIT.usage;
+}

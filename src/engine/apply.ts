@@ -1,0 +1,229 @@
+/**
+ * Applying a plan: one transaction per store file. Foreign keys are switched off around it
+ * (outside the transaction, where the pragma has effect), the file is re-read and re-classified
+ * under the write lock, a backup is taken when a table holding rows is dropped, the steps run,
+ * the result is verified by meaning, `foreign_key_check` must be clean, `user_version` is
+ * stamped, and only then does it commit. Any failure rolls everything back.
+ *
+ * See https://www.sqlite.org/lang_altertable.html#otheralter for the foreign-key procedure.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Store } from '../registry/types.js';
+import { diff, summarizeChanges } from '../schema/diff.js';
+import { inspect } from '../schema/inspect.js';
+import type { Change } from '../schema/model.js';
+import { quoteString } from '../sql/tokens.js';
+import { classify, type Classification } from './classify.js';
+import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
+import { busyTimeout, collect, errorFacts, statFile, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { runStep } from './steps.js';
+
+/** The file's schema after the steps is not what the version must be: rolled back. */
+export class VerifyError extends Error {
+  override readonly name = 'VerifyError';
+  constructor(
+    message: string,
+    readonly changes: readonly Change[],
+  ) {
+    super(message);
+  }
+}
+
+export interface ApplyOptions extends PlanOptions {
+  /** Take a backup before dropping a table that holds rows (default true). */
+  readonly backup?: boolean;
+  /** Clock for backup names (tests inject one). */
+  readonly now?: () => Date;
+}
+
+/** What happened to one store file under its write lock. */
+export interface Outcome {
+  readonly classification: Classification;
+  readonly facts: FileFacts;
+  /** The plan run (null when none was needed or it was refused). */
+  readonly plan: Plan | null;
+  /** Why nothing was done, when `plan` is null. */
+  readonly reason?: string;
+  readonly refused: boolean;
+  readonly backup: string | null;
+}
+
+/** `objects.db.backup-20261121T083405123Z`: never the name of a store file. */
+export function backupName(file: string, now: Date): string {
+  return `${file}.backup-${now.toISOString().replace(/[-:.]/g, '')}`;
+}
+
+/**
+ * Writes a consistent copy of `file` beside it with `VACUUM INTO`, from a separate read-only
+ * connection (it sees the last committed state while the caller holds the write lock), to a
+ * `.partial` name renamed into place once complete. Keeps the source's permission bits.
+ */
+export function takeBackup(file: string, now: Date): string {
+  const target = backupName(file, now);
+  const partial = `${target}.partial`;
+  const reader = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    reader.exec(`VACUUM INTO ${quoteString(partial)}`);
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    reader.close();
+  }
+  fs.chmodSync(partial, fs.statSync(file).mode & 0o7777);
+  fs.renameSync(partial, target);
+  return target;
+}
+
+/** Throws unless the file now has exactly the baseline schema and clean foreign keys. */
+export function verifyResult(db: Database.Database, store: Store, what: string): void {
+  const changes = diff(store.expect.snapshots.get(store.version)!, inspect(db));
+  if (changes.length > 0) {
+    throw new VerifyError(
+      `after ${what}, the schema is not v${store.version}'s baseline: ${summarizeChanges(changes)}; rolled back, nothing changed — the registry's steps do not produce its baseline (run \`stores verify\`)`,
+      changes,
+    );
+  }
+  const violations = db.prepare('SELECT "table", rowid, parent FROM pragma_foreign_key_check').all() as { table: string; rowid: number; parent: string }[];
+  if (violations.length > 0) {
+    const list = violations.slice(0, 5).map((v) => `${v.table} rowid ${v.rowid} → missing ${v.parent} row`).join(', ');
+    throw new VerifyError(
+      `after ${what}, foreign_key_check finds ${violations.length} row${violations.length === 1 ? '' : 's'} pointing at nothing (${list}${violations.length > 5 ? ', …' : ''}); rolled back, nothing changed — delete or fix those rows, then run again`,
+      [],
+    );
+  }
+}
+
+/** Runs a plan's steps on `db` (inside the caller's transaction), then verifies. */
+export function runPlan(db: Database.Database, store: Store, p: Plan): void {
+  for (const step of p.steps) {
+    if (step.kind === 'stamp') continue;
+    if (step.migration) runStep(db, store.name, step.migration);
+    else db.exec(step.sql);
+  }
+  verifyResult(db, store, p.action === 'created' || p.action === 'initialized' ? 'creating it' : p.action === 'adopted' ? 'adoption' : p.action === 'repaired' ? 'repair' : 'migrating');
+  db.pragma(`user_version = ${store.version}`);
+}
+
+function isBusy(err: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string })?.code ?? '');
+}
+
+/**
+ * Reconciles an open read-write connection to `stat.file` (or `:memory:`, `file` null): takes
+ * the write lock, re-reads and re-classifies under it, plans, backs up, applies, verifies,
+ * stamps and commits — or rolls back and reports why. Never throws for a bad file.
+ */
+export function reconcileConnection(db: Database.Database, stat: FileStat, store: Store, options: ApplyOptions = {}): Outcome {
+  const fkBefore = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  db.pragma('legacy_alter_table = OFF');
+  let facts: FileFacts | null = null;
+  let cls: Classification | null = null;
+  try {
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      const e = errorFacts(err);
+      facts = unreadFacts(stat, e);
+      cls = classify(facts, store);
+      return { classification: cls, facts, plan: null, refused: true, reason: cls.message, backup: null };
+    }
+    // Re-read everything under the write lock: another process may have acted meanwhile.
+    facts = collect(db, store, stat.file === ':memory:' ? stat : statFile(stat.file), { integrity: true });
+    cls = classify(facts, store);
+    const result = makePlan(cls, store, facts, options);
+    if ('none' in result) {
+      db.exec('ROLLBACK');
+      return { classification: cls, facts, plan: null, refused: result.none === 'refused', reason: result.reason, backup: null };
+    }
+    const p = result.plan;
+    let backup: string | null = null;
+    if (p.backupFor.length > 0 && options.backup !== false && stat.file !== ':memory:') {
+      backup = takeBackup(stat.file, (options.now ?? (() => new Date()))());
+    }
+    runPlan(db, store, p);
+    db.exec('COMMIT');
+    return { classification: cls, facts, plan: p, refused: false, backup };
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    const e = errorFacts(err);
+    facts ??= unreadFacts(stat, e);
+    const base = cls ?? classify(facts, store);
+    const reason =
+      err instanceof VerifyError
+        ? err.message
+        : cls === null
+          ? base.message
+          : isBusy(err)
+            ? `${store.file} is locked by another connection past the busy timeout (${e.code}); retry when that writer is done`
+            : `${e.message}; rolled back, nothing changed`;
+    return {
+      classification: err instanceof VerifyError ? { ...base, changes: err.changes } : base,
+      facts,
+      plan: null,
+      refused: true,
+      reason,
+      backup: null,
+    };
+  } finally {
+    if (fkBefore) db.pragma('foreign_keys = ON');
+  }
+}
+
+/** Where a fresh file is built before it is linked into place. */
+export function tempName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.stores-new-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+}
+
+/**
+ * Creates a missing store file atomically: built and committed under a temporary name in the
+ * same directory, then hard-linked into place (which fails if another process got there
+ * first). A crash leaves either no file or a complete one. Returns false when another process
+ * created the file meanwhile.
+ */
+export function createFresh(file: string, store: Store, p: Plan): boolean {
+  const tmp = tempName(file);
+  try {
+    const db = new Database(tmp, { timeout: busyTimeout(store) });
+    try {
+      db.pragma('foreign_keys = OFF');
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        runPlan(db, store, p);
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      db.close();
+    }
+    try {
+      fs.linkSync(tmp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    syncDir(path.dirname(file));
+    return true;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+    fs.rmSync(`${tmp}-journal`, { force: true });
+  }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Not every platform lets a directory be fsynced; the link itself is atomic.
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Planning: from a classification to the ordered steps that make the file current, as plain
+ * data (what `--dry-run` prints). Pure: no I/O.
+ */
+import type { MigrationDefinition, Store } from '../registry/types.js';
+import type { Snapshot } from '../schema/model.js';
+import { parseCreateTable } from '../schema/parse.js';
+import { foldCase, quoteIdent } from '../sql/tokens.js';
+import { repairStatus, type Classification } from './classify.js';
+import type { FileFacts } from './probe.js';
+
+export type StepKind = 'baseline' | 'rename' | 'drop-index' | 'drop-table' | 'create' | 'migration' | 'repair' | 'seed' | 'stamp';
+
+/** One step of a plan: SQL to run (or a JavaScript migration), and why it is there. */
+export interface PlanStep {
+  readonly kind: StepKind;
+  /** The SQL run, or a comment naming the JavaScript step. */
+  readonly sql: string;
+  /** Why this step exists, for people. */
+  readonly comment: string;
+  /** Where the step comes from (a registry file, or `legacy rules`). */
+  readonly source: string;
+  /** True for steps that remove something (drops). */
+  readonly destructive?: boolean;
+  /** A JavaScript migration step (not serialised). */
+  readonly migration?: MigrationDefinition;
+}
+
+export interface Plan {
+  readonly action: 'created' | 'initialized' | 'migrated' | 'adopted' | 'repaired';
+  readonly from: number;
+  readonly to: number;
+  readonly steps: readonly PlanStep[];
+  /** Tables dropped while they hold rows: a backup is taken first (unless --no-backup). */
+  readonly backupFor: readonly string[];
+}
+
+export interface PlanOptions {
+  /** Add what a drifted file lacks (never drops). */
+  readonly repair?: boolean;
+}
+
+/** A plan, or the reason there is none (the store is current or refused). */
+export type PlanResult = { readonly plan: Plan } | { readonly none: 'current' | 'refused'; readonly reason: string };
+
+function src(store: Store, part: 'schema' | 'seed' | 'store'): string {
+  const p = store.sources[part];
+  return p ?? `${store.name}:${part}`;
+}
+
+function migrationSteps(store: Store, after: number): PlanStep[] {
+  return store.migrations
+    .filter((m) => m.version > after)
+    .map((m) => ({
+      kind: 'migration' as const,
+      sql: m.sql !== undefined ? m.sql.trim() : `-- JavaScript step ${m.name}`,
+      comment: `migration to v${m.version}: ${m.name}`,
+      source: store.sources.migrations?.[m.version] ?? m.name,
+      ...(m.sql === undefined ? { migration: m } : {}),
+    }));
+}
+
+function tail(store: Store): PlanStep[] {
+  const out: PlanStep[] = [];
+  if (store.seed) out.push({ kind: 'seed', sql: store.seed.trim(), comment: 'seed rows (idempotent)', source: src(store, 'seed') });
+  out.push({ kind: 'stamp', sql: `PRAGMA user_version = ${store.version}`, comment: `stamp v${store.version}`, source: src(store, 'store') });
+  return out;
+}
+
+/** The facts a plan needs beyond the classification. */
+export type PlanFacts = Pick<FileFacts, 'snapshot' | 'deadTablesWithRows'>;
+
+/** The steps that bring a classified file to the store's version. */
+export function plan(cls: Classification, store: Store, facts: PlanFacts, options: PlanOptions = {}): PlanResult {
+  const to = store.version;
+  switch (cls.status) {
+    case 'current':
+      return { none: 'current', reason: cls.message };
+    case 'missing':
+    case 'empty':
+      return {
+        plan: {
+          action: cls.status === 'missing' ? 'created' : 'initialized',
+          from: 0,
+          to,
+          backupFor: [],
+          steps: [{ kind: 'baseline', sql: store.schema.trim(), comment: `create the baseline (v${to})`, source: src(store, 'schema') }, ...tail(store)],
+        },
+      };
+    case 'behind':
+      return { plan: { action: 'migrated', from: cls.version!, to, backupFor: [], steps: [...migrationSteps(store, cls.version!), ...tail(store)] } };
+    case 'legacy': {
+      const a = cls.adoption!;
+      const steps: PlanStep[] = [];
+      for (const r of a.renames) {
+        steps.push({ kind: 'rename', sql: `ALTER TABLE ${quoteIdent(r.from)} RENAME TO ${quoteIdent(r.to)}`, comment: `legacy rename ${r.from} → ${r.to}`, source: 'legacy rules' });
+      }
+      for (const ix of a.dropIndexes) {
+        steps.push({ kind: 'drop-index', sql: `DROP INDEX ${quoteIdent(ix)}`, comment: `drop index ${ix} left under its old name`, source: 'legacy rules', destructive: true });
+      }
+      for (const t of a.deadTables) {
+        steps.push({ kind: 'drop-table', sql: `DROP TABLE ${quoteIdent(t)}`, comment: `drop dead table ${t}`, source: 'legacy rules', destructive: true });
+      }
+      for (const obj of a.creates) {
+        steps.push({ kind: 'create', sql: obj.sql!, comment: `create ${obj.type} ${obj.name} (part of v${store.minVersion}, absent here)`, source: store.sources.oldestSchema ?? src(store, 'schema') });
+      }
+      steps.push(...migrationSteps(store, store.minVersion), ...tail(store));
+      return { plan: { action: 'adopted', from: 0, to, steps, backupFor: facts.deadTablesWithRows } };
+    }
+    case 'drift': {
+      if (!options.repair) return { none: 'refused', reason: cls.message };
+      return planRepair(cls, store, facts.snapshot);
+    }
+    default:
+      return { none: 'refused', reason: cls.message };
+  }
+}
+
+function planRepair(cls: Classification, store: Store, snapshot: Snapshot | null): PlanResult {
+  const refuse = (why: string): PlanResult => ({ none: 'refused', reason: `${cls.message}; --repair cannot fix it: ${why}` });
+  if (cls.version !== store.version || !snapshot || !cls.changes) return refuse(`repair works on files at the target version v${store.version}`);
+  const problems = cls.changes.map((c) => repairStatus(c, store)).filter((x): x is string => x !== null);
+  if (problems.length > 0) return refuse(problems.join('; '));
+  const baseline = store.expect.snapshots.get(store.version)!;
+  const steps: PlanStep[] = [];
+  const byName = new Map(store.expect.baselineObjects.map((o) => [foldCase(o.name), o]));
+  const missingCols = new Map<string, Set<string>>();
+  for (const c of cls.changes) {
+    if (c.object === 'column') {
+      const k = foldCase(c.table);
+      if (!missingCols.has(k)) missingCols.set(k, new Set());
+      missingCols.get(k)!.add(foldCase(c.name!));
+    }
+  }
+  // Columns: ADD COLUMN appends, so only a missing tail of the column list can be repaired.
+  for (const [table, missing] of missingCols) {
+    const t = baseline.tables[table]!;
+    const cols = t.columns.map((c) => foldCase(c.name));
+    const firstMissing = cols.findIndex((c) => missing.has(c));
+    if (cols.slice(firstMissing).some((c) => !missing.has(c))) {
+      return refuse(`table ${t.name} lacks columns in the middle of its column list (ADD COLUMN can only append)`);
+    }
+    const parsed = parseCreateTable(byName.get(table)!.sql!);
+    for (const col of parsed.columns) {
+      if (missing.has(foldCase(col.name))) {
+        steps.push({ kind: 'repair', sql: `ALTER TABLE ${quoteIdent(t.name)} ADD COLUMN ${col.text}`, comment: `repair: add column ${t.name}.${col.name}`, source: src(store, 'schema') });
+      }
+    }
+  }
+  const missingObjects = new Set(cls.changes.filter((c) => c.object !== 'column').map((c) => foldCase(c.object === 'table' ? c.table : c.name!)));
+  // Tables first, then indexes, triggers and views, in the baseline's creation order.
+  for (const type of ['table', 'index', 'trigger', 'view']) {
+    for (const obj of store.expect.baselineObjects) {
+      if (obj.type === type && missingObjects.has(foldCase(obj.name))) {
+        steps.push({ kind: 'repair', sql: obj.sql!, comment: `repair: create ${obj.type} ${obj.name}`, source: src(store, 'schema') });
+      }
+    }
+  }
+  return { plan: { action: 'repaired', from: store.version, to: store.version, steps: [...steps, ...tail(store)], backupFor: [] } };
+}
+
+/** The whole plan as one SQL script with comments (what `--dry-run` prints). */
+export function planToSql(p: Plan): string {
+  return p.steps.map((s) => `-- ${s.comment}${s.source ? ` [${s.source}]` : ''}\n${s.sql.endsWith(';') ? s.sql : `${s.sql};`}`).join('\n');
+}

@@ -1,0 +1,173 @@
+/**
+ * Probing a store file: everything classification needs, gathered without writing a byte.
+ *
+ * A probe never creates the file, never writes it, and leaves no -wal/-shm behind:
+ * - rollback-journal files and files with a pending -wal are read through a read-only
+ *   connection (it uses the companions that are there and creates none of its own, except a
+ *   -shm where a crashed writer left a -wal without one);
+ * - WAL-mode files with no pending -wal are read through an ordinary connection that only
+ *   reads: SQLite creates the -wal/-shm on open and removes them on close, as the last
+ *   connection, without a checkpoint to do (https://www.sqlite.org/wal.html#the_wal_file).
+ */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Store } from '../registry/types.js';
+import { hasRows, inspect, readMaster, sameMaster } from '../schema/inspect.js';
+import type { MasterRow, Snapshot } from '../schema/model.js';
+import { foldCase } from '../sql/tokens.js';
+
+/** What the file system says about a store file and its companions. */
+export interface FileStat {
+  readonly file: string;
+  readonly kind: 'missing' | 'file' | 'directory' | 'other';
+  readonly size: number;
+  /** Size of the `-wal` beside it (0 when absent). */
+  readonly walBytes: number;
+  /** A `-journal` beside it: a writer crashed mid-transaction (a hot journal) or is writing. */
+  readonly journal: boolean;
+  /** From the 100-byte header: null when unreadable. */
+  readonly header: { readonly sqlite: boolean; readonly wal: boolean; readonly userVersion: number } | null;
+}
+
+/** Everything classification needs, as plain data. */
+export interface FileFacts extends FileStat {
+  /** `PRAGMA user_version`, null when unreadable. */
+  readonly userVersion: number | null;
+  readonly master: readonly MasterRow[] | null;
+  /** True when `sqlite_schema` matches the baseline's letter for letter (then `snapshot` is null). */
+  readonly matchesBaseline: boolean;
+  readonly snapshot: Snapshot | null;
+  /** `PRAGMA quick_check` result ('ok' or the problems), null when not run. */
+  readonly integrity: string | null;
+  /** Dead tables (legacy rules) present in the file that hold rows. */
+  readonly deadTablesWithRows: readonly string[];
+  /** Failure to read, with SQLite's or the OS's code. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+const MAGIC = 'SQLite format 3\u0000';
+
+function sizeOf(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Looks at the file and its companions through the file system only. */
+export function statFile(file: string): FileStat {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
+    throw err;
+  }
+  const kind = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+  let header: FileStat['header'] = null;
+  if (kind === 'file' && st.size >= 100) {
+    const buf = Buffer.alloc(100);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, buf, 0, 100, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    header = {
+      sqlite: buf.toString('latin1', 0, 16) === MAGIC,
+      wal: buf[18] === 2 && buf[19] === 2,
+      userVersion: buf.readInt32BE(60),
+    };
+  }
+  return {
+    file,
+    kind,
+    size: st.size,
+    walBytes: sizeOf(`${file}-wal`),
+    journal: fs.existsSync(`${file}-journal`),
+    header,
+  };
+}
+
+/** Maps an error thrown while reading a file to SQLite's (or the OS's) code. */
+export function errorFacts(err: unknown): { code: string; message: string } {
+  const e = err as { code?: string; message?: string };
+  return { code: typeof e?.code === 'string' ? e.code : 'UNKNOWN', message: e?.message ?? String(err) };
+}
+
+export interface CollectOptions {
+  /** Run `PRAGMA quick_check` (cost grows with the file's size). */
+  readonly integrity?: boolean;
+}
+
+/**
+ * Reads the facts through an open connection (inside a transaction when the caller holds one).
+ * Throws what SQLite throws; callers turn that into `error` facts.
+ */
+export function collect(db: Database.Database, store: Store, stat: FileStat, options: CollectOptions = {}): FileFacts {
+  const userVersion = db.pragma('user_version', { simple: true }) as number;
+  const master = readMaster(db);
+  const matchesBaseline = userVersion === store.version && sameMaster(master, store.expect.baselineMaster);
+  const snapshot = matchesBaseline ? null : inspect(db, master);
+  let integrity: string | null = null;
+  if (options.integrity) {
+    const rows = db.pragma('quick_check') as { quick_check: string }[];
+    integrity = rows.map((r) => r.quick_check).join('; ');
+  }
+  const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
+  const deadTablesWithRows =
+    userVersion === 0 ? store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && hasRows(db, t)) : [];
+  return { ...stat, userVersion, master, matchesBaseline, snapshot, integrity, deadTablesWithRows, error: null };
+}
+
+/** Facts for a file that could not be read (or needs no reading). */
+export function unreadFacts(stat: FileStat, error: { code: string; message: string } | null): FileFacts {
+  return {
+    ...stat,
+    userVersion: null,
+    master: null,
+    matchesBaseline: false,
+    snapshot: null,
+    integrity: null,
+    deadTablesWithRows: [],
+    error,
+  };
+}
+
+/** The busy timeout a store's connections use (its `busy_timeout` setting, else 5 s). */
+export function busyTimeout(store: Store): number {
+  const v = store.connection.busy_timeout;
+  return typeof v === 'number' ? v : 5000;
+}
+
+/**
+ * Opens a connection that reads without leaving anything behind (see the module comment).
+ * Returns null when the file needs no connection (missing, empty, not SQLite).
+ */
+export function openForProbe(stat: FileStat, store: Store): Database.Database | null {
+  if (stat.kind !== 'file' || stat.size === 0 || !stat.header?.sqlite) return null;
+  const readonly = !stat.header.wal || stat.walBytes > 0 || stat.journal;
+  return new Database(stat.file, { readonly, fileMustExist: true, timeout: busyTimeout(store) });
+}
+
+/** Stats, opens read-only-safely, collects, closes. Never throws for a bad file. */
+export function probe(file: string, store: Store, options: CollectOptions = {}): FileFacts {
+  let stat: FileStat;
+  try {
+    stat = statFile(file);
+  } catch (err) {
+    return unreadFacts({ file, kind: 'other', size: 0, walBytes: 0, journal: false, header: null }, errorFacts(err));
+  }
+  let db: Database.Database | null = null;
+  try {
+    db = openForProbe(stat, store);
+    if (!db) return unreadFacts(stat, null);
+    return collect(db, store, stat, options);
+  } catch (err) {
+    return unreadFacts(stat, errorFacts(err));
+  } finally {
+    db?.close();
+  }
+}

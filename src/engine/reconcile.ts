@@ -1,0 +1,125 @@
+/**
+ * One store file, reconciled in isolation: plain data in (store, data dir, mode, options),
+ * a {@link StoreReport} out. The CLI and the fleet runner call this per store; it never throws
+ * for a bad file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
+import type { Store } from '../registry/types.js';
+import { classify, type Classification } from './classify.js';
+import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
+import { plan as makePlan, type Plan } from './plan.js';
+import { busyTimeout, probe, statFile, type FileFacts } from './probe.js';
+
+export interface ReconcileOptions extends ApplyOptions {
+  /** `check` reads only; `up` reconciles; `adopt` reconciles `legacy` files only. */
+  readonly mode: Mode;
+  /** Plan, print, write nothing. */
+  readonly dryRun?: boolean;
+}
+
+function elapsed(t0: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100;
+}
+
+function planReport(p: Plan): StoreReport['plan'] {
+  return p.steps.map((s) => ({ kind: s.kind, sql: s.sql, comment: s.comment, source: s.source, ...(s.destructive ? { destructive: true } : {}) }));
+}
+
+function baseReport(store: Store, file: string, cls: Classification, t0: bigint): StoreReport {
+  return {
+    name: store.name,
+    file,
+    status: cls.status,
+    version: cls.version,
+    target: store.version,
+    backup: null,
+    message: cls.message,
+    ms: elapsed(t0),
+    ...(cls.changes && cls.changes.length > 0 ? { changes: cls.changes } : {}),
+  };
+}
+
+/** Turns the outcome of a write attempt into a report entry (status: as found before acting). */
+export function outcomeReport(store: Store, file: string, found: Classification, outcome: Outcome, t0: bigint): StoreReport {
+  const r = baseReport(store, file, found, t0);
+  if (outcome.plan) {
+    const p = outcome.plan;
+    const did = { created: 'created', initialized: 'initialized', migrated: 'migrated', adopted: 'adopted', repaired: 'repaired' }[p.action];
+    return {
+      ...r,
+      action: p.action,
+      from: outcome.classification.version ?? p.from,
+      to: p.to,
+      backup: outcome.backup,
+      message: `${did} v${p.to}${p.action === 'migrated' ? ` from v${p.from}` : ''}${outcome.backup ? `; backup of the dropped rows at ${outcome.backup}` : ''}`,
+      ms: elapsed(t0),
+    };
+  }
+  if (outcome.refused) {
+    const changes = outcome.classification.changes;
+    return {
+      ...r,
+      action: 'refused',
+      from: found.version,
+      to: found.version,
+      message: outcome.reason ?? outcome.classification.message,
+      ...(changes && changes.length > 0 ? { changes } : {}),
+      ms: elapsed(t0),
+    };
+  }
+  return { ...r, action: 'unchanged', from: found.version, to: found.version, message: `${store.file} was made current by another process meanwhile`, ms: elapsed(t0) };
+}
+
+/** Reconciles (or checks, or plans) one store of one data dir. */
+export function reconcileStore(store: Store, dir: string, options: ReconcileOptions): StoreReport {
+  const t0 = process.hrtime.bigint();
+  const file = path.resolve(dir, store.file);
+  const facts = probe(file, store, { integrity: options.mode === 'check' || options.dryRun === true });
+  const cls = classify(facts, store);
+  const report = baseReport(store, file, cls, t0);
+  if (options.mode === 'check') return report;
+
+  const stay = { from: cls.version, to: cls.version };
+  if (cls.status === 'current') return { ...report, action: 'unchanged', ...stay };
+  if (options.mode === 'adopt' && cls.status !== 'legacy') {
+    if (isRefusedStatus(cls.status)) return { ...report, action: 'refused', ...stay };
+    return { ...report, action: 'unchanged', ...stay, message: `${cls.message} (adopt handles legacy files only; run up)` };
+  }
+  const planned = makePlan(cls, store, facts, options);
+  if ('none' in planned) return { ...report, action: 'refused', ...stay, message: planned.reason };
+  if (options.dryRun) {
+    return { ...report, action: 'planned', from: cls.version, to: store.version, plan: planReport(planned.plan), ms: elapsed(t0) };
+  }
+  return write(store, file, cls, facts, planned.plan, options, t0);
+}
+
+function write(store: Store, file: string, cls: Classification, facts: FileFacts, p: Plan, options: ReconcileOptions, t0: bigint): StoreReport {
+  if (cls.status === 'missing') {
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      if (createFresh(file, store, p)) {
+        return outcomeReport(store, file, cls, { classification: cls, facts, plan: p, refused: false, backup: null }, t0);
+      }
+    } catch (err) {
+      const msg = `cannot create ${file}: ${(err as Error).message}; fix the cause (permissions, disk space), then run up again`;
+      return { ...baseReport(store, file, { ...cls, status: 'error' }, t0), status: 'missing', action: 'refused', from: null, to: null, message: msg };
+    }
+    // Another process created it first: reconcile what is there now (normally: current).
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+  } catch (err) {
+    const msg = `cannot open ${file} for writing: ${(err as Error).message}; fix the cause (permissions, read-only media), then run up again`;
+    return { ...baseReport(store, file, cls, t0), action: 'refused', from: cls.version, to: cls.version, message: msg };
+  }
+  try {
+    const outcome = reconcileConnection(db, statFile(file), store, options);
+    return outcomeReport(store, file, cls, outcome, t0);
+  } finally {
+    db.close();
+  }
+}

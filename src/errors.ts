@@ -1,0 +1,97 @@
+/**
+ * One error shape for the whole library. Messages are for people; programs branch on `code`.
+ */
+
+/** Statuses that `up` refuses. */
+export const REFUSED_STATUSES = ['too-new', 'too-old', 'drift', 'conflict', 'foreign', 'corrupt', 'locked', 'error'] as const;
+export type RefusedStatus = (typeof REFUSED_STATUSES)[number];
+
+/** Every status a store file can have (see the contract). */
+export const STATUSES = ['missing', 'empty', 'current', 'behind', 'legacy', ...REFUSED_STATUSES] as const;
+export type Status = (typeof STATUSES)[number];
+
+export type StoreErrorCode =
+  | 'STORE_TOO_NEW'
+  | 'STORE_TOO_OLD'
+  | 'STORE_DRIFT'
+  | 'STORE_CONFLICT'
+  | 'STORE_FOREIGN'
+  | 'STORE_CORRUPT'
+  | 'STORE_LOCKED'
+  | 'STORE_ERROR';
+
+/** The error code that stands for a refused status. */
+export function codeForStatus(status: RefusedStatus): StoreErrorCode {
+  return `STORE_${status.replace('-', '_').toUpperCase()}` as StoreErrorCode;
+}
+
+export interface StoreRefusal {
+  readonly store: string;
+  readonly file: string;
+  readonly status: RefusedStatus;
+  /** `user_version` found, null when unreadable. */
+  readonly found: number | null;
+  readonly expected: number;
+  readonly message: string;
+}
+
+/**
+ * Thrown by `openStores` when a store is refused. `refusals` lists every refused store of the
+ * directory; the first one gives `code`, `file`, `found`, `expected` and the message.
+ * Every file was left as it was.
+ */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  readonly code: StoreErrorCode;
+  readonly store: string;
+  readonly file: string;
+  readonly found: number | null;
+  readonly expected: number;
+  readonly refusals: readonly StoreRefusal[];
+
+  constructor(refusals: readonly StoreRefusal[], options?: { cause?: unknown }) {
+    const first = refusals[0]!;
+    const more = refusals.length > 1 ? ` (and ${refusals.length - 1} more refused: ${refusals.slice(1).map((r) => `${r.store} ${r.status}`).join(', ')})` : '';
+    super(`${first.message}${more}`, options);
+    this.code = codeForStatus(first.status);
+    this.store = first.store;
+    this.file = first.file;
+    this.found = first.found;
+    this.expected = first.expected;
+    this.refusals = refusals;
+  }
+}
+
+export interface RegistryProblem {
+  /** Store name, or null for problems of the registry as a whole. */
+  readonly store: string | null;
+  /** The file at fault (a path when loaded from disk), or null. */
+  readonly file: string | null;
+  readonly message: string;
+}
+
+/** The registry is invalid; nothing was opened. Exit code 2. */
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError';
+  readonly code = 'REGISTRY_INVALID';
+  readonly problems: readonly RegistryProblem[];
+
+  constructor(problems: readonly RegistryProblem[]) {
+    super(
+      `invalid registry (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.store ? `${p.store}: ` : ''}${p.file ? `${p.file}: ` : ''}${p.message}`).join('\n'),
+    );
+    this.problems = problems;
+  }
+}
+
+/** Bad command-line input. Exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'USAGE';
+}
+
+/** The message of any thrown value. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

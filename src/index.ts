@@ -1,0 +1,49 @@
+/**
+ * `stores`: keep the SQLite stores of an application correct across versions.
+ *
+ * @example
+ * import { loadRegistry, openStores } from 'stores';
+ * const registry = await loadRegistry('stores');
+ * const stores = await openStores(registry, dataDir);
+ * stores.db.objects.prepare('SELECT 1').get();
+ * await stores.close();
+ */
+export { loadRegistry, type LoadOptions } from './registry/load.js';
+export { createRegistry } from './registry/define.js';
+export {
+  DEFAULT_CONNECTION,
+  type ConnectionSettings,
+  type Invariant,
+  type LegacyDefinition,
+  type MigrationDefinition,
+  type Registry,
+  type RenameRule,
+  type StepContext,
+  type StepFunction,
+  type Store,
+  type StoreDefinition,
+} from './registry/types.js';
+export { openStores, applySettings, type OpenOptions, type OpenStores } from './boot.js';
+export { checkFleet, reconcileFleet, type FleetRunOptions } from './api.js';
+export { reconcileStore, type ReconcileOptions } from './engine/reconcile.js';
+export { classify, type Classification } from './engine/classify.js';
+export { probe, type FileFacts } from './engine/probe.js';
+export { plan, planToSql, type Plan, type PlanStep } from './engine/plan.js';
+export { inspect } from './schema/inspect.js';
+export { diff, describeChange } from './schema/diff.js';
+export type { Change, Snapshot, Table, Column, Index, ForeignKey } from './schema/model.js';
+export { verifyRegistry, type VerifyResult } from './verify.js';
+export { discover } from './fleet/discover.js';
+export { exitCode, type Report, type DirReport, type StoreReport, type Action, type Mode } from './report.js';
+export {
+  StoreError,
+  RegistryError,
+  UsageError,
+  STATUSES,
+  REFUSED_STATUSES,
+  type Status,
+  type RefusedStatus,
+  type StoreErrorCode,
+  type StoreRefusal,
+  type RegistryProblem,
+} from './errors.js';

@@ -1,0 +1,132 @@
+/**
+ * The registry: the stores a binary knows, as declared (on disk or in code) and as validated.
+ */
+import type Database from 'better-sqlite3';
+import type { MasterRow, Snapshot } from '../schema/model.js';
+
+/** What a JavaScript migration step receives besides the connection. */
+export interface StepContext {
+  /** Store name. */
+  readonly store: string;
+  /** The version this step brings the file to. */
+  readonly version: number;
+}
+
+/**
+ * A migration step's JavaScript form. It runs inside the store's transaction, so it must be
+ * synchronous (better-sqlite3 is); returning a Promise is refused and rolled back.
+ */
+export type StepFunction = (db: Database.Database, ctx: StepContext) => void;
+
+/** One migration step: it brings a file from `version - 1` to `version`. */
+export interface MigrationDefinition {
+  readonly version: number;
+  /** A readable name, e.g. `002-agent-definitions-updated-at.sql`. */
+  readonly name: string;
+  /** SQL to run (one or more statements)… */
+  readonly sql?: string;
+  /** …or a function, for data work that SQL cannot say. */
+  readonly run?: StepFunction;
+}
+
+export interface RenameRule {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** How files written before the store was versioned (user_version = 0) are adopted. */
+export interface LegacyDefinition {
+  /** Table renames, applied in this order, each only where the old name exists. */
+  readonly renames?: readonly RenameRule[];
+  /** Indexes a rename leaves behind under old names, dropped after the renames. */
+  readonly dropIndexes?: readonly string[];
+  /** Tables nobody reads any more, dropped (after a backup when they hold rows). */
+  readonly deadTables?: readonly string[];
+  /** Example legacy layouts (SQL, rows included) that `stores verify` adopts in memory. */
+  readonly samples?: readonly { readonly name: string; readonly sql: string }[];
+}
+
+/** A query that must return no row once a file is reconciled (checked by `stores verify`). */
+export interface Invariant {
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Pragma name → value, applied in insertion order on every open. */
+export type ConnectionSettings = Readonly<Record<string, string | number>>;
+
+/** A store as a host declares it in code (or as `loadRegistry` reads it from a folder). */
+export interface StoreDefinition {
+  readonly name: string;
+  /** File name inside a data dir, e.g. `objects.db`. */
+  readonly file: string;
+  /** Target version, kept in `PRAGMA user_version`. */
+  readonly version: number;
+  /** Oldest version a file may be at and still be migrated (default: `version`). */
+  readonly minVersion?: number;
+  /** The flat baseline: the complete schema at `version`. */
+  readonly schema: string;
+  /** The schema of `minVersion` when it differs from the baseline (frozen at its release). */
+  readonly oldestSchema?: string;
+  readonly migrations?: readonly MigrationDefinition[];
+  /** Idempotent rows every reconciled file holds. */
+  readonly seed?: string;
+  readonly legacy?: LegacyDefinition;
+  /** Pragmas applied on every open, in order (default: {@link DEFAULT_CONNECTION}). */
+  readonly connection?: ConnectionSettings;
+  /** `wal_checkpoint` mode run by `close()` (default `TRUNCATE`; `null` for none). */
+  readonly checkpointOnClose?: 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE' | null;
+  readonly invariants?: readonly Invariant[];
+  /** Where each part came from, for error messages (file paths when loaded from disk). */
+  readonly sources?: Readonly<Partial<Record<'dir' | 'schema' | 'oldestSchema' | 'seed' | 'store', string>>> &
+    Readonly<{ migrations?: Readonly<Record<number, string>>; samples?: Readonly<Record<string, string>> }>;
+}
+
+/** The connection settings of the reference stores, in the order they are applied. */
+export const DEFAULT_CONNECTION: ConnectionSettings = Object.freeze({
+  busy_timeout: 5000,
+  journal_mode: 'WAL',
+  synchronous: 'NORMAL',
+  foreign_keys: 'ON',
+  cache_size: -64000,
+  mmap_size: 268435456,
+  temp_store: 'MEMORY',
+});
+
+/** What a store's schema must be at each version, computed once in memory at load time. */
+export interface Expectations {
+  /** Snapshot per supported version (minVersion … version); `version` is the baseline's. */
+  readonly snapshots: ReadonlyMap<number, Snapshot>;
+  /** The baseline's `sqlite_schema` rows: a file whose rows match these is current at a glance. */
+  readonly baselineMaster: readonly MasterRow[];
+  /** The oldest version's objects in creation order (used to complete adopted legacy files). */
+  readonly oldestObjects: readonly MasterRow[];
+  /** The baseline's objects in creation order (used by --repair). */
+  readonly baselineObjects: readonly MasterRow[];
+}
+
+/** A validated store. */
+export interface Store {
+  readonly name: string;
+  readonly file: string;
+  readonly version: number;
+  readonly minVersion: number;
+  readonly schema: string;
+  readonly oldestSchema: string;
+  /** Steps for versions minVersion+1 … version, in order. */
+  readonly migrations: readonly MigrationDefinition[];
+  readonly seed: string | null;
+  readonly legacy: Required<LegacyDefinition>;
+  readonly connection: ConnectionSettings;
+  readonly checkpointOnClose: 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE' | null;
+  readonly invariants: readonly Invariant[];
+  readonly sources: NonNullable<StoreDefinition['sources']>;
+  readonly expect: Expectations;
+}
+
+/** A validated registry. */
+export interface Registry {
+  /** Where it came from: a folder path, or `code`. */
+  readonly source: string;
+  readonly stores: readonly Store[];
+}

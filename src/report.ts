@@ -1,0 +1,108 @@
+/**
+ * The report every command and the fleet library return: plain data, the `--json` document.
+ */
+import { REFUSED_STATUSES, type Status } from './errors.js';
+import type { Registry } from './registry/types.js';
+import type { Change } from './schema/model.js';
+
+export type Action = 'created' | 'initialized' | 'migrated' | 'adopted' | 'repaired' | 'unchanged' | 'refused' | 'planned';
+
+export interface PlanStepReport {
+  readonly kind: string;
+  readonly sql: string;
+  readonly comment: string;
+  readonly source: string;
+  readonly destructive?: boolean;
+}
+
+export interface StoreReport {
+  readonly name: string;
+  /** Absolute path of the store file. */
+  readonly file: string;
+  /** Status found before acting. */
+  readonly status: Status;
+  /** `user_version` found (null when unreadable or absent). */
+  readonly version: number | null;
+  readonly target: number;
+  /** What `up`/`adopt` did (absent for `check`). */
+  readonly action?: Action;
+  readonly from?: number | null;
+  readonly to?: number | null;
+  /** Path of the backup taken, if any. */
+  readonly backup: string | null;
+  readonly message: string;
+  /** Milliseconds spent on this store. */
+  readonly ms: number;
+  /** Schema differences (drift). */
+  readonly changes?: readonly Change[];
+  /** The steps planned (`--dry-run`). */
+  readonly plan?: readonly PlanStepReport[];
+}
+
+export interface DirReport {
+  /** Absolute path of the data dir. */
+  readonly path: string;
+  readonly stores: readonly StoreReport[];
+}
+
+export interface Report {
+  readonly registry: readonly { name: string; file: string; version: number; minVersion: number }[];
+  readonly dirs: readonly DirReport[];
+  readonly summary: {
+    readonly dirs: number;
+    readonly stores: number;
+    readonly byStatus: Partial<Record<Status, number>>;
+    readonly byAction?: Partial<Record<Action, number>>;
+  };
+}
+
+export type Mode = 'check' | 'up' | 'adopt';
+
+const NEEDS_WORK: ReadonlySet<Status> = new Set(['missing', 'empty', 'behind', 'legacy']);
+const REFUSED: ReadonlySet<Status> = new Set(REFUSED_STATUSES);
+
+export function isRefusedStatus(s: Status): boolean {
+  return REFUSED.has(s);
+}
+
+export function needsWork(s: Status): boolean {
+  return NEEDS_WORK.has(s);
+}
+
+/** The registry part of a report. */
+export function describeRegistry(registry: Registry): Report['registry'] {
+  return registry.stores.map((s) => ({ name: s.name, file: s.file, version: s.version, minVersion: s.minVersion }));
+}
+
+/** Builds a report (with its summary) from per-directory results. */
+export function buildReport(registry: Registry, dirs: readonly DirReport[], mode: Mode): Report {
+  const byStatus: Partial<Record<Status, number>> = {};
+  const byAction: Partial<Record<Action, number>> = {};
+  let stores = 0;
+  for (const d of dirs) {
+    for (const s of d.stores) {
+      stores++;
+      byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
+      if (s.action) byAction[s.action] = (byAction[s.action] ?? 0) + 1;
+    }
+  }
+  const summary = mode === 'check' ? { dirs: dirs.length, stores, byStatus } : { dirs: dirs.length, stores, byStatus, byAction };
+  return { registry: describeRegistry(registry), dirs, summary };
+}
+
+/**
+ * The exit code of a report (see the contract): 4 when a store is refused, 3 when something
+ * still needs `up`/`adopt` (checks, dry runs, and stores `adopt` leaves to `up`), else 0.
+ */
+export function exitCode(report: Report, mode: Mode): 0 | 3 | 4 {
+  let pending = false;
+  for (const d of report.dirs) {
+    for (const s of d.stores) {
+      if (s.action === 'refused' || (mode === 'check' && isRefusedStatus(s.status))) return 4;
+      if (mode === 'check' && needsWork(s.status)) pending = true;
+      if (s.action === 'planned') pending = true;
+      if (mode === 'adopt' && s.action === 'unchanged' && needsWork(s.status)) pending = true;
+    }
+  }
+  return pending ? 3 : 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * Compares two snapshots by meaning and describes the differences for people.
+ * `diff(expected, actual)` is empty exactly when the schemas mean the same thing.
+ */
+import type { Change, Column, ForeignKey, Index, Snapshot, Table } from './model.js';
+
+/** Readable definition of a column, e.g. `TEXT NOT NULL DEFAULT ''`. */
+export function describeColumn(c: Column): string {
+  const parts = [c.type || '(no type)'];
+  if (c.pk > 0) parts.push(`PRIMARY KEY#${c.pk}`);
+  if (c.notNull) parts.push('NOT NULL');
+  if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
+  if (c.collate) parts.push(`COLLATE ${c.collate}`);
+  if (c.generated) parts.push(`AS (${c.generated.expr}) ${c.generated.stored ? 'STORED' : 'VIRTUAL'}`);
+  if (c.hidden) parts.push('HIDDEN');
+  return parts.join(' ');
+}
+
+function describeFk(fk: ForeignKey): string {
+  const parts = [`(${fk.from.join(', ')}) REFERENCES ${fk.table}(${fk.to.join(', ')})`];
+  if (fk.onDelete !== 'NO ACTION') parts.push(`ON DELETE ${fk.onDelete}`);
+  if (fk.onUpdate !== 'NO ACTION') parts.push(`ON UPDATE ${fk.onUpdate}`);
+  if (fk.match !== 'NONE') parts.push(`MATCH ${fk.match}`);
+  return parts.join(' ');
+}
+
+function describeIndex(ix: Index): string {
+  return `${ix.unique ? 'UNIQUE ' : ''}ON ${ix.table}(${ix.terms.join(', ')})${ix.where ? ` WHERE ${ix.where}` : ''}`;
+}
+
+/** Differences between the schema a file must have (`expected`) and the one it has. */
+export function diff(expected: Snapshot, actual: Snapshot): Change[] {
+  const out: Change[] = [];
+  for (const key of sortedKeys(expected.tables, actual.tables)) {
+    const e = expected.tables[key];
+    const a = actual.tables[key];
+    if (e && !a) out.push({ change: 'missing', object: 'table', table: e.name, expected: `${e.columns.length} columns` });
+    else if (!e && a) out.push({ change: 'extra', object: 'table', table: a.name, actual: `${a.columns.length} columns` });
+    else if (e && a) diffTable(e, a, out);
+  }
+  for (const key of sortedKeys(expected.indexes, actual.indexes)) {
+    const e = expected.indexes[key];
+    const a = actual.indexes[key];
+    if (e && !a) out.push({ change: 'missing', object: 'index', table: e.table, name: e.name, expected: describeIndex(e) });
+    else if (!e && a) out.push({ change: 'extra', object: 'index', table: a.table, name: a.name, actual: describeIndex(a) });
+    else if (e && a && describeIndex(e) !== describeIndex(a)) {
+      out.push({ change: 'changed', object: 'index', table: e.table, name: e.name, expected: describeIndex(e), actual: describeIndex(a) });
+    }
+  }
+  for (const kind of ['triggers', 'views'] as const) {
+    const object = kind === 'triggers' ? 'trigger' : 'view';
+    const exp = expected[kind] as Record<string, { name: string; sql: string }>;
+    const act = actual[kind] as Record<string, { name: string; sql: string }>;
+    for (const key of sortedKeys(exp, act)) {
+      const e = exp[key];
+      const a = act[key];
+      if (e && !a) out.push({ change: 'missing', object, table: e.name, name: e.name, expected: e.sql });
+      else if (!e && a) out.push({ change: 'extra', object, table: a.name, name: a.name, actual: a.sql });
+      else if (e && a && e.sql !== a.sql) out.push({ change: 'changed', object, table: e.name, name: e.name, expected: e.sql, actual: a.sql });
+    }
+  }
+  return out;
+}
+
+function diffTable(e: Table, a: Table, out: Change[]): void {
+  const table = e.name;
+  const aCols = new Map(a.columns.map((c) => [c.name.toLowerCase(), c]));
+  const eCols = new Map(e.columns.map((c) => [c.name.toLowerCase(), c]));
+  for (const c of e.columns) {
+    const found = aCols.get(c.name.toLowerCase());
+    if (!found) out.push({ change: 'missing', object: 'column', table, name: c.name, expected: describeColumn(c) });
+    else if (describeColumn(found) !== describeColumn(c)) {
+      out.push({ change: 'changed', object: 'column', table, name: c.name, expected: describeColumn(c), actual: describeColumn(found) });
+    }
+  }
+  for (const c of a.columns) {
+    if (!eCols.has(c.name.toLowerCase())) out.push({ change: 'extra', object: 'column', table, name: c.name, actual: describeColumn(c) });
+  }
+  const eOrder = e.columns.map((c) => c.name.toLowerCase()).filter((n) => aCols.has(n));
+  const aOrder = a.columns.map((c) => c.name.toLowerCase()).filter((n) => eCols.has(n));
+  if (eOrder.join(',') !== aOrder.join(',')) {
+    out.push({ change: 'changed', object: 'table-option', table, name: 'column order', expected: eOrder.join(', '), actual: aOrder.join(', ') });
+  }
+  diffLists(e.foreignKeys.map(describeFk), a.foreignKeys.map(describeFk), 'foreign-key', table, out);
+  diffLists(e.checks, a.checks, 'check', table, out);
+  diffLists(e.uniques, a.uniques, 'unique', table, out);
+  for (const opt of ['autoincrement', 'withoutRowid', 'strict', 'virtual'] as const) {
+    if (e[opt] !== a[opt]) {
+      out.push({ change: 'changed', object: 'table-option', table, name: opt, expected: String(e[opt]), actual: String(a[opt]) });
+    }
+  }
+}
+
+function diffLists(e: readonly string[], a: readonly string[], object: Change['object'], table: string, out: Change[]): void {
+  const remaining = [...a];
+  for (const x of e) {
+    const i = remaining.indexOf(x);
+    if (i >= 0) remaining.splice(i, 1);
+    else out.push({ change: 'missing', object, table, expected: x });
+  }
+  for (const x of remaining) out.push({ change: 'extra', object, table, actual: x });
+}
+
+function sortedKeys(a: object, b: object): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+}
+
+/** One line per difference, for people: `missing column db_agents.slug: TEXT NOT NULL DEFAULT ''`. */
+export function describeChange(c: Change): string {
+  const what =
+    c.object === 'column'
+      ? `column ${c.table}.${c.name}`
+      : c.object === 'table'
+        ? `table ${c.table}`
+        : c.object === 'index' || c.object === 'trigger' || c.object === 'view'
+          ? `${c.object} ${c.name}${c.object === 'index' ? ` on ${c.table}` : ''}`
+          : `${c.object === 'table-option' ? c.name : c.object} of table ${c.table}`;
+  switch (c.change) {
+    case 'missing':
+      return `missing ${what}${c.expected ? `: ${c.expected}` : ''}`;
+    case 'extra':
+      return `unexpected ${what}${c.actual ? `: ${c.actual}` : ''}`;
+    case 'changed':
+      return `changed ${what}: expected ${c.expected}, found ${c.actual}`;
+  }
+}
+
+/** A short summary of many differences (first few, then a count). */
+export function summarizeChanges(changes: readonly Change[], max = 3): string {
+  const lines = changes.slice(0, max).map(describeChange);
+  if (changes.length > max) lines.push(`and ${changes.length - max} more (see \`stores diff\`)`);
+  return lines.join('; ');
+}

@@ -1,0 +1,194 @@
+/**
+ * Introspects a live connection into a {@link Snapshot}: plain data that says what the schema
+ * means, read from `sqlite_schema` and the table-valued pragma functions
+ * (https://www.sqlite.org/pragma.html#pragfunc).
+ */
+import type Database from 'better-sqlite3';
+import { canonicalExpr, foldCase, quoteIdent } from '../sql/tokens.js';
+import type { Column, ForeignKey, Index, MasterRow, Snapshot, Table, Trigger, View } from './model.js';
+import { canonicalStatement, parseCreateIndex, parseCreateTable } from './parse.js';
+
+type DB = Database.Database;
+
+/** Reads `sqlite_schema` (user objects only, in a stable order). */
+export function readMaster(db: DB): MasterRow[] {
+  return db
+    .prepare(
+      `SELECT type, name, tbl_name, sql FROM sqlite_schema
+        WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+        ORDER BY type, name`,
+    )
+    .all() as MasterRow[];
+}
+
+/** Two master listings are equal when every row matches to the letter: same schema for sure. */
+export function sameMaster(a: readonly MasterRow[], b: readonly MasterRow[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.type !== y.type || x.name !== y.name || x.tbl_name !== y.tbl_name || x.sql !== y.sql) return false;
+  }
+  return true;
+}
+
+interface XInfoRow {
+  cid: number;
+  name: string;
+  type: string;
+  notnull: number;
+  dflt_value: string | null;
+  pk: number;
+  hidden: number;
+}
+interface FkRow {
+  id: number;
+  seq: number;
+  table: string;
+  from: string;
+  to: string | null;
+  on_update: string;
+  on_delete: string;
+  match: string;
+}
+interface IndexListRow {
+  name: string;
+  unique: number;
+  origin: string;
+  partial: number;
+}
+
+/** Introspects the whole schema of `db` (the `main` schema). */
+export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): Snapshot {
+  const tables: Record<string, Table> = {};
+  const indexes: Record<string, Index> = {};
+  const triggers: Record<string, Trigger> = {};
+  const views: Record<string, View> = {};
+  const xinfo = db.prepare('SELECT * FROM pragma_table_xinfo(?)');
+  const fkList = db.prepare('SELECT * FROM pragma_foreign_key_list(?) ORDER BY id, seq');
+  const indexList = db.prepare('SELECT name, "unique", origin, partial FROM pragma_index_list(?)');
+  const indexInfo = db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno');
+
+  const pkOf = new Map<string, string[]>();
+  const shadow = new Set<string>();
+  for (const row of master) {
+    if (row.type === 'table' && row.sql && /^\s*create\s+virtual/i.test(row.sql)) {
+      // Shadow tables of a virtual table are the module's business, not the schema's.
+      for (const other of master) {
+        if (other.type === 'table' && other.name !== row.name && foldCase(other.name).startsWith(foldCase(row.name) + '_')) {
+          shadow.add(other.name);
+        }
+      }
+    }
+  }
+
+  for (const row of master) {
+    if (row.type !== 'table' || shadow.has(row.name)) continue;
+    const parsed = parseCreateTable(row.sql ?? '');
+    const parsedCols = new Map(parsed.columns.map((c) => [foldCase(c.name), c]));
+    const cols = (parsed.virtual ? [] : (xinfo.all(row.name) as XInfoRow[])).map((c): Column => {
+      const p = parsedCols.get(foldCase(c.name));
+      return {
+        name: c.name,
+        type: c.type.replace(/\s+/g, ' ').trim().toUpperCase(),
+        notNull: c.notnull === 1,
+        default: c.dflt_value === null ? null : canonicalExpr(c.dflt_value),
+        pk: c.pk,
+        collate: p?.collate ?? null,
+        generated: c.hidden === 2 || c.hidden === 3 ? (p?.generated ?? { stored: c.hidden === 3, expr: '' }) : null,
+        hidden: c.hidden === 1,
+      };
+    });
+    pkOf.set(
+      foldCase(row.name),
+      cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => foldCase(c.name)),
+    );
+    const fkRows = parsed.virtual ? [] : (fkList.all(row.name) as FkRow[]);
+    const fks: ForeignKey[] = [];
+    for (const r of fkRows) {
+      let fk = fks[r.id] as (ForeignKey & { from: string[]; to: (string | null)[] }) | undefined;
+      if (!fk) {
+        fk = {
+          table: foldCase(r.table),
+          from: [],
+          to: [],
+          onDelete: r.on_delete,
+          onUpdate: r.on_update,
+          match: r.match,
+        };
+        fks[r.id] = fk;
+      }
+      fk.from.push(foldCase(r.from));
+      fk.to.push(r.to === null ? null : foldCase(r.to));
+    }
+    const uniques: string[] = [];
+    if (!parsed.virtual) {
+      for (const ix of indexList.all(row.name) as IndexListRow[]) {
+        if (ix.origin === 'u') {
+          const names = (indexInfo.all(ix.name) as { name: string | null }[]).map((r) => foldCase(r.name ?? '?'));
+          uniques.push(names.join(', '));
+        }
+      }
+    }
+    tables[foldCase(row.name)] = {
+      name: row.name,
+      columns: cols,
+      foreignKeys: fks.filter(Boolean),
+      checks: parsed.checks,
+      uniques: uniques.sort(),
+      autoincrement: parsed.autoincrement,
+      withoutRowid: parsed.withoutRowid,
+      strict: parsed.strict,
+      virtual: parsed.virtual,
+    };
+  }
+
+  // A REFERENCES clause without columns means the parent's primary key: resolve it, so that
+  // `REFERENCES t` and `REFERENCES t(id)` compare equal.
+  for (const key of Object.keys(tables)) {
+    const t = tables[key]!;
+    if (t.foreignKeys.some((fk) => fk.to.some((c) => c === null))) {
+      tables[key] = {
+        ...t,
+        foreignKeys: t.foreignKeys.map((fk) => {
+          const pk = pkOf.get(fk.table) ?? [];
+          return { ...fk, to: fk.to.map((c, i) => c ?? pk[i] ?? null) };
+        }),
+      };
+    }
+  }
+
+  for (const row of master) {
+    if (row.type === 'index' && row.sql) {
+      const p = parseCreateIndex(row.sql);
+      indexes[foldCase(row.name)] = {
+        name: row.name,
+        table: foldCase(row.tbl_name),
+        unique: p.unique,
+        terms: p.terms,
+        where: p.where,
+      };
+    } else if (row.type === 'trigger' && row.sql) {
+      triggers[foldCase(row.name)] = { name: row.name, table: foldCase(row.tbl_name), sql: canonicalStatement(row.sql) };
+    } else if (row.type === 'view' && row.sql) {
+      views[foldCase(row.name)] = { name: row.name, sql: canonicalStatement(row.sql) };
+    }
+  }
+  return { tables, indexes, triggers, views };
+}
+
+/** Counts the rows of every table of a snapshot (used to prove that nothing is lost). */
+export function countRows(db: DB, snapshot: Snapshot): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of Object.values(snapshot.tables)) {
+    if (t.virtual) continue;
+    out[foldCase(t.name)] = (db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(t.name)}`).get() as { n: number }).n;
+  }
+  return out;
+}
+
+/** True when the table holds at least one row. */
+export function hasRows(db: DB, table: string): boolean {
+  return db.prepare(`SELECT EXISTS (SELECT 1 FROM ${quoteIdent(table)}) AS x`).pluck().get() === 1;
+}
+
