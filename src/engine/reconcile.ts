@@ -60,8 +60,11 @@ export function outcomeReport(store: Store, file: string, found: Classification,
   }
   if (outcome.refused) {
     const changes = outcome.classification.changes;
+    // Refused under the write lock for a reason of its own (locked, changed meanwhile): report that status.
+    const status = isRefusedStatus(outcome.classification.status) ? outcome.classification.status : r.status;
     return {
       ...r,
+      status,
       action: 'refused',
       from: found.version,
       to: found.version,

@@ -1,0 +1,144 @@
+/**
+ * The boot API: openStores classifies every store first, refuses before changing any file,
+ * reconciles, then hands over connections with the store's settings.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openStores } from '../src/boot.js';
+import { StoreError } from '../src/errors.js';
+import type { Registry } from '../src/registry/types.js';
+import { OBJECTS_ROWS_V1, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
+
+let reg: Registry;
+beforeAll(async () => {
+  reg = await registry();
+});
+
+describe('openStores', () => {
+  it('creates a fresh data dir and returns connections with the spec settings applied', async () => {
+    const dir = path.join(tmpDir(), 'data', '1.5.0');
+    const s = await openStores(reg, dir);
+    try {
+      expect(Object.keys(s.db).sort()).toEqual(['filestore', 'objects', 'sagas']);
+      for (const db of Object.values(s.db)) {
+        expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+        expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+        expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+        expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+        expect(db.pragma('cache_size', { simple: true })).toBe(-64000);
+        expect(db.pragma('mmap_size', { simple: true })).toBe(268435456);
+        expect(db.pragma('temp_store', { simple: true })).toBe(2); // MEMORY
+      }
+      expect(s.report.map((r) => [r.name, r.status, r.action])).toEqual([
+        ['filestore', 'missing', 'created'],
+        ['objects', 'missing', 'created'],
+        ['sagas', 'missing', 'created'],
+      ]);
+      s.db.objects!.prepare("INSERT INTO db_client VALUES ('c', 1, 'x')").run();
+    } finally {
+      await s.close();
+    }
+    // close() checkpoints (TRUNCATE): the row is in the main file, no -wal left behind.
+    expect(fs.existsSync(path.join(dir, 'objects.db-wal'))).toBe(false);
+    expect(query(path.join(dir, 'objects.db'), 'SELECT oid FROM db_client')).toEqual([{ oid: 'c' }]);
+  });
+
+  it('on a current dir: every store unchanged, no write', async () => {
+    const dir = tmpDir();
+    await (await openStores(reg, dir)).close();
+    const before = reg.stores.map((s) => fingerprint(path.join(dir, s.file)).main);
+    const s = await openStores(reg, dir);
+    expect(s.report.every((r) => r.status === 'current' && r.action === 'unchanged')).toBe(true);
+    await s.close();
+    expect(reg.stores.map((s) => fingerprint(path.join(dir, s.file)).main)).toEqual(before);
+  });
+
+  it('migrates a behind store and adopts a legacy one, keeping rows', async () => {
+    const dir = tmpDir();
+    writeAt(store(reg, 'objects'), path.join(dir, 'objects.db'), 2, OBJECTS_ROWS_V1);
+    writeSql(path.join(dir, 'sagas.db'), storesFile('sagas/legacy/unstamped.sql'));
+    const s = await openStores(reg, dir);
+    try {
+      expect(s.report.map((r) => [r.name, r.status, r.action])).toEqual([
+        ['filestore', 'missing', 'created'],
+        ['objects', 'behind', 'migrated'],
+        ['sagas', 'legacy', 'adopted'],
+      ]);
+      expect(s.db.objects!.prepare('SELECT count(*) AS n FROM db_agents').get()).toEqual({ n: 2 });
+      expect(s.db.sagas!.prepare('SELECT count(*) AS n FROM saga_step').get()).toEqual({ n: 2 });
+    } finally {
+      await s.close();
+    }
+  });
+
+  const refusals: [string, (dir: string) => void, string][] = [
+    ['too-new', (d) => writeSql(path.join(d, 'objects.db'), storesFile('objects/schema.sql'), 5), 'STORE_TOO_NEW'],
+    ['drift', (d) => writeSql(path.join(d, 'objects.db'), storesFile('objects/schema.sql') + 'DROP INDEX idx_agents_definition;', 4), 'STORE_DRIFT'],
+    ['conflict', (d) => writeSql(path.join(d, 'objects.db'), storesFile('objects/legacy/forge-era.sql') + 'CREATE TABLE db_memory_bundles (id TEXT);'), 'STORE_CONFLICT'],
+    ['foreign', (d) => writeSql(path.join(d, 'objects.db'), 'CREATE TABLE invoices (id INTEGER PRIMARY KEY)'), 'STORE_FOREIGN'],
+    ['corrupt', (d) => fs.writeFileSync(path.join(d, 'objects.db'), 'garbage'.repeat(100)), 'STORE_CORRUPT'],
+  ];
+  for (const [status, make, code] of refusals) {
+    it(`refuses a ${status} store before changing any file (${code})`, async () => {
+      const dir = tmpDir();
+      make(dir);
+      // A behind sibling that would otherwise be migrated must stay as it was too.
+      writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
+      fs.writeFileSync(path.join(dir, 'filestore.db'), '');
+      const before = ['objects.db', 'sagas.db', 'filestore.db'].map((f) => fingerprint(path.join(dir, f)));
+      const err = await openStores(reg, dir).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StoreError);
+      const e = err as StoreError;
+      expect(e.code).toBe(code);
+      expect(e.store).toBe('objects');
+      expect(e.file).toBe(path.join(dir, 'objects.db'));
+      expect(e.expected).toBe(4);
+      expect(e.message).toContain(path.join(dir, 'objects.db'));
+      expect(['objects.db', 'sagas.db', 'filestore.db'].map((f) => fingerprint(path.join(dir, f)))).toEqual(before);
+      expect(fs.readdirSync(dir).sort()).toEqual(['filestore.db', 'objects.db', 'sagas.db']);
+    });
+  }
+
+  it('the too-new message tells the operator what to do, with versions', async () => {
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'objects.db'), storesFile('objects/schema.sql'), 7);
+    const e = (await openStores(reg, dir).catch((x: unknown) => x)) as StoreError;
+    expect(e.found).toBe(7);
+    expect(e.message).toMatch(/newer binary/);
+    expect(e.message).toMatch(/run that newer version, or restore an older data dir/);
+    expect(e.refusals).toHaveLength(1);
+  });
+
+  it('lists every refused store of the directory', async () => {
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'objects.db'), storesFile('objects/schema.sql'), 7);
+    fs.writeFileSync(path.join(dir, 'sagas.db'), 'x'.repeat(200));
+    const e = (await openStores(reg, dir).catch((x: unknown) => x)) as StoreError;
+    expect(e.refusals.map((r) => [r.store, r.status])).toEqual([
+      ['objects', 'too-new'],
+      ['sagas', 'corrupt'],
+    ]);
+    expect(fs.existsSync(path.join(dir, 'filestore.db'))).toBe(false);
+  });
+
+  it('a WAL-mode current dir with a crashed writer\'s -wal keeps the committed rows', async () => {
+    const dir = tmpDir();
+    await (await openStores(reg, dir)).close();
+    const w = new Database(path.join(dir, 'objects.db'));
+    w.pragma('wal_autocheckpoint = 0');
+    w.exec("INSERT INTO db_client VALUES ('pending', 1, 'in the wal')");
+    const copy = tmpDir();
+    for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
+    w.close();
+    fs.rmSync(path.join(copy, 'objects.db-shm'), { force: true });
+    const s = await openStores(reg, copy);
+    expect(s.db.objects!.prepare('SELECT oid FROM db_client').all()).toEqual([{ oid: 'pending' }]);
+    await s.close();
+    expect(userVersion(path.join(copy, 'objects.db'))).toBe(4);
+  });
+});

@@ -1,0 +1,462 @@
+/**
+ * Every status of a store file through check, up, adopt and --dry-run, on real files.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { reconcileStore } from '../src/engine/reconcile.js';
+import { createRegistry } from '../src/registry/define.js';
+import type { Registry, Store } from '../src/registry/types.js';
+import { OBJECTS_ROWS_V1, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
+
+let reg: Registry;
+let objects: Store;
+let sagas: Store;
+beforeAll(async () => {
+  reg = await registry();
+  objects = store(reg, 'objects');
+  sagas = store(reg, 'sagas');
+});
+
+const check = (s: Store, dir: string) => reconcileStore(s, dir, { mode: 'check' });
+const up = (s: Store, dir: string, extra: Record<string, unknown> = {}) => reconcileStore(s, dir, { mode: 'up', ...extra });
+const adopt = (s: Store, dir: string, extra: Record<string, unknown> = {}) => reconcileStore(s, dir, { mode: 'adopt', ...extra });
+
+function tableNames(file: string): string[] {
+  return query<{ name: string }>(file, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").map((r) => r.name);
+}
+
+describe('missing and empty', () => {
+  it('missing: check reports it without creating anything; up creates it at the target', () => {
+    const dir = tmpDir();
+    const r = check(objects, dir);
+    expect(r).toMatchObject({ status: 'missing', version: null, target: 4 });
+    expect(fs.existsSync(path.join(dir, 'objects.db'))).toBe(false);
+    const u = up(objects, dir);
+    expect(u).toMatchObject({ status: 'missing', action: 'created', to: 4 });
+    const file = path.join(dir, 'objects.db');
+    expect(userVersion(file)).toBe(4);
+    expect(query(file, "SELECT id FROM db_memory_bundles WHERE is_blank = 1")).toEqual([{ id: 'blank' }]);
+    expect(check(objects, dir).status).toBe('current');
+    expect(up(objects, dir).action).toBe('unchanged');
+    // No temporary file is left beside it.
+    expect(fs.readdirSync(dir)).toEqual(['objects.db']);
+  });
+
+  it('up creates the data dir when absent', () => {
+    const dir = path.join(tmpDir(), 'a', 'b');
+    expect(up(sagas, dir).action).toBe('created');
+    expect(userVersion(path.join(dir, 'sagas.db'))).toBe(1);
+  });
+
+  it('a zero-byte file and a file with no tables are empty and get initialized', () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'sagas.db'), '');
+    expect(check(sagas, dir).status).toBe('empty');
+    expect(up(sagas, dir)).toMatchObject({ status: 'empty', action: 'initialized', to: 1 });
+    expect(check(sagas, dir).status).toBe('current');
+
+    const dir2 = tmpDir();
+    writeSql(path.join(dir2, 'sagas.db'), 'CREATE TABLE t(x); DROP TABLE t;');
+    expect(check(sagas, dir2).status).toBe('empty');
+    expect(up(sagas, dir2).action).toBe('initialized');
+  });
+});
+
+describe('behind: every migration path keeps every row', () => {
+  for (const v of [1, 2, 3]) {
+    it(`v${v} → v4 runs the migrations after v${v}, backfills db_agents, keeps rows`, () => {
+      const dir = tmpDir();
+      const file = path.join(dir, 'objects.db');
+      writeAt(objects, file, v, OBJECTS_ROWS_V1);
+      const before = query(file, 'SELECT id, slug, name, provider, description, created_at FROM db_agent_definitions ORDER BY id');
+      const counts = (f: string) =>
+        Object.fromEntries(
+          ['db_client', 'db_agent_definitions', 'db_agent_content', 'db_agent_skills', 'db_agent_history', 'db_identity_bundles', 'db_agent_identity_links', 'db_drone_definitions', 'db_drone_runs'].map((t) => [t, query<{ n: number }>(f, `SELECT count(*) AS n FROM ${t}`)[0]!.n]),
+        );
+      const countsBefore = counts(file);
+      expect(check(objects, dir)).toMatchObject({ status: 'behind', version: v });
+      const r = up(objects, dir);
+      expect(r).toMatchObject({ status: 'behind', action: 'migrated', from: v, to: 4 });
+      expect(userVersion(file)).toBe(4);
+      expect(counts(file)).toEqual(countsBefore);
+      expect(query(file, 'SELECT id, slug, name, provider, description, created_at FROM db_agent_definitions ORDER BY id')).toEqual(before);
+      // The v4 backfill: every definition has its agent row.
+      expect(query(file, 'SELECT id, definition_id, slug, name, provider FROM db_agents ORDER BY id')).toEqual([
+        { id: 'a1', definition_id: 'a1', slug: 'coder', name: 'Coder', provider: 'anthropic' },
+        { id: 'a2', definition_id: 'a2', slug: 'rev', name: 'Reviewer', provider: 'openai' },
+      ]);
+      expect(query(file, "SELECT count(*) AS n FROM db_memory_bundles")[0]).toEqual({ n: 2 });
+      expect(check(objects, dir).status).toBe('current');
+    });
+  }
+
+  it('a v3 file whose rows already carry updated_at/user_hidden keeps them through the backfill', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, 3, `INSERT INTO db_agent_definitions (id, name, provider, updated_at, user_hidden) VALUES ('x', 'X', 'p', 99, 1);`);
+    up(objects, dir);
+    expect(query(file, 'SELECT updated_at, user_hidden FROM db_agents')).toEqual([{ updated_at: 99, user_hidden: 1 }]);
+  });
+});
+
+describe('legacy adoption', () => {
+  function legacyDir(sample: string): { dir: string; file: string } {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeSql(file, storesFile(sample));
+    return { dir, file };
+  }
+
+  it('forge era: renames (keeping every row), drops leftover indexes and dead tables after a backup, completes v1, migrates to v4', () => {
+    const { dir, file } = legacyDir('objects/legacy/forge-era.sql');
+    const agents = query(file, 'SELECT * FROM db_forge_agents ORDER BY id');
+    const history = query(file, 'SELECT * FROM db_forge_history ORDER BY id');
+    const deadRuns = query(file, 'SELECT * FROM db_workflow_runs');
+    expect(check(objects, dir)).toMatchObject({ status: 'legacy', version: 0 });
+    const r = adopt(objects, dir, { now: () => new Date('2026-01-02T03:04:05.678Z') });
+    expect(r).toMatchObject({ status: 'legacy', action: 'adopted', from: 0, to: 4 });
+    expect(userVersion(file)).toBe(4);
+    expect(check(objects, dir).status).toBe('current');
+    expect(query(file, 'SELECT id, slug, name, provider, description, created_at FROM db_agent_definitions ORDER BY id')).toEqual(agents);
+    expect(query(file, 'SELECT * FROM db_agent_history ORDER BY id')).toEqual(history);
+    expect(query(file, 'SELECT count(*) AS n FROM db_agents')[0]).toEqual({ n: agents.length });
+    const names = tableNames(file);
+    for (const dead of ['db_workflow_runs', 'db_workflow_definitions', 'db_v10_migrated_legacy_defs', 'db_v10_migrated_legacy_runs']) expect(names).not.toContain(dead);
+    for (const old of ['db_forge_agents', 'db_memories', 'db_identities']) expect(names).not.toContain(old);
+    const indexes = query<{ name: string }>(file, "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL").map((x) => x.name);
+    expect(indexes).not.toContain('idx_forge_agents_slug');
+    expect(indexes).toContain('idx_agent_definitions_slug');
+    // Foreign keys follow the renamed tables.
+    expect(query(file, "SELECT \"table\" AS t FROM pragma_foreign_key_list('db_agent_content')")).toEqual([{ t: 'db_agent_definitions' }]);
+    // The backup holds the dead rows, is named so it is never a store, and is reported.
+    expect(r.backup).toBe(`${file}.backup-20260102T030405678Z`);
+    expect(query(r.backup!, 'SELECT * FROM db_workflow_runs')).toEqual(deadRuns);
+    expect(userVersion(r.backup!)).toBe(0);
+    expect(fs.statSync(r.backup!).mode & 0o777).toBe(fs.statSync(file).mode & 0o777);
+  });
+
+  it('older variant: db_forge_memories → db_memories → db_memory_bundles in one pass; missing drone tables created', () => {
+    const { dir, file } = legacyDir('objects/legacy/forge-memories.sql');
+    const memories = query(file, 'SELECT * FROM db_forge_memories ORDER BY id');
+    expect(check(objects, dir).status).toBe('legacy');
+    expect(up(objects, dir).action).toBe('adopted');
+    const now = query(file, 'SELECT * FROM db_memory_bundles ORDER BY id');
+    expect(now).toEqual([...memories, { id: 'blank', name: '', instructions: '', is_blank: 1 }].sort((a, b) => String(a.id).localeCompare(String(b.id))));
+    expect(tableNames(file)).toContain('db_drone_runs');
+    expect(check(objects, dir).status).toBe('current');
+  });
+
+  it('a legacy file lacking some tables gets them created', () => {
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'objects.db'), "CREATE TABLE db_client (oid TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, data TEXT NOT NULL); INSERT INTO db_client VALUES ('c', 1, 'x');");
+    expect(check(objects, dir).status).toBe('legacy');
+    expect(up(objects, dir).action).toBe('adopted');
+    expect(query(path.join(dir, 'objects.db'), 'SELECT * FROM db_client')).toEqual([{ oid: 'c', version: 1, data: 'x' }]);
+  });
+
+  it('--no-backup skips the backup', () => {
+    const { dir } = legacyDir('objects/legacy/forge-era.sql');
+    const r = up(objects, dir, { backup: false });
+    expect(r.action).toBe('adopted');
+    expect(r.backup).toBeNull();
+    expect(fs.readdirSync(dir)).toEqual(['objects.db']);
+  });
+
+  it('no backup when the dead tables are empty', () => {
+    const { dir } = legacyDir('objects/legacy/forge-era.sql');
+    const db = new Database(path.join(dir, 'objects.db'));
+    db.exec('DELETE FROM db_workflow_runs; DELETE FROM db_workflow_definitions; DELETE FROM db_v10_migrated_legacy_defs;');
+    db.close();
+    expect(up(objects, dir).backup).toBeNull();
+  });
+
+  it('filestore and sagas legacy files (same tables, never stamped) are adopted to v1 with their rows', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'sagas.db');
+    writeSql(file, storesFile('sagas/legacy/unstamped.sql'));
+    const steps = query(file, 'SELECT * FROM saga_step ORDER BY saga_id, idx');
+    expect(check(sagas, dir).status).toBe('legacy');
+    expect(adopt(sagas, dir)).toMatchObject({ action: 'adopted', to: 1 });
+    expect(query(file, 'SELECT * FROM saga_step ORDER BY saga_id, idx')).toEqual(steps);
+  });
+});
+
+describe('refusals leave every byte as it was', () => {
+  function refusedCase(name: string, make: (file: string) => void, status: string, s = () => objects) {
+    it(`${status}: ${name}`, () => {
+      const dir = tmpDir();
+      const file = path.join(dir, s().file);
+      make(file);
+      const before = fingerprint(file);
+      expect(check(s(), dir).status).toBe(status);
+      const r = up(s(), dir);
+      expect(r).toMatchObject({ status, action: 'refused' });
+      expect(r.message).toContain(s().file);
+      expect(adopt(s(), dir).action).toBe('refused');
+      expect(reconcileStore(s(), dir, { mode: 'up', dryRun: true }).action).toBe('refused');
+      expect(fingerprint(file)).toEqual(before);
+      expect(fs.readdirSync(dir).sort()).toEqual([s().file]);
+    });
+  }
+  refusedCase('user_version above the target (the tripwire)', (f) => writeAt(objects, f, 4, "INSERT INTO db_client VALUES ('x', 1, 'y')") || bump(f, 5), 'too-new');
+  refusedCase('a huge user_version', (f) => writeSql(f, 'CREATE TABLE t(x)', 2147483647), 'too-new');
+  refusedCase('a WAL-mode too-new file', (f) => {
+    writeAt(objects, f, 4);
+    const db = new Database(f);
+    db.pragma('journal_mode = WAL');
+    db.pragma('user_version = 9');
+    db.close();
+  }, 'too-new');
+  refusedCase('user_version between 0 and minVersion', (f) => writeSql(f, storesFile('sagas/schema.sql'), 1), 'too-old', () => tooOldStore());
+  refusedCase('a current version whose schema differs (extra column, dropped index)', (f) => {
+    writeAt(objects, f, 4);
+    const db = new Database(f);
+    db.exec('DROP INDEX idx_agents_definition; ALTER TABLE db_client ADD COLUMN extra TEXT;');
+    db.close();
+  }, 'drift');
+  refusedCase('legacy file holding an old table and its replacement', (f) => {
+    writeSql(f, storesFile('objects/legacy/forge-era.sql') + 'CREATE TABLE db_agent_definitions (id TEXT PRIMARY KEY);');
+  }, 'conflict');
+  refusedCase('user_version 0 with tables of another program', (f) => writeSql(f, 'CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);'), 'foreign');
+  refusedCase('a negative user_version', (f) => writeSql(f, 'CREATE TABLE t(x)', -3), 'foreign');
+  refusedCase('a text file', (f) => fs.writeFileSync(f, 'this is not a database\n'.repeat(20)), 'corrupt');
+  refusedCase('random bytes after a valid header', (f) => {
+    writeAt(objects, f, 4);
+    const buf = fs.readFileSync(f);
+    for (let i = 100; i < buf.length; i++) buf[i] = (i * 7919) % 251;
+    fs.writeFileSync(f, buf);
+  }, 'corrupt');
+  refusedCase('a truncated database', (f) => {
+    writeAt(objects, f, 4, OBJECTS_ROWS_V1.replace(/INSERT INTO db_agent_definitions[^;]*;/, '').replace(/INSERT INTO db_agent_(content|skills|history|identity_links)[^;]*;/g, ''));
+    const buf = fs.readFileSync(f);
+    fs.writeFileSync(f, buf.subarray(0, 4096 + 1000));
+  }, 'corrupt');
+});
+
+function bump(file: string, v: number): void {
+  const db = new Database(file);
+  db.pragma(`user_version = ${v}`);
+  db.close();
+}
+
+let tooOld: Store | null = null;
+function tooOldStore(): Store {
+  // sagas with a history starting at v2: a file stamped 1 is too old for it.
+  tooOld ??= createRegistry([
+    {
+      name: 'sagas',
+      file: 'sagas.db',
+      version: 3,
+      minVersion: 2,
+      schema: storesFile('sagas/schema.sql') + '\nCREATE TABLE extra3 (id TEXT PRIMARY KEY);',
+      oldestSchema: storesFile('sagas/schema.sql'),
+      migrations: [{ version: 3, name: '003-extra.sql', sql: 'CREATE TABLE extra3 (id TEXT PRIMARY KEY);' }],
+    },
+  ]).stores[0]!;
+  return tooOld;
+}
+
+describe('other statuses', () => {
+  it('a directory where the file should be is an error, reported with the path', () => {
+    const dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'objects.db'));
+    const r = up(objects, dir);
+    expect(r).toMatchObject({ status: 'error', action: 'refused' });
+    expect(r.message).toMatch(/directory/);
+  });
+
+  it('locked: a writer holding the lock past the busy timeout; a later run succeeds', () => {
+    const quick = createRegistry([{ name: 'sagas', file: 'sagas.db', version: 1, schema: storesFile('sagas/schema.sql'), connection: { busy_timeout: 50 } }]).stores[0]!;
+    const dir = tmpDir();
+    const file = path.join(dir, 'sagas.db');
+    writeSql(file, storesFile('sagas/schema.sql'), 0);
+    const holder = new Database(file);
+    holder.exec('BEGIN EXCLUSIVE');
+    const r = up(quick, dir);
+    expect(r).toMatchObject({ status: 'locked', action: 'refused' });
+    expect(r.message).toMatch(/locked by another connection/);
+    holder.exec('ROLLBACK');
+    holder.close();
+    expect(up(quick, dir).action).toBe('adopted');
+  });
+
+  it('a WAL file with a pending -wal from a crashed writer is read with its committed rows, and kept', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, 4);
+    const w = new Database(file);
+    w.pragma('journal_mode = WAL');
+    w.pragma('wal_autocheckpoint = 0');
+    w.exec("INSERT INTO db_client VALUES ('in-wal', 1, 'x')");
+    // Simulate a crash: copy the files while the writer still has them open.
+    const crash = path.join(tmpDir(), 'objects.db');
+    fs.copyFileSync(file, crash);
+    fs.copyFileSync(`${file}-wal`, `${crash}-wal`);
+    w.close();
+    const before = fingerprint(crash);
+    expect(check(objects, path.dirname(crash)).status).toBe('current');
+    expect(fingerprint(crash).main).toBe(before.main);
+    expect(fingerprint(crash)['-wal']).toBe(before['-wal']);
+  });
+});
+
+describe('--dry-run and --repair', () => {
+  it('dry run plans every step in order and writes nothing', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, 2);
+    const before = fingerprint(file);
+    const r = reconcileStore(objects, dir, { mode: 'up', dryRun: true });
+    expect(r.action).toBe('planned');
+    expect(r.plan!.map((s) => s.kind)).toEqual(['migration', 'migration', 'seed', 'stamp']);
+    expect(r.plan![0]!.sql).toContain('ADD COLUMN user_hidden');
+    expect(r.plan![1]!.sql).toContain('CREATE TABLE db_agents');
+    expect(fingerprint(file)).toEqual(before);
+    const missing = reconcileStore(objects, tmpDir(), { mode: 'up', dryRun: true });
+    expect(missing.plan![0]!.kind).toBe('baseline');
+  });
+
+  it('--repair adds a missing index, table and trailing nullable column; never drops', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, 4, "INSERT INTO db_agents (id, name, provider) VALUES ('k', 'K', 'p')");
+    const db = new Database(file);
+    db.exec('DROP INDEX idx_agents_definition; DROP TABLE db_temp;');
+    db.close();
+    expect(check(objects, dir).status).toBe('drift');
+    expect(up(objects, dir).action).toBe('refused');
+    const r = up(objects, dir, { repair: true });
+    expect(r).toMatchObject({ status: 'drift', action: 'repaired' });
+    expect(check(objects, dir).status).toBe('current');
+    expect(query(file, 'SELECT id FROM db_agents')).toEqual([{ id: 'k' }]);
+  });
+
+  it('--repair refuses what it cannot add (an extra column), changing nothing', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, 4);
+    const db = new Database(file);
+    db.exec('ALTER TABLE db_client ADD COLUMN extra TEXT');
+    db.close();
+    const before = fingerprint(file);
+    const r = up(objects, dir, { repair: true });
+    expect(r.action).toBe('refused');
+    expect(r.message).toMatch(/repair only adds/);
+    expect(fingerprint(file)).toEqual(before);
+  });
+});
+
+describe('transactions and foreign keys', () => {
+  const parent = 'CREATE TABLE parent (id TEXT PRIMARY KEY, name TEXT NOT NULL);';
+  const child = 'CREATE TABLE child (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES parent(id) ON DELETE CASCADE);';
+  const rebuild = `
+    CREATE TABLE parent_new (id TEXT PRIMARY KEY, name TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
+    INSERT INTO parent_new (id, name) SELECT id, name FROM parent;
+    DROP TABLE parent;
+    ALTER TABLE parent_new RENAME TO parent;`;
+  function rebuildStore(extra = ''): Store {
+    return createRegistry([
+      {
+        name: 'fam',
+        file: 'fam.db',
+        version: 2,
+        minVersion: 1,
+        oldestSchema: parent + child,
+        schema: "CREATE TABLE parent (id TEXT PRIMARY KEY, name TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');" + child,
+        migrations: [{ version: 2, name: '002-rebuild-parent.sql', sql: rebuild + extra }],
+      },
+    ]).stores[0]!;
+  }
+
+  it('a parent-table rebuild with ON DELETE CASCADE children fires no cascade: every child row survives', () => {
+    const s = rebuildStore();
+    const dir = tmpDir();
+    const file = path.join(dir, 'fam.db');
+    writeSql(file, `${parent}${child} INSERT INTO parent VALUES ('p1', 'one'), ('p2', 'two'); INSERT INTO child VALUES ('c1', 'p1'), ('c2', 'p1'), ('c3', 'p2');`, 1);
+    const r = up(s, dir);
+    expect(r.action).toBe('migrated');
+    expect(query(file, 'SELECT id, parent_id FROM child ORDER BY id')).toEqual([
+      { id: 'c1', parent_id: 'p1' },
+      { id: 'c2', parent_id: 'p1' },
+      { id: 'c3', parent_id: 'p2' },
+    ]);
+  });
+
+  it('control: the same rebuild on a plain connection (foreign keys on) does wipe the children', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    db.exec(`${parent}${child} INSERT INTO parent VALUES ('p1', 'one'); INSERT INTO child VALUES ('c1', 'p1');`);
+    db.exec(rebuild);
+    expect(db.prepare('SELECT count(*) AS n FROM child').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('a step that leaves rows pointing at nothing is rolled back: foreign_key_check must be clean', () => {
+    const s = rebuildStore("DELETE FROM parent WHERE id = 'p2';");
+    const dir = tmpDir();
+    const file = path.join(dir, 'fam.db');
+    writeSql(file, `${parent}${child} INSERT INTO parent VALUES ('p1', 'one'), ('p2', 'two'); INSERT INTO child VALUES ('c3', 'p2');`, 1);
+    const before = fingerprint(file);
+    const r = up(s, dir);
+    expect(r.action).toBe('refused');
+    expect(r.message).toMatch(/foreign_key_check/);
+    expect(fingerprint(file)).toEqual(before);
+    expect(userVersion(file)).toBe(1);
+  });
+
+  it('a migration that does not produce the baseline is rolled back with the difference named', () => {
+    const s = createRegistry([
+      {
+        name: 'fam',
+        file: 'fam.db',
+        version: 2,
+        minVersion: 1,
+        oldestSchema: parent,
+        schema: parent + 'CREATE TABLE other (id TEXT PRIMARY KEY);',
+        migrations: [{ version: 2, name: '002-wrong.sql', sql: 'CREATE TABLE otter (id TEXT PRIMARY KEY);' }],
+      },
+    ]).stores[0]!;
+    const dir = tmpDir();
+    const file = path.join(dir, 'fam.db');
+    writeSql(file, parent + "INSERT INTO parent VALUES ('p', 'n');", 1);
+    const before = fingerprint(file);
+    const r = up(s, dir);
+    expect(r.action).toBe('refused');
+    expect(r.message).toMatch(/missing table other/);
+    expect(r.message).toMatch(/unexpected table otter/);
+    expect(fingerprint(file)).toEqual(before);
+  });
+
+  it('a JavaScript step that throws is rolled back and named', () => {
+    const s = createRegistry([
+      {
+        name: 'fam',
+        file: 'fam.db',
+        version: 2,
+        minVersion: 1,
+        oldestSchema: parent,
+        schema: parent,
+        migrations: [
+          {
+            version: 2,
+            name: '002-data.mjs',
+            run: (db) => {
+              db.exec("UPDATE parent SET name = 'changed'");
+              if ((db.prepare('SELECT count(*) AS n FROM parent').get() as { n: number }).n > 0) throw new Error('boom');
+            },
+          },
+        ],
+      },
+    ]).stores[0]!;
+    const dir = tmpDir();
+    const file = path.join(dir, 'fam.db');
+    writeSql(file, parent + "INSERT INTO parent VALUES ('p', 'n');", 1);
+    const r = up(s, dir);
+    expect(r.action).toBe('refused');
+    expect(r.message).toMatch(/002-data\.mjs failed: boom/);
+    expect(query(file, 'SELECT name FROM parent')).toEqual([{ name: 'n' }]);
+    expect(userVersion(file)).toBe(1);
+  });
+});

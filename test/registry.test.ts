@@ -1,0 +1,144 @@
+/**
+ * Registry loading and validation: every error names the store and the file, and is raised
+ * before any data file is opened.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RegistryError } from '../src/errors.js';
+import { createRegistry } from '../src/registry/define.js';
+import { loadRegistry } from '../src/registry/load.js';
+import { STORES, storesFile, tmpDir } from './helpers.js';
+
+/** A copy of the shipped registry, changed by `edit`, then loaded. */
+async function loadEdited(edit: (dir: string) => void): Promise<RegistryError> {
+  const dir = path.join(tmpDir(), 'stores');
+  fs.cpSync(STORES, dir, { recursive: true });
+  edit(dir);
+  try {
+    await loadRegistry(dir);
+  } catch (err) {
+    if (err instanceof RegistryError) return err;
+    throw err;
+  }
+  throw new Error('expected a RegistryError');
+}
+
+function editJson(file: string, change: (j: Record<string, any>) => void): void {
+  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  change(j);
+  fs.writeFileSync(file, JSON.stringify(j, null, 2));
+}
+
+describe('loadRegistry', () => {
+  it('loads the shipped registry: three stores with their versions, migrations and legacy rules', async () => {
+    const reg = await loadRegistry(STORES);
+    expect(reg.stores.map((s) => [s.name, s.file, s.version, s.minVersion])).toEqual([
+      ['filestore', 'filestore.db', 1, 1],
+      ['objects', 'objects.db', 4, 1],
+      ['sagas', 'sagas.db', 1, 1],
+    ]);
+    const objects = reg.stores[1]!;
+    expect(objects.migrations.map((m) => m.name)).toEqual(['002-agent-definitions-updated-at.sql', '003-agent-definitions-user-hidden.sql', '004-agents-consolidation.sql']);
+    expect(objects.legacy.renames).toHaveLength(8);
+    expect(objects.legacy.deadTables).toHaveLength(4);
+    expect(Object.keys(objects.connection)).toEqual(['busy_timeout', 'journal_mode', 'synchronous', 'foreign_keys', 'cache_size', 'mmap_size', 'temp_store']);
+    // The shipped SQL is the spec's, byte for byte.
+    const spec = path.resolve(STORES, '../../shared/spec/reference-stores');
+    if (fs.existsSync(spec)) {
+      expect(storesFile('objects/schema.sql')).toBe(fs.readFileSync(path.join(spec, 'objects/schema.sql'), 'utf8'));
+      expect(storesFile('objects/migrations/004-agents-consolidation.sql')).toBe(fs.readFileSync(path.join(spec, 'objects/004-agents-consolidation.sql'), 'utf8'));
+    }
+  });
+
+  it('a missing folder is a registry error that says what to pass', async () => {
+    const err = await loadRegistry(path.join(tmpDir(), 'nope')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as Error).message).toMatch(/--stores PATH/);
+  });
+
+  const cases: [string, (dir: string) => void, RegExp, string][] = [
+    ['broken SQL in the baseline', (d) => fs.appendFileSync(path.join(d, 'sagas/schema.sql'), '\nCREATE TABLE oops (;'), /baseline does not run/, 'sagas/schema.sql'],
+    ['broken SQL in a migration', (d) => fs.writeFileSync(path.join(d, 'objects/migrations/003-agent-definitions-user-hidden.sql'), 'ALTER TABLE nope ADD COLUMN x;'), /003-agent-definitions-user-hidden\.sql failed/, 'objects/migrations/003-agent-definitions-user-hidden.sql'],
+    ['a gap in the migrations', (d) => fs.rmSync(path.join(d, 'objects/migrations/003-agent-definitions-user-hidden.sql')), /no migration brings the file to version 3/, 'objects'],
+    ['a migration past the version', (d) => fs.writeFileSync(path.join(d, 'objects/migrations/005-more.sql'), 'CREATE TABLE more (id INTEGER);'), /past the store's version 4/, 'objects/migrations/005-more.sql'],
+    ['two migrations for one version', (d) => fs.writeFileSync(path.join(d, 'objects/migrations/003-again.sql'), 'SELECT 1;'), /two migrations bring the file to version 3/, 'objects/migrations/003'],
+    ['a badly named migration file', (d) => fs.writeFileSync(path.join(d, 'objects/migrations/three.sql'), 'SELECT 1;'), /not a migration file name/, 'objects/migrations/three.sql'],
+    ['duplicate file names', (d) => editJson(path.join(d, 'sagas/store.json'), (j) => (j.file = 'objects.db')), /file objects\.db is already used by store/, 'store.json'],
+    ['a rename chain that loops', (d) => editJson(path.join(d, 'objects/store.json'), (j) => j.legacy.renames.push({ from: 'db_memory_bundles_old', to: 'db_forge_memories' }, { from: 'db_x', to: 'db_y' }, { from: 'db_y', to: 'db_x' })), /loop/, 'objects/store.json'],
+    ['a rename into a name the oldest schema lacks', (d) => editJson(path.join(d, 'objects/store.json'), (j) => j.legacy.renames.push({ from: 'db_forge_things', to: 'db_things' })), /ends at table db_things, which version 1's schema does not have/, 'objects/store.json'],
+    ['a rename chain out of order', (d) => editJson(path.join(d, 'objects/store.json'), (j) => j.legacy.renames.reverse()), /must come after/, 'objects/store.json'],
+    ['a dead table the baseline has', (d) => editJson(path.join(d, 'objects/store.json'), (j) => j.legacy.deadTables.push('db_temp')), /dead table db_temp is in the baseline/, 'objects/store.json'],
+    ['a missing frozen oldest schema', (d) => fs.rmSync(path.join(d, 'objects/versions/001.sql')), /schema of version 1 .* is missing/, 'objects/versions/001.sql'],
+    ['transaction control in a migration', (d) => fs.writeFileSync(path.join(d, 'objects/migrations/002-agent-definitions-updated-at.sql'), 'BEGIN; ALTER TABLE db_agent_definitions ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0; COMMIT;'), /the engine owns transactions/, 'objects/migrations/002'],
+    ['an unknown connection pragma', (d) => editJson(path.join(d, 'sagas/store.json'), (j) => (j.connection.evil = "x'; DROP TABLE saga; --")), /not a pragma stores applies/, 'sagas/store.json'],
+    ['an unknown store.json field', (d) => editJson(path.join(d, 'sagas/store.json'), (j) => (j.verison = 2)), /unknown field "verison"/, 'sagas/store.json'],
+    ['invalid JSON', (d) => fs.writeFileSync(path.join(d, 'sagas/store.json'), '{ "file": '), /not valid JSON/, 'sagas/store.json'],
+    ['a non-idempotent seed', (d) => fs.writeFileSync(path.join(d, 'objects/seed.sql'), "INSERT INTO db_memory_bundles (id, name) VALUES ('blank', '');"), /idempotent/, 'objects/seed.sql'],
+    ['a JavaScript step that throws', (d) => {
+      fs.rmSync(path.join(d, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
+      fs.writeFileSync(path.join(d, 'objects/migrations/003-hidden.mjs'), "export default function () { throw new Error('kaboom'); }\n");
+    }, /003-hidden\.mjs failed: kaboom/, 'objects/migrations/003-hidden.mjs'],
+    ['a JavaScript step that exports no function', (d) => {
+      fs.rmSync(path.join(d, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
+      fs.writeFileSync(path.join(d, 'objects/migrations/003-hidden.mjs'), 'export const x = 1;\n');
+    }, /must export a function/, 'objects/migrations/003-hidden.mjs'],
+    ['a legacy sample that does not run', (d) => fs.appendFileSync(path.join(d, 'objects/legacy/forge-era.sql'), '\nINSERT INTO nowhere VALUES (1);'), /legacy sample legacy\/forge-era\.sql does not run/, 'objects/legacy/forge-era.sql'],
+  ];
+  for (const [name, edit, message, file] of cases) {
+    it(`rejects ${name}, naming the store and the file`, async () => {
+      const err = await loadEdited(edit);
+      const text = err.message;
+      expect(text).toMatch(message);
+      const p = err.problems.find((x) => message.test(x.message));
+      expect(p, text).toBeDefined();
+      expect(p!.store).toMatch(/objects|sagas/);
+      expect(p!.file).toContain(file);
+    });
+  }
+
+  it('a JavaScript migration step runs (registry from disk)', async () => {
+    const dir = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, dir, { recursive: true });
+    fs.rmSync(path.join(dir, 'objects/migrations/004-agents-consolidation.sql'));
+    fs.writeFileSync(
+      path.join(dir, 'objects/migrations/004-agents-consolidation.mjs'),
+      `import fs from 'node:fs';\nconst sql = ${JSON.stringify(storesFile('objects/migrations/004-agents-consolidation.sql'))};\nexport function up(db) { db.exec(sql); }\n`,
+    );
+    const reg = await loadRegistry(dir);
+    expect(reg.stores[1]!.migrations[2]!.run).toBeTypeOf('function');
+  });
+});
+
+describe('createRegistry (built in code)', () => {
+  it('accepts a registry with a CHECK generated from an enum array', () => {
+    const states = ['pending', 'running', 'done'];
+    const reg = createRegistry([
+      { name: 'jobs', file: 'jobs.db', version: 1, schema: `CREATE TABLE job (id TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN (${states.map((s) => `'${s}'`).join(', ')})));` },
+    ]);
+    expect(reg.source).toBe('code');
+    expect(reg.stores[0]!.expect.snapshots.get(1)!.tables.job!.checks).toEqual(["state in ( 'pending' , 'running' , 'done' )"]);
+  });
+
+  it('rejects duplicate store names and bad names, all at once', () => {
+    const err = (() => {
+      try {
+        createRegistry([
+          { name: 'a', file: 'a.db', version: 1, schema: 'CREATE TABLE t (x)' },
+          { name: 'a', file: 'b.db', version: 1, schema: 'CREATE TABLE t (x)' },
+          { name: '../x', file: 'dir/c.db', version: 1, schema: 'CREATE TABLE t (x)' },
+          { name: 'v', file: 'v.db', version: 0, schema: 'CREATE TABLE t (x)' },
+        ]);
+      } catch (e) {
+        return e as RegistryError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(err).toBeInstanceOf(RegistryError);
+    const msgs = err.problems.map((p) => p.message).join('\n');
+    expect(msgs).toMatch(/store name a is declared twice/);
+    expect(msgs).toMatch(/store name "\.\.\/x"/);
+    expect(msgs).toMatch(/file name "dir\/c\.db"/);
+    expect(msgs).toMatch(/version must be a whole number/);
+  });
+});
