@@ -15,7 +15,7 @@ import type { Registry, Store } from './registry/types.js';
 import { classify, type Classification } from './engine/classify.js';
 import { createFresh, reconcileConnection } from './engine/apply.js';
 import { plan as makePlan } from './engine/plan.js';
-import { busyTimeout, collect, errorFacts, probe, statFile, unreadFacts, type FileFacts, type FileStat } from './engine/probe.js';
+import { busyTimeout, collect, errorFacts, hasHotJournal, probe, recoverHotJournal, statFile, unreadFacts, type FileFacts, type FileStat } from './engine/probe.js';
 import { outcomeReport } from './engine/reconcile.js';
 
 export interface OpenOptions {
@@ -63,8 +63,16 @@ function firstLook(store: Store, file: string, options: OpenOptions): Slot {
   const plain = stat.kind === 'file' && stat.size > 0 && stat.header?.sqlite === true;
   if (!plain || stat.walBytes > 0 || stat.journal) {
     // Missing, empty, damaged, or with a crashed writer's companions: the side-effect-free probe.
-    const facts = probe(file, store, { integrity: options.integrityCheck === true });
-    return { store, file, stat, facts, cls: classify(facts, store), db: null };
+    let facts = probe(file, store, { integrity: options.integrityCheck === true });
+    if (hasHotJournal(facts)) {
+      try {
+        recoverHotJournal(file, store);
+        facts = probe(file, store, { integrity: options.integrityCheck === true });
+      } catch {
+        // Refused below, with the hot journal named.
+      }
+    }
+    return { store, file, stat: facts, facts, cls: classify(facts, store), db: null };
   }
   // The common case: open once, read, keep the connection if the file is current.
   let db: Database.Database | null = null;

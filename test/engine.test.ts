@@ -1,6 +1,7 @@
 /**
  * Every status of a store file through check, up, adopt and --dry-run, on real files.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/registry/define.js';
 import type { Registry, Store } from '../src/registry/types.js';
-import { OBJECTS_ROWS_V1, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
+import { OBJECTS_ROWS_V1, ROOT, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;
 let objects: Store;
@@ -299,6 +300,33 @@ describe('other statuses', () => {
     expect(check(objects, path.dirname(crash)).status).toBe('current');
     expect(fingerprint(crash).main).toBe(before.main);
     expect(fingerprint(crash)['-wal']).toBe(before['-wal']);
+  });
+});
+
+describe('a writer killed mid-transaction (rollback journal)', () => {
+  it('check reports the hot journal without touching it; up rolls it back and reconciles', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'sagas.db');
+    writeAt(sagas, file, 1, "INSERT INTO saga VALUES ('kept', 'k', 'done', '{}', 1, 1)");
+    const killed = spawnSync(process.execPath, ['-e', `
+      const Database = require(${JSON.stringify(path.join(ROOT, 'node_modules/better-sqlite3'))});
+      const db = new Database(${JSON.stringify(file)});
+      db.pragma('cache_size = 1');
+      db.exec('BEGIN');
+      const ins = db.prepare("INSERT INTO saga VALUES (?, 'k', 'running', hex(randomblob(500)), 1, 1)");
+      for (let i = 0; i < 3000; i++) ins.run('lost-' + i);
+      process.kill(process.pid, 'SIGKILL');`]);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(fs.existsSync(`${file}-journal`)).toBe(true);
+    const before = fingerprint(file);
+    const r = check(sagas, dir);
+    expect(r.status).toBe('error');
+    expect(r.message).toMatch(/hot journal/);
+    expect(fingerprint(file)).toEqual(before);
+    const u = up(sagas, dir);
+    expect(u).toMatchObject({ status: 'current', action: 'unchanged' });
+    expect(query(file, 'SELECT id FROM saga')).toEqual([{ id: 'kept' }]);
+    expect(fs.existsSync(`${file}-journal`)).toBe(false);
   });
 });
 

@@ -155,6 +155,13 @@ export function classify(facts: FileFacts, store: Store): Classification {
         message: `${name} is locked by another connection past the busy timeout (${code}); retry when that writer is done`,
       };
     }
+    if (code === 'SQLITE_READONLY_ROLLBACK') {
+      return {
+        ...base,
+        status: 'error',
+        message: `${name} has a hot journal beside it (a writer crashed mid-transaction); \`stores up\` rolls it back to the last committed state, then reconciles`,
+      };
+    }
     return { ...base, status: 'error', message: `${name} cannot be read (${code}: ${facts.error.message}); fix the cause, then run again` };
   }
   if (facts.integrity !== null && facts.integrity !== 'ok') {

@@ -171,3 +171,21 @@ export function probe(file: string, store: Store, options: CollectOptions = {}):
     db?.close();
   }
 }
+
+/** True when the facts show a hot journal: a writer crashed mid-transaction in rollback mode. */
+export function hasHotJournal(facts: FileFacts): boolean {
+  return facts.error?.code === 'SQLITE_READONLY_ROLLBACK';
+}
+
+/**
+ * Rolls back a hot journal the way any SQLite writer would on its first read: the file returns
+ * to its last committed state. Only commands that write (`up`, `adopt`, `openStores`) do this.
+ */
+export function recoverHotJournal(file: string, store: Store): void {
+  const db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+  } finally {
+    db.close();
+  }
+}

@@ -11,7 +11,7 @@ import type { Store } from '../registry/types.js';
 import { classify, type Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { busyTimeout, probe, statFile, type FileFacts } from './probe.js';
+import { busyTimeout, hasHotJournal, probe, recoverHotJournal, statFile, type FileFacts } from './probe.js';
 
 export interface ReconcileOptions extends ApplyOptions {
   /** `check` reads only; `up` reconciles; `adopt` reconciles `legacy` files only. */
@@ -80,7 +80,15 @@ export function outcomeReport(store: Store, file: string, found: Classification,
 export function reconcileStore(store: Store, dir: string, options: ReconcileOptions): StoreReport {
   const t0 = process.hrtime.bigint();
   const file = path.resolve(dir, store.file);
-  const facts = probe(file, store, { integrity: options.mode === 'check' || options.dryRun === true });
+  let facts = probe(file, store, { integrity: options.mode === 'check' || options.dryRun === true });
+  if (options.mode !== 'check' && !options.dryRun && hasHotJournal(facts)) {
+    try {
+      recoverHotJournal(file, store);
+      facts = probe(file, store);
+    } catch {
+      // Classified below from the first probe: an error naming the hot journal.
+    }
+  }
   const cls = classify(facts, store);
   const report = baseReport(store, file, cls, t0);
   if (options.mode === 'check') return report;
