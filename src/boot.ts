@@ -153,7 +153,7 @@ export async function openStores(registry: Registry, dataDir: string, options: O
         }
       }
       slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
-      const outcome = reconcileConnection(slot.db, statFile(slot.file), slot.store, { backup: options.backup });
+      const outcome = reconcileConnection(slot.db, slot.stat, slot.store, { backup: options.backup });
       report.push(outcomeReport(slot.store, slot.file, slot.cls, outcome, t0));
       if (outcome.refused) {
         const status = isRefusedStatus(outcome.classification.status) ? (outcome.classification.status as RefusedStatus) : 'error';

@@ -57,7 +57,7 @@ export function renderReport(report: Report, mode: Mode, style: Style, options: 
         '  ' + pad(s.name, nameW),
         paint(style, statusColour(s.status), pad(s.status, 9)),
         pad(versions(s), 10),
-        s.action ? pad(actionText(style, s), 10 + (style.color ? 9 : 0)) : '',
+        s.action ? pad(actionText(style, s), 12 + (style.color ? 9 : 0)) : '',
         s.status === 'current' && (!s.action || s.action === 'unchanged') ? '' : s.message,
       ];
       lines.push(row.join(' ').trimEnd());
@@ -78,8 +78,12 @@ export function renderReport(report: Report, mode: Mode, style: Style, options: 
     for (const s of attention) {
       lines.push(`  ${paint(style, 'red', '✗')} ${s.file}  ${paint(style, 'red', s.status)}`);
       lines.push(`      ${s.message}`);
-      for (const c of (s.changes ?? []).slice(0, 8)) lines.push(`      - ${describeChange(c)}`);
-      if ((s.changes?.length ?? 0) > 8) lines.push(`      - … ${s.changes!.length - 8} more (stores diff ${s.file})`);
+      // The message already names the first few differences; list them all when there are more.
+      const changes = s.changes ?? [];
+      if (changes.length > 3) {
+        for (const c of changes.slice(0, 12)) lines.push(`      - ${describeChange(c)}`);
+        if (changes.length > 12) lines.push(`      - … ${changes.length - 12} more (stores diff ${s.file})`);
+      }
     }
   }
   return lines.join('\n') + '\n';

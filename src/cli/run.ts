@@ -83,6 +83,11 @@ function build(argv: readonly string[], width: number) {
     .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
       y.example('$0 verify --stores stores', 'run before releasing a new version'),
     )
+    .example('$0 check --root data', 'audit every data dir under data/ (read-only)')
+    .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
+    .example('$0 adopt --root data --dry-run', 'show how legacy files would be adopted')
+    .example('$0 diff data/1.5.0/objects.db', 'explain how a file differs from its version')
+    .example('$0 verify', 'prove the registry in memory before a release')
     .option('stores', { type: 'string', default: 'stores', describe: 'registry folder', global: true })
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else', global: true })
     .demandCommand(1, 'name a command: up, check, adopt, diff or verify')

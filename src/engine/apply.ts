@@ -17,7 +17,7 @@ import type { Change } from '../schema/model.js';
 import { quoteString } from '../sql/tokens.js';
 import { classify, type Classification } from './classify.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { busyTimeout, collect, errorFacts, statFile, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { busyTimeout, collect, errorFacts, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 import { runStep } from './steps.js';
 
 /** The file's schema after the steps is not what the version must be: rolled back. */
@@ -132,7 +132,7 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
       return { classification: cls, facts, plan: null, refused: true, reason: cls.message, backup: null };
     }
     // Re-read everything under the write lock: another process may have acted meanwhile.
-    facts = collect(db, store, stat.file === ':memory:' ? stat : statFile(stat.file), { integrity: true });
+    facts = collect(db, store, stat.file === ':memory:' ? stat : statUnderConnection(db, stat.file), { integrity: true });
     cls = classify(facts, store);
     const result = makePlan(cls, store, facts, options);
     if ('none' in result) {
@@ -159,7 +159,7 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
           ? base.message
           : isBusy(err)
             ? `${store.file} is locked by another connection past the busy timeout (${e.code}); retry when that writer is done`
-            : `${e.message}; rolled back, nothing changed`;
+            : `${e.code}: ${e.message}; rolled back, nothing changed`;
     return {
       classification: err instanceof VerifyError ? { ...base, changes: err.changes } : base,
       facts,

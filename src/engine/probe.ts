@@ -55,7 +55,13 @@ function sizeOf(p: string): number {
   }
 }
 
-/** Looks at the file and its companions through the file system only. */
+/**
+ * Looks at the file and its companions through the file system only, reading the 100-byte
+ * header. Never call it while a connection of this process has the file open: closing any
+ * descriptor of a file drops every POSIX lock the process holds on it, SQLite's included
+ * (https://www.sqlite.org/howtocorrupt.html#_posix_advisory_locks_canceled_by_a_separate_thread_doing_close_).
+ * Under a connection use {@link statUnderConnection}.
+ */
 export function statFile(file: string): FileStat {
   let st: fs.Stats;
   try {
@@ -91,6 +97,24 @@ export function statFile(file: string): FileStat {
   };
 }
 
+/**
+ * The same facts as {@link statFile} for a file this process holds open, without opening a
+ * descriptor of it: sizes from stat(2), the header's facts from the connection itself (a file
+ * that is not SQLite fails the connection's first read and is classified from that error).
+ */
+export function statUnderConnection(db: Database.Database, file: string): FileStat {
+  const st = fs.statSync(file);
+  const size = st.size;
+  return {
+    file,
+    kind: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other',
+    size,
+    walBytes: sizeOf(`${file}-wal`),
+    journal: fs.existsSync(`${file}-journal`),
+    header: size >= 100 ? { sqlite: true, wal: db.pragma('journal_mode', { simple: true }) === 'wal', userVersion: db.pragma('user_version', { simple: true }) as number } : null,
+  };
+}
+
 /** Maps an error thrown while reading a file to SQLite's (or the OS's) code. */
 export function errorFacts(err: unknown): { code: string; message: string } {
   const e = err as { code?: string; message?: string };
@@ -107,6 +131,17 @@ export interface CollectOptions {
  * Throws what SQLite throws; callers turn that into `error` facts.
  */
 export function collect(db: Database.Database, store: Store, stat: FileStat, options: CollectOptions = {}): FileFacts {
+  // One read transaction, so every read sees the same state even while another process commits.
+  if (db.inTransaction) return collectNow(db, store, stat, options);
+  db.exec('BEGIN');
+  try {
+    return collectNow(db, store, stat, options);
+  } finally {
+    if (db.inTransaction) db.exec('COMMIT');
+  }
+}
+
+function collectNow(db: Database.Database, store: Store, stat: FileStat, options: CollectOptions): FileFacts {
   const userVersion = db.pragma('user_version', { simple: true }) as number;
   const master = readMaster(db);
   const matchesBaseline = userVersion === store.version && sameMaster(master, store.expect.baselineMaster);

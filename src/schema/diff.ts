@@ -2,6 +2,7 @@
  * Compares two snapshots by meaning and describes the differences for people.
  * `diff(expected, actual)` is empty exactly when the schemas mean the same thing.
  */
+import { foldCase } from '../sql/tokens.js';
 import type { Change, Column, ForeignKey, Index, Snapshot, Table } from './model.js';
 
 /** Readable definition of a column, e.g. `TEXT NOT NULL DEFAULT ''`. */
@@ -64,20 +65,20 @@ export function diff(expected: Snapshot, actual: Snapshot): Change[] {
 
 function diffTable(e: Table, a: Table, out: Change[]): void {
   const table = e.name;
-  const aCols = new Map(a.columns.map((c) => [c.name.toLowerCase(), c]));
-  const eCols = new Map(e.columns.map((c) => [c.name.toLowerCase(), c]));
+  const aCols = new Map(a.columns.map((c) => [foldCase(c.name), c]));
+  const eCols = new Map(e.columns.map((c) => [foldCase(c.name), c]));
   for (const c of e.columns) {
-    const found = aCols.get(c.name.toLowerCase());
+    const found = aCols.get(foldCase(c.name));
     if (!found) out.push({ change: 'missing', object: 'column', table, name: c.name, expected: describeColumn(c) });
     else if (describeColumn(found) !== describeColumn(c)) {
       out.push({ change: 'changed', object: 'column', table, name: c.name, expected: describeColumn(c), actual: describeColumn(found) });
     }
   }
   for (const c of a.columns) {
-    if (!eCols.has(c.name.toLowerCase())) out.push({ change: 'extra', object: 'column', table, name: c.name, actual: describeColumn(c) });
+    if (!eCols.has(foldCase(c.name))) out.push({ change: 'extra', object: 'column', table, name: c.name, actual: describeColumn(c) });
   }
-  const eOrder = e.columns.map((c) => c.name.toLowerCase()).filter((n) => aCols.has(n));
-  const aOrder = a.columns.map((c) => c.name.toLowerCase()).filter((n) => eCols.has(n));
+  const eOrder = e.columns.map((c) => foldCase(c.name)).filter((n) => aCols.has(n));
+  const aOrder = a.columns.map((c) => foldCase(c.name)).filter((n) => eCols.has(n));
   if (eOrder.join(',') !== aOrder.join(',')) {
     out.push({ change: 'changed', object: 'table-option', table, name: 'column order', expected: eOrder.join(', '), actual: aOrder.join(', ') });
   }

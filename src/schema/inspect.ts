@@ -4,7 +4,7 @@
  * (https://www.sqlite.org/pragma.html#pragfunc).
  */
 import type Database from 'better-sqlite3';
-import { canonicalExpr, foldCase, quoteIdent } from '../sql/tokens.js';
+import { canonicalExpr, foldCase, quoteIdent, quoteString, tokenize } from '../sql/tokens.js';
 import type { Column, ForeignKey, Index, MasterRow, Snapshot, Table, Trigger, View } from './model.js';
 import { canonicalStatement, parseCreateIndex, parseCreateTable } from './parse.js';
 
@@ -58,6 +58,25 @@ interface IndexListRow {
   partial: number;
 }
 
+/** A declared type, upper-cased, with white space folded and none around parentheses and commas. */
+export function canonicalType(type: string): string {
+  return type.toUpperCase().replace(/\s+/g, ' ').replace(/\s*([(),])\s*/g, '$1').trim();
+}
+
+const DEFAULT_KEYWORDS = new Set(['null', 'true', 'false', 'current_time', 'current_date', 'current_timestamp']);
+
+/**
+ * Canonical text of a DEFAULT. SQLite takes a bare identifier there as a string
+ * (`DEFAULT abc` stores 'abc'), so it is compared as the string it stands for.
+ */
+export function canonicalDefault(text: string): string {
+  const toks = tokenize(text);
+  if (toks.length === 1 && (toks[0]!.kind === 'word' || toks[0]!.kind === 'ident') && !DEFAULT_KEYWORDS.has(foldCase(toks[0]!.value))) {
+    return quoteString(toks[0]!.value);
+  }
+  return canonicalExpr(text);
+}
+
 /** Introspects the whole schema of `db` (the `main` schema). */
 export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): Snapshot {
   const tables: Record<string, Table> = {};
@@ -70,29 +89,22 @@ export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): 
   const indexInfo = db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno');
 
   const pkOf = new Map<string, string[]>();
-  const shadow = new Set<string>();
-  for (const row of master) {
-    if (row.type === 'table' && row.sql && /^\s*create\s+virtual/i.test(row.sql)) {
-      // Shadow tables of a virtual table are the module's business, not the schema's.
-      for (const other of master) {
-        if (other.type === 'table' && other.name !== row.name && foldCase(other.name).startsWith(foldCase(row.name) + '_')) {
-          shadow.add(other.name);
-        }
-      }
-    }
-  }
+  // Shadow tables of virtual tables are the module's business, not the schema's.
+  const shadow = new Set(
+    (db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").pluck().all() as string[]).map(foldCase),
+  );
 
   for (const row of master) {
-    if (row.type !== 'table' || shadow.has(row.name)) continue;
+    if (row.type !== 'table' || shadow.has(foldCase(row.name))) continue;
     const parsed = parseCreateTable(row.sql ?? '');
     const parsedCols = new Map(parsed.columns.map((c) => [foldCase(c.name), c]));
     const cols = (parsed.virtual ? [] : (xinfo.all(row.name) as XInfoRow[])).map((c): Column => {
       const p = parsedCols.get(foldCase(c.name));
       return {
         name: c.name,
-        type: c.type.replace(/\s+/g, ' ').trim().toUpperCase(),
+        type: canonicalType(c.type),
         notNull: c.notnull === 1,
-        default: c.dflt_value === null ? null : canonicalExpr(c.dflt_value),
+        default: c.dflt_value === null ? null : canonicalDefault(c.dflt_value),
         pk: c.pk,
         collate: p?.collate ?? null,
         generated: c.hidden === 2 || c.hidden === 3 ? (p?.generated ?? { stored: c.hidden === 3, expr: '' }) : null,

@@ -214,32 +214,40 @@ export function splitTopLevel(tokens: readonly Token[], sep = ','): Token[][] {
 }
 
 /**
- * Splits a script into statements on top-level semicolons, keeping each statement's text.
- * `CREATE TRIGGER … BEGIN … END` bodies hold semicolons of their own and stay whole.
+ * Splits a script into statements on semicolons, keeping each statement's text.
+ * A `CREATE TRIGGER … BEGIN … END` holds semicolons of its own: as in SQLite's
+ * `sqlite3_complete()`, it ends only at an `END ;` — one that no `CASE` claimed, so that both
+ * `CASE … END` and a column named `end` inside the body are kept whole.
  */
 export function splitStatements(text: string): string[] {
   const tokens = tokenize(text);
   const out: string[] = [];
   let begin = -1;
   let inTrigger = false;
-  let depth = 0;
+  let caseDepth = 0;
+  let triggerEnd = false; // the previous token was an END no CASE claimed
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (begin < 0) {
       begin = i;
       inTrigger = false;
-      depth = 0;
+      caseDepth = 0;
     }
-    if (i === begin + 1 || i === begin + 2) {
-      if (isWord(tokens[begin], 'create') && isWord(t, 'trigger')) inTrigger = true;
-    }
-    if (inTrigger) {
-      if (isWord(t, 'begin') || isWord(t, 'case')) depth++;
-      if (isWord(t, 'end')) depth--;
-    }
-    if (t.kind === 'punct' && t.value === ';' && (!inTrigger || depth <= 0)) {
+    if ((i === begin + 1 || i === begin + 2) && isWord(tokens[begin], 'create') && isWord(t, 'trigger')) inTrigger = true;
+    const isSemi = t.kind === 'punct' && t.value === ';';
+    if (isSemi && (!inTrigger || triggerEnd)) {
       if (i > begin) out.push(text.slice(tokens[begin]!.start, tokens[i - 1]!.end));
       begin = -1;
+      triggerEnd = false;
+      continue;
+    }
+    triggerEnd = false;
+    if (inTrigger) {
+      if (isWord(t, 'case')) caseDepth++;
+      else if (isWord(t, 'end')) {
+        if (caseDepth > 0) caseDepth--;
+        else triggerEnd = true;
+      }
     }
   }
   if (begin >= 0 && begin < tokens.length) {
