@@ -155,6 +155,10 @@ export async function openStores(registry: Registry, dataDir: string, options: O
       slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
       const outcome = reconcileConnection(slot.db, slot.stat, slot.store, { backup: options.backup });
       report.push(outcomeReport(slot.store, slot.file, slot.cls, outcome, t0));
+      // The host gets a fresh connection, free of any state the reconcile left (after a
+      // quick_check in rollback mode SQLite refuses a later wal_checkpoint with SQLITE_LOCKED).
+      slot.db.close();
+      slot.db = null;
       if (outcome.refused) {
         const status = isRefusedStatus(outcome.classification.status) ? (outcome.classification.status as RefusedStatus) : 'error';
         throw new StoreError([refusalOf(slot, outcome.reason ?? outcome.classification.message, status)]);
@@ -172,12 +176,26 @@ export async function openStores(registry: Registry, dataDir: string, options: O
       db,
       report,
       close: async () => {
+        // Every connection is closed even if a checkpoint fails; a checkpoint that cannot run
+        // now (readers elsewhere, SQLITE_BUSY) is not an error: the WAL stays valid and the
+        // next checkpoint folds it in.
+        const errors: unknown[] = [];
         for (const slot of slots) {
           const conn = slot.db;
           if (!conn || !conn.open) continue;
-          if (slot.store.checkpointOnClose) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
-          conn.close();
+          try {
+            if (slot.store.checkpointOnClose) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
+          } catch (err) {
+            if (!/^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '')) errors.push(err);
+          }
+          try {
+            conn.close();
+          } catch (err) {
+            errors.push(err);
+          }
         }
+        if (errors.length === 1) throw errors[0];
+        if (errors.length > 1) throw new AggregateError(errors, 'closing the stores failed');
       },
     };
   } catch (err) {

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openStores } from '../src/boot.js';
 import { StoreError } from '../src/errors.js';
 import type { Registry } from '../src/registry/types.js';
+import { createRegistry } from '../src/registry/define.js';
 import { OBJECTS_ROWS_V1, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;
@@ -140,5 +141,55 @@ describe('openStores', () => {
     expect(s.db.objects!.prepare('SELECT oid FROM db_client').all()).toEqual([{ oid: 'pending' }]);
     await s.close();
     expect(userVersion(path.join(copy, 'objects.db'))).toBe(4);
+  });
+
+  it('initializes empty files (zero bytes, or no tables)', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'filestore.db'), '');
+    writeSql(path.join(dir, 'sagas.db'), 'CREATE TABLE t (x); DROP TABLE t;');
+    const s = await openStores(reg, dir);
+    expect(s.report.map((r) => [r.name, r.status, r.action])).toEqual([
+      ['filestore', 'empty', 'initialized'],
+      ['objects', 'missing', 'created'],
+      ['sagas', 'empty', 'initialized'],
+    ]);
+    await s.close();
+  });
+
+  it('refuses a too-old file (STORE_TOO_OLD) and a directory in the way (STORE_ERROR)', async () => {
+    const later = createRegistry([
+      { name: 'jobs', file: 'jobs.db', version: 3, minVersion: 2, schema: 'CREATE TABLE job (id TEXT PRIMARY KEY, b TEXT);', oldestSchema: 'CREATE TABLE job (id TEXT PRIMARY KEY);', migrations: [{ version: 3, name: '003-b.sql', sql: 'ALTER TABLE job ADD COLUMN b TEXT;' }] },
+    ]);
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'jobs.db'), 'CREATE TABLE job (id TEXT PRIMARY KEY);', 1);
+    const before = fingerprint(path.join(dir, 'jobs.db'));
+    const e = (await openStores(later, dir).catch((x: unknown) => x)) as StoreError;
+    expect(e.code).toBe('STORE_TOO_OLD');
+    expect(e.found).toBe(1);
+    expect(e.message).toMatch(/older release first/);
+    expect(fingerprint(path.join(dir, 'jobs.db'))).toEqual(before);
+
+    const dir2 = tmpDir();
+    fs.mkdirSync(path.join(dir2, 'jobs.db'));
+    const e2 = (await openStores(later, dir2).catch((x: unknown) => x)) as StoreError;
+    expect(e2.code).toBe('STORE_ERROR');
+    expect(e2.message).toMatch(/directory stands where the file/);
+  });
+
+  it('refuses a store locked past the busy timeout (STORE_LOCKED); a later boot succeeds', async () => {
+    const quick = createRegistry([{ name: 'jobs', file: 'jobs.db', version: 1, schema: 'CREATE TABLE job (id TEXT PRIMARY KEY);', connection: { busy_timeout: 50, journal_mode: 'WAL' } }]);
+    const dir = tmpDir();
+    const file = path.join(dir, 'jobs.db');
+    writeSql(file, 'CREATE TABLE job (id TEXT PRIMARY KEY);', 0);
+    const holder = new Database(file);
+    holder.exec('BEGIN EXCLUSIVE');
+    const e = (await openStores(quick, dir).catch((x: unknown) => x)) as StoreError;
+    expect(e).toBeInstanceOf(StoreError);
+    expect(e.code).toBe('STORE_LOCKED');
+    holder.exec('ROLLBACK');
+    holder.close();
+    const s = await openStores(quick, dir);
+    expect(s.report[0]).toMatchObject({ status: 'legacy', action: 'adopted' });
+    await s.close();
   });
 });
