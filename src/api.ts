@@ -12,10 +12,10 @@ export interface FleetRunOptions extends Omit<FleetOptions, 'mode'> {
 
 /** Audits every data dir under `roots` without writing anything (like `stores check --json`). */
 export async function checkFleet(registry: Registry, roots: readonly string[], options: FleetRunOptions = {}): Promise<Report> {
-  return runFleet(registry, options.dirs ?? [], roots, { ...options, mode: 'check' });
+  return await runFleet(registry, options.dirs ?? [], roots, { ...options, mode: 'check' });
 }
 
 /** Reconciles every data dir under `roots` (like `stores up --json`); refusals are reported, not thrown. */
 export async function reconcileFleet(registry: Registry, roots: readonly string[], options: FleetRunOptions = {}): Promise<Report> {
-  return runFleet(registry, options.dirs ?? [], roots, { ...options, mode: 'up' });
+  return await runFleet(registry, options.dirs ?? [], roots, { ...options, mode: 'up' });
 }

@@ -8,5 +8,6 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   stdoutTTY: process.stdout.isTTY === true,
+  stderrTTY: process.stderr.isTTY === true,
 });
 process.exitCode = code;

@@ -47,10 +47,14 @@ function actionText(style: Style, s: StoreReport): string {
 }
 
 /** The human report of check/up/adopt. */
-export function renderReport(report: Report, mode: Mode, style: Style, options: { dryRun?: boolean } = {}): string {
+/** Up to this many data dirs, the report shows a table per dir; past it, the summary only. */
+export const TABLE_LIMIT = 10;
+
+export function renderReport(report: Report, mode: Mode, style: Style, options: { dryRun?: boolean; tables?: boolean } = {}): string {
   const lines: string[] = [];
   const nameW = Math.max(6, ...report.registry.map((r) => r.name.length)) + 2;
-  for (const dir of report.dirs) {
+  const tables = options.tables ?? (report.dirs.length <= TABLE_LIMIT || options.dryRun === true);
+  for (const dir of tables ? report.dirs : []) {
     lines.push(paint(style, 'bold', dir.path));
     for (const s of dir.stores) {
       const row = [
@@ -69,8 +73,13 @@ export function renderReport(report: Report, mode: Mode, style: Style, options: 
       }
     }
   }
-  lines.push('');
+  if (tables) lines.push('');
   lines.push(renderSummary(report, mode, style));
+  const pending = report.dirs.flatMap((d) => d.stores).filter((s) => (mode === 'check' && needsWork(s.status)) || s.action === 'planned' || (mode === 'adopt' && s.action === 'unchanged' && needsWork(s.status)));
+  if (pending.length > 0) {
+    const verb = mode === 'adopt' && pending.every((s) => s.status !== 'legacy') ? 'up' : mode === 'check' ? (pending.every((s) => s.status === 'legacy') ? 'adopt' : 'up') : mode;
+    lines.push(paint(style, 'yellow', `${pending.length} store${pending.length === 1 ? '' : 's'} need${pending.length === 1 ? 's' : ''} \`stores ${verb}\`${tables ? '' : ` (\`--json\` lists them)`}`));
+  }
   const attention = report.dirs.flatMap((d) => d.stores).filter((s) => s.action === 'refused' || (mode === 'check' && isRefusedStatus(s.status)));
   if (attention.length > 0) {
     lines.push('');

@@ -14,6 +14,7 @@ import { diffFile, type FileDiff } from '../engine/explain.js';
 import { verifyRegistry } from '../verify.js';
 import { describeChange } from '../schema/diff.js';
 import { detectColor, paint, renderReport, type Style } from './render.js';
+import { ProgressBar } from './progress.js';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -22,6 +23,8 @@ export interface CliIO {
   readonly cwd: string;
   /** Whether stdout is a terminal (colour). */
   readonly stdoutTTY: boolean;
+  /** Whether stderr is a terminal (progress bar). */
+  readonly stderrTTY?: boolean;
 }
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
@@ -52,7 +55,8 @@ function build(argv: readonly string[], width: number) {
   const common = (y: ReturnType<typeof yargs>) =>
     y
       .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
-      .option('root', { type: 'string', array: true, describe: 'discover data dirs under ROOT (any depth; repeatable)' });
+      .option('root', { type: 'string', array: true, describe: 'discover data dirs under ROOT (any depth; repeatable)' })
+      .option('concurrency', { type: 'number', describe: 'data dirs handled at once, in worker threads (default: number of cores)' });
   return yargs([...argv])
     .scriptName('stores')
     .usage('$0 <command> [options]\n\nKeep the SQLite stores of an application correct across versions.')
@@ -61,7 +65,6 @@ function build(argv: readonly string[], width: number) {
         .option('dry-run', { type: 'boolean', describe: 'print the SQL plan per store, write nothing' })
         .option('repair', { type: 'boolean', describe: 'add what a drifted file lacks (never drops)' })
         .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping tables holding rows (--no-backup skips)' })
-        .option('concurrency', { type: 'number', describe: 'data dirs handled at once (default: number of cores)' })
         .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
         .example('$0 up --root data --dry-run', 'show what up would run under data/, change nothing')
         .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks'),
@@ -169,15 +172,23 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     }
     const registry = await loadRegistry(registryPath);
     const mode = command as Mode;
-    const report = runFleet(registry, dirs, roots, {
-      mode,
-      dryRun: args['dry-run'] === true,
-      repair: args.repair === true,
-      backup: args.backup !== false,
-      onProblem: (p) => {
-        if (!args.json) io.stderr(`stores: skipped ${p.path}: ${p.message}\n`);
-      },
-    });
+    const progress = !args.json && io.stderrTTY ? new ProgressBar(io.stderr, io.env, command) : null;
+    let report;
+    try {
+      report = await runFleet(registry, dirs, roots, {
+        mode,
+        dryRun: args['dry-run'] === true,
+        repair: args.repair === true,
+        backup: args.backup !== false,
+        concurrency: args.concurrency,
+        onProgress: progress ? (p) => progress.update(p) : undefined,
+        onProblem: (p) => {
+          if (!args.json) io.stderr(`stores: skipped ${p.path}: ${p.message}\n`);
+        },
+      });
+    } finally {
+      progress?.done();
+    }
     if (args.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else {
       if (report.dirs.length === 0) io.stderr(`stores: no data dir found (a data dir holds at least one of ${registry.stores.map((s) => s.file).join(', ')})\n`);

@@ -1,23 +1,36 @@
 /**
- * Running a command over data dirs: every store of every dir gets an entry, one bad file never
- * stops the others, and results come back in input order.
+ * Running a command over a fleet of data dirs: discovered under roots, reconciled in parallel
+ * worker threads, every store of every dir reported (a `missing` one included), results in
+ * sorted order. One bad file or directory never stops the others.
  */
+import os from 'node:os';
 import path from 'node:path';
-import { reconcileStore, type ReconcileOptions } from '../engine/reconcile.js';
+import type { ReconcileOptions } from '../engine/reconcile.js';
 import { buildReport, type DirReport, type Report } from '../report.js';
 import type { Registry } from '../registry/types.js';
 import { discover, type DiscoveryProblem } from './discover.js';
+import { WorkerPool } from './pool.js';
+import { runDir } from './run-dir.js';
 
-export interface FleetOptions extends ReconcileOptions {
-  /** Called after each data dir, for progress. */
-  readonly onDir?: (dir: DirReport, done: number) => void;
-  readonly onProblem?: (p: DiscoveryProblem) => void;
+export { runDir };
+
+/** Progress of a fleet run, reported after each data dir. */
+export interface FleetProgress {
+  readonly dirsDone: number;
+  readonly dirsTotal: number;
+  readonly storesDone: number;
+  readonly storesTotal: number;
+  /** The data dir just finished. */
+  readonly dir: DirReport;
 }
 
-/** Reconciles (or checks) every store of one data dir, one store at a time. */
-export function runDir(registry: Registry, dir: string, options: ReconcileOptions): DirReport {
-  const abs = path.resolve(dir);
-  return { path: abs, stores: registry.stores.map((s) => reconcileStore(s, abs, options)) };
+export interface FleetOptions extends ReconcileOptions {
+  /** Data dirs handled at once (default: the number of cores). 1 runs in this thread. */
+  readonly concurrency?: number;
+  /** Called after each data dir. */
+  readonly onProgress?: (p: FleetProgress) => void;
+  /** Called for each directory discovery could not read. */
+  readonly onProblem?: (p: DiscoveryProblem) => void;
 }
 
 /** The data dirs named directly plus those discovered under the roots, without duplicates, sorted. */
@@ -27,14 +40,65 @@ export function listDirs(registry: Registry, dirs: readonly string[], roots: rea
   return [...all].sort();
 }
 
-/** Runs `options.mode` over the given data dirs and roots and returns the report. */
-export function runFleet(registry: Registry, dirs: readonly string[], roots: readonly string[], options: FleetOptions): Report {
+/** The default concurrency: one worker per core. */
+export function defaultConcurrency(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** A report entry for every store of a dir whose worker failed. */
+function failedDir(registry: Registry, dir: string, err: unknown, mode: ReconcileOptions['mode']): DirReport {
+  const message = `the worker handling this data dir failed (${err instanceof Error ? err.message : String(err)}); nothing is known to have changed — run again, and report it if it repeats`;
+  return {
+    path: dir,
+    stores: registry.stores.map((s) => ({
+      name: s.name,
+      file: path.join(dir, s.file),
+      status: 'error' as const,
+      version: null,
+      target: s.version,
+      ...(mode === 'check' ? {} : { action: 'refused' as const, from: null, to: null }),
+      backup: null,
+      message,
+      ms: 0,
+    })),
+  };
+}
+
+/**
+ * Runs `options.mode` over the given data dirs and the dirs discovered under `roots`.
+ * Uses worker threads when the registry was loaded from a folder and there is more than one
+ * dir; a registry built in code runs in this thread (its functions cannot cross threads).
+ */
+export async function runFleet(registry: Registry, dirs: readonly string[], roots: readonly string[], options: FleetOptions): Promise<Report> {
   const list = listDirs(registry, dirs, roots, options.onProblem);
-  const out: DirReport[] = [];
-  for (const d of list) {
-    const r = runDir(registry, d, options);
-    out.push(r);
-    options.onDir?.(r, out.length);
+  const concurrency = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency(), list.length));
+  const results: DirReport[] = new Array(list.length);
+  let dirsDone = 0;
+  const storesTotal = list.length * registry.stores.length;
+  const done = (i: number, r: DirReport) => {
+    results[i] = r;
+    dirsDone++;
+    options.onProgress?.({ dirsDone, dirsTotal: list.length, storesDone: dirsDone * registry.stores.length, storesTotal, dir: r });
+  };
+  // What a worker receives must cross threads: plain data only (no clock function).
+  const plain: ReconcileOptions = { mode: options.mode, dryRun: options.dryRun, repair: options.repair, backup: options.backup };
+
+  if (concurrency <= 1 || registry.source === 'code') {
+    for (let i = 0; i < list.length; i++) done(i, runDir(registry, list[i]!, options));
+  } else {
+    const pool = new WorkerPool(concurrency, registry.source, plain);
+    try {
+      await Promise.all(
+        list.map((dir, i) =>
+          pool.run(dir).then(
+            (r) => done(i, r),
+            (err: unknown) => done(i, failedDir(registry, dir, err, options.mode)),
+          ),
+        ),
+      );
+    } finally {
+      await pool.close();
+    }
   }
-  return buildReport(registry, out, options.mode);
+  return buildReport(registry, results, options.mode);
 }

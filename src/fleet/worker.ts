@@ -1,0 +1,32 @@
+/**
+ * A fleet worker thread: loads the registry from its folder once, then reconciles one data dir
+ * per message. better-sqlite3 is synchronous, so parallelism across data dirs needs threads
+ * (https://github.com/WiseLibs/better-sqlite3/blob/master/docs/threads.md).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadRegistry } from '../registry/load.js';
+import type { ReconcileOptions } from '../engine/reconcile.js';
+import { runDir } from './run-dir.js';
+
+export interface WorkerTask {
+  readonly id: number;
+  readonly dir: string;
+}
+
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly result: ReturnType<typeof runDir> }
+  | { readonly id: number; readonly ok: false; readonly error: string };
+
+const { registryPath, options } = workerData as { registryPath: string; options: ReconcileOptions };
+const registry = await loadRegistry(registryPath);
+
+parentPort!.on('message', (task: WorkerTask) => {
+  let reply: WorkerReply;
+  try {
+    reply = { id: task.id, ok: true, result: runDir(registry, task.dir, options) };
+  } catch (err) {
+    reply = { id: task.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  parentPort!.postMessage(reply);
+});
+parentPort!.postMessage({ ready: true });
