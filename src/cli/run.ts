@@ -15,6 +15,7 @@ import { verifyRegistry } from '../verify.js';
 import { describeChange } from '../schema/diff.js';
 import { detectColor, paint, renderReport, type Style } from './render.js';
 import { ProgressBar } from './progress.js';
+import { renderHtml } from './html.js';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -49,6 +50,7 @@ interface Args {
   backup?: boolean;
   concurrency?: number;
   target?: string;
+  html?: string;
 }
 
 function build(argv: readonly string[], width: number) {
@@ -71,6 +73,8 @@ function build(argv: readonly string[], width: number) {
     )
     .command('check [dirs..]', 'audit data dirs read-only: status of every store', (y) =>
       common(y)
+        .option('html', { type: 'string', describe: 'also write a self-contained HTML picture of the fleet to FILE' })
+        .example('$0 check --root data --html fleet.html', 'a page with the grid of data dirs by stores, filters and reasons')
         .example('$0 check --root data', 'audit every data dir under data/')
         .example('$0 check data/1.5.0 --json | jq .summary', 'machine-readable summary'),
     )
@@ -188,6 +192,11 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
       });
     } finally {
       progress?.done();
+    }
+    if (args.html) {
+      const out = path.resolve(io.cwd, args.html);
+      fs.writeFileSync(out, renderHtml(report, new Date()));
+      if (!args.json) io.stderr(`stores: wrote ${out}\n`);
     }
     if (args.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else {

@@ -3,16 +3,31 @@
  * a task always finds an idle worker; a worker that dies fails only its own task and is
  * replaced, so one bad directory never stops the others.
  */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import type { DirReport } from '../report.js';
 import type { WorkerReply } from './worker.js';
 
+/**
+ * The worker's module. From the compiled package it sits beside this file; when this file runs
+ * from its TypeScript source (tests), the compiled one in dist/ is used.
+ */
+export function workerModule(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (!here.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  const compiled = here.replace(/[\\/]src[\\/]fleet[\\/]pool\.ts$/, '/dist/fleet/worker.js');
+  if (!fs.existsSync(compiled)) throw new Error(`fleet workers need the compiled package: ${compiled} is missing (run npm run build)`);
+  return new URL(`file://${compiled}`);
+}
+
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
   pending: { id: number; resolve: (r: DirReport) => void; reject: (e: Error) => void } | null;
+  started: boolean;
 }
 
 export class WorkerPool {
@@ -23,6 +38,8 @@ export class WorkerPool {
   readonly #options: ReconcileOptions;
   #nextId = 0;
   #closed = false;
+  /** Set when a worker cannot even start: every task then fails fast with this error. */
+  #broken: Error | null = null;
 
   constructor(size: number, registryPath: string, options: ReconcileOptions) {
     this.#limit = pLimit(size);
@@ -32,21 +49,24 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), {
+    const worker = new Worker(workerModule(), {
       workerData: { registryPath: this.#registryPath, options: this.#options },
     });
-    const slot: Slot = { worker, ready: Promise.resolve(), pending: null };
+    const slot: Slot = { worker, ready: Promise.resolve(), pending: null, started: false };
     this.#all.add(slot);
     slot.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: unknown) => {
         if ((m as { ready?: boolean }).ready) {
           worker.off('message', onMessage);
+          slot.started = true;
           resolve();
         }
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`worker thread exited before it was ready (code ${code})`)));
     });
+    slot.ready.catch(() => undefined);
     worker.on('message', (m: WorkerReply | { ready: true }) => {
       if ('ready' in m) return;
       const p = slot.pending;
@@ -60,10 +80,16 @@ export class WorkerPool {
       const p = slot.pending;
       slot.pending = null;
       p?.reject(err);
-      // Replace the dead worker so the remaining work goes on.
       const i = this.#idle.indexOf(slot);
       if (i >= 0) this.#idle.splice(i, 1);
-      if (!this.#closed) this.#idle.push(this.#spawn());
+      if (this.#closed) return;
+      // A worker that could not start will not start next time either: stop, don't respawn.
+      if (!slot.started) {
+        this.#broken ??= err;
+        return;
+      }
+      // Replace the dead worker so the remaining work goes on.
+      this.#idle.push(this.#spawn());
     };
     worker.on('error', fail);
     worker.on('exit', (code) => {
@@ -75,7 +101,9 @@ export class WorkerPool {
   /** Runs one data dir in a worker. Rejects when that worker fails; the pool goes on. */
   run(dir: string): Promise<DirReport> {
     return this.#limit(async () => {
-      const slot = this.#idle.pop()!;
+      if (this.#broken) throw this.#broken;
+      const slot = this.#idle.pop();
+      if (!slot) throw this.#broken ?? new Error('no worker available');
       try {
         await slot.ready;
         return await new Promise<DirReport>((resolve, reject) => {

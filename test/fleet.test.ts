@@ -1,0 +1,163 @@
+/**
+ * Fleets: discovery edge cases, report counts over a few hundred data dirs in mixed states,
+ * worker failures isolated, the progress bar only on a terminal.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkFleet, reconcileFleet } from '../src/api.js';
+import { discover } from '../src/fleet/discover.js';
+import type { Registry } from '../src/registry/types.js';
+import type { Report } from '../src/report.js';
+import { buildFleet } from './fleet-builder.js';
+import { CLI, ROOT, STORES, cli, registry, store, tmpDir, writeAt } from './helpers.js';
+
+let reg: Registry;
+beforeAll(async () => {
+  reg = await registry();
+});
+
+describe('discovery', () => {
+  it('finds data dirs at any depth, sorted, never through symlinks or by backups and companions', () => {
+    const root = tmpDir();
+    const outside = tmpDir();
+    const mk = (rel: string, files: string[]) => {
+      fs.mkdirSync(path.join(root, rel), { recursive: true });
+      for (const f of files) fs.writeFileSync(path.join(root, rel, f), '');
+    };
+    mk('b/1.5.0/shard-001', ['objects.db']);
+    mk('b/1.5.0/shard-000', ['sagas.db', 'sagas.db-wal']);
+    mk('a', ['filestore.db']);
+    mk('a/nested/deeper/still', ['objects.db']);
+    mk('only-backups', ['objects.db.backup-20260101T000000000Z', 'objects.db-wal', 'objects.db-shm', 'objects.db-journal', '.objects.db.stores-new-1-x']);
+    mk('empty', []);
+    fs.mkdirSync(path.join(outside, 'elsewhere'));
+    fs.writeFileSync(path.join(outside, 'elsewhere', 'objects.db'), '');
+    fs.symlinkSync(path.join(outside, 'elsewhere'), path.join(root, 'link-to-outside'));
+    fs.symlinkSync(path.join(outside, 'elsewhere', 'objects.db'), path.join(root, 'empty', 'objects.db'));
+    fs.symlinkSync(root, path.join(root, 'a', 'loop'));
+    expect([...discover(reg, root)].map((d) => path.relative(root, d))).toEqual(['a', 'a/nested/deeper/still', 'b/1.5.0/shard-000', 'b/1.5.0/shard-001']);
+  });
+
+  it('an empty root yields nothing; an unreadable directory is reported and skipped', () => {
+    expect([...discover(reg, tmpDir())]).toEqual([]);
+    const problems: string[] = [];
+    expect([...discover(reg, path.join(tmpDir(), 'gone'), (p) => problems.push(p.message))]).toEqual([]);
+    expect(problems[0]).toMatch(/ENOENT/);
+  });
+
+  it('an unreadable directory (as a non-root user) is skipped with a message; the rest is checked', () => {
+    const base = fs.mkdtempSync('/tmp/stores-perm-');
+    try {
+      fs.chmodSync(base, 0o755);
+      const root = path.join(base, 'root');
+      writeAt(store(reg, 'sagas'), path.join(root, 'ok', 'sagas.db'), 1);
+      writeAt(store(reg, 'sagas'), path.join(root, 'locked-away', 'inner', 'sagas.db'), 1);
+      fs.chmodSync(path.join(root, 'locked-away'), 0o000);
+      const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+      expect(asNobody.length === 0 || spawnSync('setpriv', ['--version']).status === 0).toBe(true);
+      const [cmd, ...args] = [...asNobody, process.execPath, CLI, 'check', '--root', root, '--stores', STORES];
+      const r = spawnSync(cmd!, args, { cwd: base, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.stderr).toMatch(/skipped .*locked-away.*EACCES/);
+      expect(r.stdout).toMatch(/ok/);
+      expect(r.status).toBe(3);
+    } finally {
+      fs.chmodSync(path.join(base, 'root', 'locked-away'), 0o755);
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a fleet of 300 data dirs in mixed states', () => {
+  it('check counts every status; up reconciles what it can in parallel; check again', async () => {
+    const root = path.join(tmpDir(), 'data');
+    const fleet = buildFleet(reg, root, 300);
+    const r1 = cli(['check', '--root', root, '--json', '--concurrency', '2']);
+    expect(r1.code).toBe(4);
+    const check1 = JSON.parse(r1.stdout) as Report;
+    expect(check1.summary).toEqual({ dirs: 300, stores: 900, byStatus: fleet.byStatus });
+    expect(check1.dirs.map((d) => d.path)).toEqual(fleet.dirs);
+
+    const r2 = cli(['up', '--root', root, '--json']);
+    expect(r2.code).toBe(4);
+    const up = JSON.parse(r2.stdout) as Report;
+    expect(up.summary.byAction).toEqual({ unchanged: 600 + 30, migrated: 30, adopted: 30, created: 30, initialized: 30, refused: 150 });
+
+    const check2 = await checkFleet(reg, [root]);
+    expect(check2.summary.byStatus).toEqual({ current: 750, 'too-new': 30, drift: 30, corrupt: 30, conflict: 30, foreign: 30 });
+  });
+
+  it('the library runs the same engine in this thread for a registry built in code, with progress events', async () => {
+    const root = path.join(tmpDir(), 'data');
+    buildFleet(reg, root, 20);
+    const codeReg: Registry = { ...reg, source: 'code' };
+    const seen: number[] = [];
+    const report = await reconcileFleet(codeReg, [root], { onProgress: (p) => seen.push(p.storesDone) });
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 3));
+    expect(report.summary.byAction?.refused).toBe(10);
+  });
+});
+
+describe('worker failures', () => {
+  it('a worker that dies fails only its own data dir; the others are reconciled', () => {
+    const stores = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, stores, { recursive: true });
+    // A JavaScript step that kills its worker thread when it meets the poisoned data dir.
+    fs.rmSync(path.join(stores, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
+    fs.writeFileSync(
+      path.join(stores, 'objects/migrations/003-user-hidden.mjs'),
+      `export default function (db) {\n  if (db.name.includes('poison')) process.exit(7);\n  db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n}\n`,
+    );
+    const root = tmpDir();
+    for (const d of ['a', 'b', 'poison', 'c', 'd']) writeAt(store(reg, 'objects'), path.join(root, d, 'objects.db'), 2);
+    const r = cli(['up', '--root', root, '--stores', stores, '--json', '--concurrency', '2']);
+    expect(r.code).toBe(4);
+    const report = JSON.parse(r.stdout) as Report;
+    const objects = report.dirs.map((d) => [path.basename(d.path), d.stores.find((s) => s.name === 'objects')!.action]);
+    expect(objects).toEqual([
+      ['a', 'migrated'],
+      ['b', 'migrated'],
+      ['c', 'migrated'],
+      ['d', 'migrated'],
+      ['poison', 'refused'],
+    ]);
+    const poison = report.dirs.find((d) => d.path.endsWith('poison'))!.stores[0]!;
+    expect(poison).toMatchObject({ status: 'error' });
+    expect(poison.message).toMatch(/worker .* failed/);
+  });
+});
+
+describe('workers that cannot start', () => {
+  it('every data dir reports the cause, quickly, with no endless respawn', async () => {
+    // Regression: a worker failing at start-up used to be respawned without end (the
+    // process ran out of memory). Here the registry folder vanishes after it was loaded.
+    const stores = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, stores, { recursive: true });
+    const { loadRegistry } = await import('../src/registry/load.js');
+    const gone = await loadRegistry(stores);
+    fs.rmSync(stores, { recursive: true });
+    const root = path.join(tmpDir(), 'data');
+    buildFleet(reg, root, 12);
+    const t0 = Date.now();
+    const report = await checkFleet(gone, [root], { concurrency: 2 });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const all = report.dirs.flatMap((d) => d.stores);
+    expect(all).toHaveLength(36);
+    expect(all.every((s) => s.status === 'error' && /worker/.test(s.message))).toBe(true);
+  });
+});
+
+describe('progress bar', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.skipIf(!hasScript)('is drawn on stderr only when it is a terminal, and never with --json', () => {
+    const root = path.join(tmpDir(), 'data');
+    buildFleet(reg, root, 30);
+    const run = (extra: string) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${CLI} check --root ${root} ${extra} 2>&1 >/dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }).stdout;
+    expect(run('')).toMatch(/check \[[#.]+\] \d+\/90 files/);
+    expect(run('--json')).not.toMatch(/files/);
+    const plain = cli(['check', '--root', root]);
+    expect(plain.stderr).not.toMatch(/files/);
+  });
+});
