@@ -53,6 +53,8 @@ export interface Report {
     readonly stores: number;
     readonly byStatus: Partial<Record<Status, number>>;
     readonly byAction?: Partial<Record<Action, number>>;
+    /** Data dirs never started because the run was interrupted (SIGINT/SIGTERM). */
+    readonly notReached?: readonly string[];
   };
 }
 

@@ -9,5 +9,6 @@ const code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   stdoutTTY: process.stdout.isTTY === true,
   stderrTTY: process.stderr.isTTY === true,
+  signals: true,
 });
 process.exitCode = code;

@@ -105,6 +105,7 @@ function renderSummary(report: Report, mode: Mode, style: Style): string {
     .map(([k, n]) => paint(style, statusColour(k as Status), `${n} ${k}`))
     .join(', ');
   let text = `${summary.stores} store${summary.stores === 1 ? '' : 's'} in ${summary.dirs} data dir${summary.dirs === 1 ? '' : 's'}: ${byStatus || 'nothing found'}`;
+  if (summary.notReached?.length) text += `\n${summary.notReached.length} data dir${summary.notReached.length === 1 ? '' : 's'} not reached (interrupted)`;
   if (mode !== 'check' && summary.byAction) {
     const acts = Object.entries(summary.byAction).map(([k, n]) => `${n} ${k}`).join(', ');
     text += `\n${mode === 'up' ? 'up' : 'adopt'}: ${acts}`;

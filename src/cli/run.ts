@@ -10,6 +10,7 @@ import { loadRegistry } from '../registry/load.js';
 import type { Registry, Store } from '../registry/types.js';
 import { exitCode, type Mode } from '../report.js';
 import { runFleet } from '../fleet/run.js';
+import { createStopFlag, requestStop } from '../fleet/run-dir.js';
 import { diffFile, type FileDiff } from '../engine/explain.js';
 import { verifyRegistry } from '../verify.js';
 import { describeChange } from '../schema/diff.js';
@@ -26,6 +27,8 @@ export interface CliIO {
   readonly stdoutTTY: boolean;
   /** Whether stderr is a terminal (progress bar). */
   readonly stderrTTY?: boolean;
+  /** Handle SIGINT/SIGTERM during up/adopt (the executable does; tests calling runCli need not). */
+  readonly signals?: boolean;
 }
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
@@ -36,6 +39,7 @@ const EPILOGUE = `Exit codes:
   4  at least one store is refused (too-new, too-old, drift, conflict, foreign, corrupt, locked, error)
   2  usage or registry error (nothing was touched)
   1  unexpected failure
+  130/143  interrupted by SIGINT/SIGTERM during up/adopt (stores in flight finished, the rest untouched)
 
 Environment: NO_COLOR turns colour off.`;
 
@@ -177,6 +181,25 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     const registry = await loadRegistry(registryPath);
     const mode = command as Mode;
     const progress = !args.json && io.stderrTTY ? new ProgressBar(io.stderr, io.env, command) : null;
+    // SIGINT/SIGTERM during up/adopt: the stores in flight finish (commit or roll back), the
+    // rest are left as they are; a second signal quits at once (each store is one transaction).
+    const stop = createStopFlag();
+    let signal: NodeJS.Signals | null = null;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signal) {
+        io.stderr(`\nstores: second ${sig}: quitting now; every store is left at its old or its new state\n`);
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      }
+      signal = sig;
+      requestStop(stop);
+      progress?.done();
+      io.stderr(`\nstores: ${sig}: finishing the stores in flight, leaving the others as they are (${sig} again quits at once)\n`);
+    };
+    const writes = command !== 'check' && args['dry-run'] !== true;
+    if (writes && io.signals) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
     let report;
     try {
       report = await runFleet(registry, dirs, roots, {
@@ -185,6 +208,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
         repair: args.repair === true,
         backup: args.backup !== false,
         concurrency: args.concurrency,
+        stop,
         onProgress: progress ? (p) => progress.update(p) : undefined,
         onProblem: (p) => {
           if (!args.json) io.stderr(`stores: skipped ${p.path}: ${p.message}\n`);
@@ -192,6 +216,8 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
       });
     } finally {
       progress?.done();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
     if (args.html) {
       const out = path.resolve(io.cwd, args.html);
@@ -202,6 +228,12 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     else {
       if (report.dirs.length === 0) io.stderr(`stores: no data dir found (a data dir holds at least one of ${registry.stores.map((s) => s.file).join(', ')})\n`);
       io.stdout(renderReport(report, mode, style, { dryRun: args['dry-run'] === true }));
+    }
+    if (signal) {
+      const changed = report.dirs.flatMap((d) => d.stores).filter((x) => x.action && !['unchanged', 'refused', 'planned'].includes(x.action)).length;
+      const left = report.summary.notReached?.length ?? 0;
+      io.stderr(`stores: interrupted by ${signal}: ${changed} store${changed === 1 ? '' : 's'} changed, each committed whole; ${left} data dir${left === 1 ? '' : 's'} not reached and left as they were; run \`stores ${command}\` again to finish\n`);
+      return signal === 'SIGINT' ? 130 : 143;
     }
     return exitCode(report, mode);
   }

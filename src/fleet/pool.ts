@@ -9,7 +9,16 @@ import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import type { DirReport } from '../report.js';
+import { stopRequested, type StopFlag } from './run-dir.js';
 import type { WorkerReply } from './worker.js';
+
+/** A data dir never dispatched because the run was asked to stop. */
+export class NotReachedError extends Error {
+  override readonly name = 'NotReachedError';
+  constructor(readonly dir: string) {
+    super(`not reached: ${dir}`);
+  }
+}
 
 /**
  * The worker's module. From the compiled package it sits beside this file; when this file runs
@@ -36,13 +45,15 @@ export class WorkerPool {
   readonly #all = new Set<Slot>();
   readonly #registryPath: string;
   readonly #options: ReconcileOptions;
+  readonly #stop: StopFlag | undefined;
   #nextId = 0;
   #closed = false;
   /** Set when a worker cannot even start: every task then fails fast with this error. */
   #broken: Error | null = null;
 
-  constructor(size: number, registryPath: string, options: ReconcileOptions) {
+  constructor(size: number, registryPath: string, options: ReconcileOptions, stop?: StopFlag) {
     this.#limit = pLimit(size);
+    this.#stop = stop;
     this.#registryPath = registryPath;
     this.#options = options;
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn());
@@ -50,7 +61,7 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = new Worker(workerModule(), {
-      workerData: { registryPath: this.#registryPath, options: this.#options },
+      workerData: { registryPath: this.#registryPath, options: this.#options, stop: this.#stop },
     });
     const slot: Slot = { worker, ready: Promise.resolve(), pending: null, started: false };
     this.#all.add(slot);
@@ -101,6 +112,7 @@ export class WorkerPool {
   /** Runs one data dir in a worker. Rejects when that worker fails; the pool goes on. */
   run(dir: string): Promise<DirReport> {
     return this.#limit(async () => {
+      if (stopRequested(this.#stop)) throw new NotReachedError(dir);
       if (this.#broken) throw this.#broken;
       const slot = this.#idle.pop();
       if (!slot) throw this.#broken ?? new Error('no worker available');

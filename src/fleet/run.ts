@@ -9,8 +9,8 @@ import type { ReconcileOptions } from '../engine/reconcile.js';
 import { buildReport, type DirReport, type Report } from '../report.js';
 import type { Registry } from '../registry/types.js';
 import { discover, type DiscoveryProblem } from './discover.js';
-import { WorkerPool } from './pool.js';
-import { runDir } from './run-dir.js';
+import { NotReachedError, WorkerPool } from './pool.js';
+import { runDir, runDirStepwise, stopRequested, type StopFlag } from './run-dir.js';
 
 export { runDir };
 
@@ -31,6 +31,11 @@ export interface FleetOptions extends ReconcileOptions {
   readonly onProgress?: (p: FleetProgress) => void;
   /** Called for each directory discovery could not read. */
   readonly onProblem?: (p: DiscoveryProblem) => void;
+  /**
+   * Set (see `requestStop`) to stop: stores in flight finish (commit or roll back), stores and
+   * data dirs not started are left as they were and reported as not reached.
+   */
+  readonly stop?: StopFlag;
 }
 
 /** The data dirs named directly plus those discovered under the roots, without duplicates, sorted. */
@@ -83,22 +88,33 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
   // What a worker receives must cross threads: plain data only (no clock function).
   const plain: ReconcileOptions = { mode: options.mode, dryRun: options.dryRun, repair: options.repair, backup: options.backup };
 
+  const skipped: string[] = [];
   if (concurrency <= 1 || registry.source === 'code') {
-    for (let i = 0; i < list.length; i++) done(i, runDir(registry, list[i]!, options));
+    for (let i = 0; i < list.length; i++) {
+      if (options.mode !== 'check' && stopRequested(options.stop)) {
+        skipped.push(list[i]!);
+        continue;
+      }
+      done(i, await runDirStepwise(registry, list[i]!, options, options.stop));
+    }
   } else {
-    const pool = new WorkerPool(concurrency, registry.source, plain);
+    const pool = new WorkerPool(concurrency, registry.source, plain, options.mode === 'check' ? undefined : options.stop);
     try {
       await Promise.all(
         list.map((dir, i) =>
           pool.run(dir).then(
             (r) => done(i, r),
-            (err: unknown) => done(i, failedDir(registry, dir, err, options.mode)),
+            (err: unknown) => (err instanceof NotReachedError ? skipped.push(dir) : done(i, failedDir(registry, dir, err, options.mode))),
           ),
         ),
       );
     } finally {
       await pool.close();
     }
+  }
+  if (skipped.length > 0) {
+    const report = buildReport(registry, results.filter(Boolean), options.mode);
+    return { ...report, summary: { ...report.summary, notReached: skipped.sort() } };
   }
   return buildReport(registry, results, options.mode);
 }

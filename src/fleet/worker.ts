@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadRegistry } from '../registry/load.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
-import { runDir } from './run-dir.js';
+import { runDir, type StopFlag } from './run-dir.js';
 
 export interface WorkerTask {
   readonly id: number;
@@ -17,13 +17,13 @@ export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: ReturnType<typeof runDir> }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
-const { registryPath, options } = workerData as { registryPath: string; options: ReconcileOptions };
+const { registryPath, options, stop } = workerData as { registryPath: string; options: ReconcileOptions; stop?: StopFlag };
 const registry = await loadRegistry(registryPath);
 
 parentPort!.on('message', (task: WorkerTask) => {
   let reply: WorkerReply;
   try {
-    reply = { id: task.id, ok: true, result: runDir(registry, task.dir, options) };
+    reply = { id: task.id, ok: true, result: runDir(registry, task.dir, options, stop) };
   } catch (err) {
     reply = { id: task.id, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
