@@ -80,7 +80,8 @@ export function outcomeReport(store: Store, file: string, found: Classification,
 export function reconcileStore(store: Store, dir: string, options: ReconcileOptions): StoreReport {
   const t0 = process.hrtime.bigint();
   const file = path.resolve(dir, store.file);
-  let facts = probe(file, store, { integrity: options.mode === 'check' || options.dryRun === true });
+  // check, adopt and dry runs run quick_check on every file; up on the files it changes (under the lock).
+  let facts = probe(file, store, { integrity: options.mode !== 'up' || options.dryRun === true });
   if (options.mode !== 'check' && !options.dryRun && hasHotJournal(facts)) {
     try {
       recoverHotJournal(file, store);
