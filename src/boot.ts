@@ -37,9 +37,29 @@ export interface OpenStores {
   close(): Promise<void>;
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `fn`, retrying while SQLite answers SQLITE_BUSY, for up to `timeoutMs`. Needed where
+ * SQLite returns BUSY at once instead of calling the busy handler: switching the journal mode
+ * to WAL while another process reads or writes the file is one such case (to avoid deadlock,
+ * https://www.sqlite.org/c3ref/busy_handler.html).
+ */
+export function retryBusy<T>(fn: () => T, timeoutMs: number): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!/^SQLITE_BUSY/.test((err as { code?: string }).code ?? '') || Date.now() >= deadline) throw err;
+      Atomics.wait(sleeper, 0, 0, wait);
+    }
+  }
+}
+
 /** Applies a store's connection settings, in order. Values were validated with the registry. */
 export function applySettings(db: Database.Database, store: Store): void {
-  for (const [k, v] of Object.entries(store.connection)) db.pragma(`${k} = ${v}`);
+  for (const [k, v] of Object.entries(store.connection)) retryBusy(() => db.pragma(`${k} = ${v}`), busyTimeout(store));
 }
 
 interface Slot {

@@ -33,6 +33,60 @@ function runUp(root: string): Promise<{ code: number; report: Report }> {
   });
 }
 
+/** A process that boots every data dir under `root` with openStores, like a host would. */
+function runBoot(root: string): Promise<{ code: number; report: { dir: string; stores: { name: string; action: string }[] }[] }> {
+  const script = `
+    import fs from 'node:fs';
+    import path from 'node:path';
+    import { loadRegistry, openStores, discover } from ${JSON.stringify(path.join(ROOT, 'dist/index.js'))};
+    const registry = await loadRegistry(${JSON.stringify(path.join(ROOT, 'stores'))});
+    const out = [];
+    for (const dir of [...discover(registry, process.argv[1])].sort()) {
+      const s = await openStores(registry, dir);
+      out.push({ dir, stores: s.report.map((r) => ({ name: r.name, action: r.action })) });
+      s.db.objects.prepare('SELECT count(*) FROM db_agents').get();
+      await s.close();
+    }
+    process.stdout.write(JSON.stringify(out));`.replace("const s = await openStores(registry, dir);", "let s; try { s = await openStores(registry, dir); } catch (e) { console.error(e.stack); throw e; }");
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve({ code: code ?? -1, report: JSON.parse(out) });
+      } catch {
+        reject(new Error(`exit ${code}; stdout ${out.slice(0, 500)}; stderr ${err.slice(0, 1500)}`));
+      }
+    });
+  });
+}
+
+describe('concurrent boots: CLI and openStores processes together', () => {
+  it('two `stores up` and two host processes booting the same data dirs: all succeed, each change once', async () => {
+    const root = tmpDir();
+    const objects = store(reg, 'objects');
+    for (let i = 0; i < 3; i++) writeAt(objects, path.join(root, `behind-${i}`, 'objects.db'), 1 + i, OBJECTS_ROWS_V1);
+    for (let i = 0; i < 2; i++) writeSql(path.join(root, `legacy-${i}`, 'objects.db'), storesFile('objects/legacy/forge-era.sql'));
+    const [a, b, c, d] = await Promise.all([runUp(root), runBoot(root), runUp(root), runBoot(root)]);
+    expect([a.code, b.code, c.code, d.code]).toEqual([0, 0, 0, 0]);
+    const dirs = a.report.dirs.map((x) => x.path);
+    for (const [di, dir] of dirs.entries()) {
+      for (const [si, s] of reg.stores.entries()) {
+        const actions = [a.report.dirs[di]!.stores[si]!.action, c.report.dirs[di]!.stores[si]!.action, b.report[di]!.stores[si]!.action, d.report[di]!.stores[si]!.action];
+        expect(actions.filter((x) => x !== 'unchanged'), `${dir}/${s.file}: ${actions.join(', ')}`).toHaveLength(1);
+      }
+      const f = path.join(dir, 'objects.db');
+      expect(userVersion(f)).toBe(4);
+      const defs = query<{ n: number }>(f, 'SELECT count(*) AS n FROM db_agent_definitions')[0]!.n;
+      expect(query<{ n: number }>(f, 'SELECT count(*) AS n FROM db_agents')[0]!.n).toBe(defs);
+    }
+  });
+});
+
 describe('concurrent up', () => {
   it('four processes on the same fleet: all exit 0, every change applied once', async () => {
     const root = tmpDir();

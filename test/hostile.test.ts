@@ -84,6 +84,40 @@ describe('damaged and foreign files through the CLI', () => {
   });
 });
 
+describe('locks', () => {
+  it('a store held by another writer past the busy timeout is refused as locked; the others are handled; a later run succeeds', () => {
+    const stores = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, stores, { recursive: true });
+    const json = path.join(stores, 'objects/store.json');
+    const j = JSON.parse(fs.readFileSync(json, 'utf8'));
+    j.connection.busy_timeout = 300;
+    fs.writeFileSync(json, JSON.stringify(j));
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(store(reg, 'objects'), file, 2);
+    const holder = new Database(file);
+    holder.exec('BEGIN EXCLUSIVE');
+    try {
+      const r = cli(['up', dir, '--stores', stores, '--json']);
+      expect(r.code).toBe(4);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(report.dirs[0]!.stores.map((s) => [s.name, s.status, s.action])).toEqual([
+        ['filestore', 'missing', 'created'],
+        ['objects', 'locked', 'refused'],
+        ['sagas', 'missing', 'created'],
+      ]);
+      expect(report.dirs[0]!.stores[1]!.message).toMatch(/objects\.db is locked by another connection past the busy timeout/);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(userVersion(file)).toBe(2);
+    const again = cli(['up', dir, '--stores', stores, '--json']);
+    expect(again.code).toBe(0);
+    expect(userVersion(file)).toBe(4);
+  });
+});
+
 describe('environment faults', () => {
   const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
   function runAs(args: string[], cwd: string) {
