@@ -34,6 +34,8 @@ export { diff, describeChange } from './schema/diff.js';
 export type { Change, Snapshot, Table, Column, Index, ForeignKey } from './schema/model.js';
 export { verifyRegistry, type VerifyResult } from './verify.js';
 export { discover } from './fleet/discover.js';
+export { createStopFlag, requestStop, type StopFlag } from './fleet/run-dir.js';
+export type { FleetProgress } from './fleet/run.js';
 export { exitCode, type Report, type DirReport, type StoreReport, type Action, type Mode } from './report.js';
 export {
   StoreError,
