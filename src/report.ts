@@ -13,6 +13,8 @@ export interface PlanStepReport {
   readonly comment: string;
   readonly source: string;
   readonly destructive?: boolean;
+  /** Rows of the tables a destructive step touches, counted by the dry run. */
+  readonly rows?: Readonly<Record<string, number | null>>;
 }
 
 export interface StoreReport {

@@ -118,18 +118,30 @@ export function generateRows(db: Database.Database, snap: Snapshot, n = 3): stri
 }
 
 /** Rows of `before` (per table, mapped through renames) missing from `after`: none may be. */
-function lostRows(before: Rows, after: Rows, renames: ReadonlyMap<string, string>, dropped: ReadonlySet<string>): string[] {
+function lostRows(
+  before: Rows,
+  after: Rows,
+  renames: ReadonlyMap<string, string>,
+  dropped: ReadonlySet<string>,
+  columnRenames: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
+): string[] {
   const lost: string[] = [];
-  for (const [table, rows] of Object.entries(before)) {
+  for (let [table, rows] of Object.entries(before)) {
     if (dropped.has(table)) continue;
     const now = after[renames.get(table) ?? table];
     if (!now) {
       if (rows.length > 0) lost.push(`${table}: table gone with ${rows.length} rows`);
       continue;
     }
-    // Every row that was there is still there, with the same values in the columns it had
-    // (rows added by seeds or backfills are fine).
-    const cols = rows.length > 0 ? Object.keys(rows[0]!) : [];
+    // Every row that was there is still there, with the same values in the columns it still
+    // has (renamed columns followed; rows added by seeds or backfills are fine; columns a
+    // declared destructive step dropped are not compared).
+    const rename = columnRenames.get(table) ?? new Map<string, string>();
+    const after0 = now[0] ?? {};
+    const cols = rows.length > 0 ? Object.keys(rows[0]!).filter((c) => (rename.get(c) ?? c) in after0 || now.length === 0) : [];
+    rows = rows.map((r) => Object.fromEntries(Object.entries(r).map(([c, v]) => [rename.get(c) ?? c, v])));
+    const renamedCols = cols.map((c) => rename.get(c) ?? c);
+    cols.splice(0, cols.length, ...renamedCols);
     const key = (r: Record<string, unknown>) => JSON.stringify(cols.map((c) => (Buffer.isBuffer(r[c]) ? `blob:${(r[c] as Buffer).toString('hex')}` : r[c])));
     const present = new Map<string, number>();
     for (const r of now) present.set(key(r), (present.get(key(r)) ?? 0) + 1);
@@ -157,8 +169,45 @@ function invariantProblems(db: Database.Database, store: Store): string[] {
   return out;
 }
 
+interface Lineage {
+  /** Original table name → its name after the migrations. */
+  readonly tables: Map<string, string>;
+  /** Original table name → (original column → column after the migrations). */
+  readonly columns: Map<string, Map<string, string>>;
+  /** Original tables a declared destructive step dropped or deleted rows from (not compared). */
+  readonly dropped: Set<string>;
+}
+
+/** Follows the renames and drops of the migrations after `after`, from the tables of `start`. */
+function lineage(store: Store, after: number, start: Iterable<string>): Lineage {
+  const tables = new Map<string, string>();
+  for (const t of start) tables.set(t, t);
+  const columns = new Map<string, Map<string, string>>();
+  const dropped = new Set<string>();
+  const originOf = (current: string) => [...tables].filter(([, now]) => now === foldCase(current)).map(([o]) => o);
+  for (const m of store.migrations) {
+    const d = store.destructive.get(m.version);
+    if (m.version <= after || !d) continue;
+    for (const [from, to] of d.tableRenames) for (const o of originOf(from)) tables.set(o, foldCase(to));
+    for (const [t, from, to] of d.columnRenames) {
+      for (const o of originOf(t)) {
+        const cols = columns.get(o) ?? new Map<string, string>();
+        let found = false;
+        for (const [c, now] of cols) if (now === from) (cols.set(c, to), (found = true));
+        if (!found) cols.set(from, to);
+        columns.set(o, cols);
+      }
+    }
+    for (const w of d.what) {
+      const m2 = /^(?:drops table|deletes rows of) (.+)$/.exec(w);
+      if (m2) for (const o of originOf(m2[1]!)) dropped.add(o);
+    }
+  }
+  return { tables, columns, dropped };
+}
+
 /** Runs the engine on an in-memory file and checks the result; returns problems (none = ok). */
-function reconcileInMemory(db: Database.Database, store: Store, expectAction: string, before: Rows, renames: Map<string, string>, dropped: Set<string>): string[] {
+function reconcileInMemory(db: Database.Database, store: Store, expectAction: string, before: Rows, renames: Map<string, string>, dropped: Set<string>, columnRenames?: Map<string, Map<string, string>>): string[] {
   const outcome = reconcileConnection(db, MEMORY_STAT, store, { backup: false });
   if (!outcome.plan) return [`expected ${expectAction}, got ${outcome.classification.status}: ${outcome.reason ?? outcome.classification.message}`];
   const problems: string[] = [];
@@ -166,7 +215,7 @@ function reconcileInMemory(db: Database.Database, store: Store, expectAction: st
   const uv = db.pragma('user_version', { simple: true });
   if (uv !== store.version) problems.push(`user_version is ${uv}, expected ${store.version}`);
   const snap = inspect(db);
-  problems.push(...lostRows(before, readRows(db, snap), renames, dropped));
+  problems.push(...lostRows(before, readRows(db, snap), renames, dropped, columnRenames));
   problems.push(...invariantProblems(db, store));
   const again = classify(collect(db, store, MEMORY_STAT, { integrity: true }), store);
   if (again.status !== 'current') problems.push(`a second pass finds it ${again.status}: ${again.message}`);
@@ -205,7 +254,8 @@ function verifyStore(store: Store): VerifyCheck[] {
           const snap = inspect(db);
           const problems = generateRows(db, snap).map((p) => `could not generate rows: ${p}`);
           const before = readRows(db, snap);
-          return [...problems, ...reconcileInMemory(db, store, 'migrated', before, new Map(), new Set())];
+          const l = lineage(store, k, Object.keys(before));
+          return [...problems, ...reconcileInMemory(db, store, 'migrated', before, l.tables, l.dropped, l.columns)];
         } finally {
           db.close();
         }
@@ -229,7 +279,13 @@ function verifyStore(store: Store): VerifyCheck[] {
           }
           const dropped = new Set(store.legacy.deadTables.map(foldCase));
           const rowsIn = Object.entries(before).filter(([t, r]) => r.length > 0 && !dropped.has(t)).length;
-          const problems = reconcileInMemory(db, store, 'adopted', before, renames, dropped);
+          // After adoption the migrations run: follow their renames and declared drops too.
+          const adopted = Object.keys(before).map((t) => renames.get(t) ?? t);
+          const l = lineage(store, store.minVersion, adopted);
+          const final = new Map(Object.keys(before).map((t) => [t, l.tables.get(renames.get(t) ?? t) ?? t]));
+          const columns = new Map([...Object.keys(before)].flatMap((t) => { const c = l.columns.get(renames.get(t) ?? t); return c ? [[t, c] as const] : []; }));
+          for (const t of Object.keys(before)) if (l.dropped.has(renames.get(t) ?? t)) dropped.add(t);
+          const problems = reconcileInMemory(db, store, 'adopted', before, final, dropped, columns);
           if (rowsIn === 0) problems.push('the sample holds no rows in the tables it keeps: add rows so verify can prove they survive');
           return problems;
         } finally {

@@ -380,6 +380,7 @@ describe('transactions and foreign keys', () => {
   const parent = 'CREATE TABLE parent (id TEXT PRIMARY KEY, name TEXT NOT NULL);';
   const child = 'CREATE TABLE child (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES parent(id) ON DELETE CASCADE);';
   const rebuild = `
+    -- stores:destructive the classic rebuild by hand: parent is recreated with every row
     CREATE TABLE parent_new (id TEXT PRIMARY KEY, name TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
     INSERT INTO parent_new (id, name) SELECT id, name FROM parent;
     DROP TABLE parent;

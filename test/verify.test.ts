@@ -68,12 +68,22 @@ describe('verifyRegistry', () => {
     expect(v3.detail).toMatch(/every agent definition has its db_agents row/);
   });
 
-  it('a migration that deletes rows is caught as lost rows', () => {
+  it('a migration that deletes rows without declaring it fails verify', () => {
     const m4 = storesFile('objects/migrations/004-agents-consolidation.sql') + "\nDELETE FROM db_drone_runs;";
     const r = verifyRegistry(objectsWith({ m4 }));
     const v1 = r.stores[0]!.checks.find((c) => c.name === 'v1 with rows migrates to the baseline')!;
     expect(v1.ok).toBe(false);
-    expect(v1.detail).toMatch(/db_drone_runs: 3 of 3 rows lost or changed/);
+    expect(v1.detail).toMatch(/004-agents-consolidation\.sql deletes rows of db_drone_runs without declaring it/);
+    // Declared, the deletion is intended and verify passes.
+    expect(verifyRegistry(objectsWith({ m4: `-- stores:destructive drone runs are rebuilt from the queue\n${m4}` })).ok).toBe(true);
+  });
+
+  it('a migration that loses rows some other way (an UPDATE) is caught as changed rows', () => {
+    const m4 = storesFile('objects/migrations/004-agents-consolidation.sql') + "\nUPDATE db_client SET data = '{}';";
+    const r = verifyRegistry(objectsWith({ m4 }));
+    const v1 = r.stores[0]!.checks.find((c) => c.name === 'v1 with rows migrates to the baseline')!;
+    expect(v1.ok).toBe(false);
+    expect(v1.detail).toMatch(/db_client: 3 of 3 rows lost or changed/);
   });
 
   it('a legacy sample that no longer adopts (a rename removed) fails with the cause', () => {

@@ -67,7 +67,8 @@ export function renderReport(report: Report, mode: Mode, style: Style, options: 
       lines.push(row.join(' ').trimEnd());
       if (options.dryRun && s.plan) {
         for (const step of s.plan) {
-          lines.push(paint(style, 'gray', `      -- ${step.comment}${step.destructive ? ' (destructive)' : ''}`));
+          const rows = step.rows ? ` — rows touched: ${Object.entries(step.rows).map(([t, n]) => `${t} ${n ?? '?'}`).join(', ')}` : '';
+          lines.push(paint(style, step.destructive ? 'red' : 'gray', `      -- ${step.comment}${step.destructive && !step.comment.includes('DESTRUCTIVE') ? ' (destructive)' : ''}${rows}`));
           for (const l of step.sql.split('\n')) lines.push(`      ${l}`);
         }
       }

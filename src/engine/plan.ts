@@ -22,7 +22,9 @@ export interface PlanStep {
   readonly source: string;
   /** True for steps that remove something (drops). */
   readonly destructive?: boolean;
-  /** A JavaScript migration step (not serialised). */
+  /** Tables whose rows a destructive step touches. */
+  readonly tables?: readonly string[];
+  /** The migration a `migration` step runs (SQL with its rebuilds, or JavaScript; not serialised). */
   readonly migration?: MigrationDefinition;
 }
 
@@ -51,13 +53,34 @@ function src(store: Store, part: 'schema' | 'seed' | 'store'): string {
 function migrationSteps(store: Store, after: number): PlanStep[] {
   return store.migrations
     .filter((m) => m.version > after)
-    .map((m) => ({
-      kind: 'migration' as const,
-      sql: m.sql !== undefined ? m.sql.trim() : `-- JavaScript step ${m.name}`,
-      comment: `migration to v${m.version}: ${m.name}`,
-      source: store.sources.migrations?.[m.version] ?? m.name,
-      ...(m.sql === undefined ? { migration: m } : {}),
-    }));
+    .map((m) => {
+      const d = store.destructive.get(m.version);
+      const marked = d && d.what.length > 0;
+      return {
+        kind: 'migration' as const,
+        sql: m.sql !== undefined ? m.sql.trim() : `-- JavaScript step ${m.name}`,
+        comment: `migration to v${m.version}: ${m.name}${marked ? ` — DESTRUCTIVE: ${d.what.join('; ')}${d.declared ? ` (declared: ${d.declared})` : ' (not declared)'}` : ''}`,
+        source: store.sources.migrations?.[m.version] ?? m.name,
+        ...(marked ? { destructive: true, tables: d.tables } : {}),
+        migration: m,
+      };
+    });
+}
+
+/** Refuses a plan holding a destructive migration its file does not declare. */
+function undeclared(store: Store, after: number): string | null {
+  for (const m of store.migrations) {
+    const d = store.destructive.get(m.version);
+    if (m.version > after && d?.undeclared) {
+      return `migration ${m.name} ${d.what.filter((w) => !w.startsWith('rebuilds')).join(', ')} without declaring it; if that is intended, add \`-- stores:destructive <why>\` to the migration (and run stores verify) — nothing was changed`;
+    }
+  }
+  return null;
+}
+
+/** Tables that destructive migrations after `after` touch: backed up first. */
+function destructiveTables(store: Store, after: number): string[] {
+  return store.migrations.filter((m) => m.version > after).flatMap((m) => store.destructive.get(m.version)?.tables ?? []);
 }
 
 function tail(store: Store): PlanStep[] {
@@ -87,9 +110,14 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
           steps: [{ kind: 'baseline', sql: store.schema.trim(), comment: `create the baseline (v${to})`, source: src(store, 'schema') }, ...tail(store)],
         },
       };
-    case 'behind':
-      return { plan: { action: 'migrated', from: cls.version!, to, backupFor: [], steps: [...migrationSteps(store, cls.version!), ...tail(store)] } };
+    case 'behind': {
+      const refusal = undeclared(store, cls.version!);
+      if (refusal) return { none: 'refused', reason: refusal };
+      return { plan: { action: 'migrated', from: cls.version!, to, backupFor: destructiveTables(store, cls.version!), steps: [...migrationSteps(store, cls.version!), ...tail(store)] } };
+    }
     case 'legacy': {
+      const refusal = undeclared(store, store.minVersion);
+      if (refusal) return { none: 'refused', reason: refusal };
       const a = cls.adoption!;
       const steps: PlanStep[] = [];
       for (const r of a.renames) {
@@ -105,7 +133,7 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
         steps.push({ kind: 'create', sql: obj.sql!, comment: `create ${obj.type} ${obj.name} (part of v${store.minVersion}, absent here)`, source: store.sources.oldestSchema ?? src(store, 'schema') });
       }
       steps.push(...migrationSteps(store, store.minVersion), ...tail(store));
-      return { plan: { action: 'adopted', from: 0, to, steps, backupFor: facts.deadTablesWithRows } };
+      return { plan: { action: 'adopted', from: 0, to, steps, backupFor: [...facts.deadTablesWithRows, ...destructiveTables(store, store.minVersion)] } };
     }
     case 'drift': {
       if (!options.repair) return { none: 'refused', reason: cls.message };

@@ -11,7 +11,8 @@ import type { Store } from '../registry/types.js';
 import { classify, type Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { busyTimeout, hasHotJournal, probe, recoverHotJournal, statFile, type FileFacts } from './probe.js';
+import { busyTimeout, hasHotJournal, openForProbe, probe, recoverHotJournal, statFile, type FileFacts } from './probe.js';
+import { quoteIdent } from '../sql/tokens.js';
 
 export interface ReconcileOptions extends ApplyOptions {
   /** `check` reads only; `up` reconciles; `adopt` reconciles `legacy` files only. */
@@ -24,8 +25,38 @@ function elapsed(t0: bigint): number {
   return Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100;
 }
 
-function planReport(p: Plan): StoreReport['plan'] {
-  return p.steps.map((s) => ({ kind: s.kind, sql: s.sql, comment: s.comment, source: s.source, ...(s.destructive ? { destructive: true } : {}) }));
+function planReport(p: Plan, file: string, store: Store): StoreReport['plan'] {
+  const counts = countRows(file, store, [...new Set(p.steps.flatMap((s) => s.tables ?? []))]);
+  return p.steps.map((s) => ({
+    kind: s.kind,
+    sql: s.sql,
+    comment: s.comment,
+    source: s.source,
+    ...(s.destructive ? { destructive: true } : {}),
+    ...(s.tables && s.tables.length > 0 ? { rows: Object.fromEntries(s.tables.map((t) => [t, counts[t] ?? null])) } : {}),
+  }));
+}
+
+/** Row counts of some tables, read without side effects (null for a table absent then). */
+function countRows(file: string, store: Store, tables: readonly string[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  if (tables.length === 0) return out;
+  let db: Database.Database | null = null;
+  try {
+    db = openForProbe(statFile(file), store);
+    for (const t of tables) {
+      try {
+        out[t] = db ? ((db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(t)}`).get() as { n: number }).n) : null;
+      } catch {
+        out[t] = null; // the table appears only in an earlier step of the plan
+      }
+    }
+  } catch {
+    // Counting is informative; a file that cannot be read was classified already.
+  } finally {
+    db?.close();
+  }
+  return out;
 }
 
 function baseReport(store: Store, file: string, cls: Classification, t0: bigint): StoreReport {
@@ -103,7 +134,7 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
   const planned = makePlan(cls, store, facts, options);
   if ('none' in planned) return { ...report, action: 'refused', ...stay, message: planned.reason };
   if (options.dryRun) {
-    return { ...report, action: 'planned', from: cls.version, to: store.version, plan: planReport(planned.plan), ms: elapsed(t0) };
+    return { ...report, action: 'planned', from: cls.version, to: store.version, plan: planReport(planned.plan, file, store), ms: elapsed(t0) };
   }
   return write(store, file, cls, facts, planned.plan, options, t0);
 }

@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { MigrationDefinition } from '../registry/types.js';
+import { parseMigration, rebuildTable } from './rebuild.js';
 
 export class StepError extends Error {
   override readonly name = 'StepError';
@@ -16,11 +17,33 @@ export class StepError extends Error {
   }
 }
 
-/** Runs `step` on `db`. Throws {@link StepError} naming the step when it fails. */
+/**
+ * Runs `step` on `db` as the engine does: inside a transaction with foreign keys off. When the
+ * caller holds no transaction (registry validation, `verify`, tests), one is opened around the
+ * step and foreign keys are switched off for its duration. Throws {@link StepError} naming the
+ * step when it fails (and rolls back the transaction it opened).
+ */
 export function runStep(db: Database.Database, store: string, step: MigrationDefinition): void {
+  if (db.inTransaction) return runInTransaction(db, store, step);
+  const fk = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  db.exec('BEGIN');
+  try {
+    runInTransaction(db, store, step);
+    db.exec('COMMIT');
+  } finally {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    if (fk) db.pragma('foreign_keys = ON');
+  }
+}
+
+function runInTransaction(db: Database.Database, store: string, step: MigrationDefinition): void {
   try {
     if (step.sql !== undefined) {
-      db.exec(step.sql);
+      for (const part of parseMigration(step.sql)) {
+        if (part.kind === 'sql') db.exec(part.sql);
+        else rebuildTable(db, part);
+      }
       return;
     }
     if (step.run) {

@@ -9,6 +9,8 @@ import { inspect, readMaster } from '../schema/inspect.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase, isWord, splitStatements, tokenize } from '../sql/tokens.js';
 import { runStep } from '../engine/steps.js';
+import { parseMigration } from '../engine/rebuild.js';
+import { analyzeMigration, type DestructiveAnalysis } from '../engine/destructive.js';
 import {
   DEFAULT_CONNECTION,
   type ConnectionSettings,
@@ -112,6 +114,11 @@ function buildStore(def: StoreDefinition): Built {
     if ((m.sql === undefined) === (m.run === undefined)) problem(migFile(m.version), `migration ${m.name} must have exactly one of sql or run`);
     if (m.sql !== undefined) {
       for (const bad of forbiddenStatements(m.sql)) problem(migFile(m.version), `migration ${m.name} contains \`${bad}\`: the engine owns transactions and pragmas; remove it`);
+      try {
+        parseMigration(m.sql);
+      } catch (err) {
+        problem(migFile(m.version), `migration ${m.name}: ${(err as Error).message}`);
+      }
     }
   }
   for (let v = minVersion + 1; v <= version; v++) {
@@ -256,6 +263,11 @@ function buildStore(def: StoreDefinition): Built {
   if (problems.length > 0 || !baselineSnap) return { store: null, problems };
 
   const expect: Expectations = { snapshots, baselineMaster, oldestObjects, baselineObjects };
+  const destructive = new Map<number, DestructiveAnalysis>();
+  for (const m of migrations) {
+    const before = snapshots.get(m.version - 1);
+    if (m.sql !== undefined && before) destructive.set(m.version, analyzeMigration(m.sql, before));
+  }
   const store: Store = {
     name,
     file: def.file,
@@ -271,6 +283,7 @@ function buildStore(def: StoreDefinition): Built {
     invariants: def.invariants ?? [],
     sources: def.sources ?? {},
     expect,
+    destructive,
   };
   return { store, problems };
 }

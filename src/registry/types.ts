@@ -3,6 +3,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { MasterRow, Snapshot } from '../schema/model.js';
+import type { DestructiveAnalysis } from '../engine/destructive.js';
 
 /** What a JavaScript migration step receives besides the connection. */
 export interface StepContext {
@@ -122,6 +123,8 @@ export interface Store {
   readonly invariants: readonly Invariant[];
   readonly sources: NonNullable<StoreDefinition['sources']>;
   readonly expect: Expectations;
+  /** What each SQL migration destroys (by the version it brings the file to). */
+  readonly destructive: ReadonlyMap<number, DestructiveAnalysis>;
 }
 
 /** A validated registry. */

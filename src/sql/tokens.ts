@@ -220,8 +220,21 @@ export function splitTopLevel(tokens: readonly Token[], sep = ','): Token[][] {
  * `CASE … END` and a column named `end` inside the body are kept whole.
  */
 export function splitStatements(text: string): string[] {
+  return statementRanges(text).map((r) => r.sql);
+}
+
+/** A statement of a script: its text (without the semicolon) and where it stands. */
+export interface StatementRange {
+  readonly sql: string;
+  readonly start: number;
+  /** Offset just past the statement's semicolon (or its last token). */
+  readonly end: number;
+}
+
+/** {@link splitStatements} with each statement's offsets in the script. */
+export function statementRanges(text: string): StatementRange[] {
   const tokens = tokenize(text);
-  const out: string[] = [];
+  const out: StatementRange[] = [];
   let begin = -1;
   let inTrigger = false;
   let caseDepth = 0;
@@ -236,7 +249,7 @@ export function splitStatements(text: string): string[] {
     if ((i === begin + 1 || i === begin + 2) && isWord(tokens[begin], 'create') && isWord(t, 'trigger')) inTrigger = true;
     const isSemi = t.kind === 'punct' && t.value === ';';
     if (isSemi && (!inTrigger || triggerEnd)) {
-      if (i > begin) out.push(text.slice(tokens[begin]!.start, tokens[i - 1]!.end));
+      if (i > begin) out.push({ sql: text.slice(tokens[begin]!.start, tokens[i - 1]!.end), start: tokens[begin]!.start, end: t.end });
       begin = -1;
       triggerEnd = false;
       continue;
@@ -251,7 +264,8 @@ export function splitStatements(text: string): string[] {
     }
   }
   if (begin >= 0 && begin < tokens.length) {
-    out.push(text.slice(tokens[begin]!.start, tokens[tokens.length - 1]!.end));
+    const last = tokens[tokens.length - 1]!;
+    out.push({ sql: text.slice(tokens[begin]!.start, last.end), start: tokens[begin]!.start, end: last.end });
   }
   return out;
 }

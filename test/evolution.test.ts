@@ -1,0 +1,141 @@
+/**
+ * Schema evolution beyond additive columns: the worked cases in test/fixtures/evolution, each a
+ * store with data, and a CHECK list generated from an enum in code. Rebuilds fire no cascade
+ * and lose no row; destructive steps are marked, and refused unless declared.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { reconcileStore } from '../src/engine/reconcile.js';
+import { createRegistry } from '../src/registry/define.js';
+import { loadRegistry } from '../src/registry/load.js';
+import type { Registry, Store, StoreDefinition } from '../src/registry/types.js';
+import { verifyRegistry } from '../src/verify.js';
+import { ROOT, fingerprint, query, tmpDir, userVersion, writeSql } from './helpers.js';
+
+const FIXTURES = path.join(ROOT, 'test/fixtures/evolution');
+let reg: Registry;
+beforeAll(async () => {
+  reg = await loadRegistry(FIXTURES);
+});
+const byName = (n: string): Store => reg.stores.find((s) => s.name === n)!;
+
+/** A data dir with the store's file at v1 holding the fixture's rows. */
+function atV1(s: Store): { dir: string; file: string } {
+  const dir = tmpDir();
+  const file = path.join(dir, s.file);
+  writeSql(file, s.oldestSchema + fs.readFileSync(path.join(FIXTURES, s.name, 'data.sql'), 'utf8'), 1);
+  return { dir, file };
+}
+
+describe('worked cases', () => {
+  it('every case verifies: fresh, v1 with generated rows, a second pass current', () => {
+    const r = verifyRegistry(reg);
+    expect(r.stores.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${s.name}: ${c.name}: ${c.detail}`))).toEqual([]);
+  });
+
+  it('rename agents → wallets and the foreign-key columns of five tables, with index renames: every row kept', () => {
+    const s = byName('rename-agents-wallets');
+    const { dir, file } = atV1(s);
+    const before = Object.fromEntries(['agent_keys', 'agent_limits', 'agent_events', 'agent_tags', 'payments'].map((t) => [t, query(file, `SELECT * FROM ${t} ORDER BY rowid`)]));
+    const r = reconcileStore(s, dir, { mode: 'up' });
+    expect(r.action, r.message).toBe('migrated');
+    expect(query(file, 'SELECT * FROM wallets ORDER BY id')).toEqual([{ id: 'a1', name: 'one' }, { id: 'a2', name: 'two' }, { id: 'a3', name: 'three' }]);
+    for (const [t, rows] of Object.entries(before)) {
+      const now = query(file, `SELECT * FROM ${t} ORDER BY rowid`);
+      expect(now).toEqual(rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k === 'agent_id' ? 'wallet_id' : k, v]))));
+      expect(query(file, `SELECT "table" AS parent FROM pragma_foreign_key_list('${t}')`)).toEqual([{ parent: 'wallets' }]);
+    }
+    expect(reconcileStore(s, dir, { mode: 'check' }).status).toBe('current');
+  });
+
+  it('move sessions.wallet_id into session_wallets (NULLs skipped), drop the column: children keep every row', () => {
+    const s = byName('junction-sessions-wallets');
+    const { dir, file } = atV1(s);
+    const events = query(file, 'SELECT * FROM session_events ORDER BY id');
+    const dry = reconcileStore(s, dir, { mode: 'up', dryRun: true });
+    const step = dry.plan!.find((p) => p.kind === 'migration')!;
+    expect(step.destructive).toBe(true);
+    expect(step.comment).toMatch(/DESTRUCTIVE: rebuilds table sessions \(rows copied\); drops column sessions\.wallet_id \(declared: sessions\.wallet_id is dropped after its values move to session_wallets\)/);
+    expect(step.rows).toEqual({ sessions: 4 });
+    const r = reconcileStore(s, dir, { mode: 'up', now: () => new Date('2026-02-03T04:05:06.007Z') });
+    expect(r.action, r.message).toBe('migrated');
+    expect(query(file, 'SELECT * FROM session_wallets ORDER BY session_id')).toEqual([
+      { session_id: 's1', wallet_id: 'w1' },
+      { session_id: 's3', wallet_id: 'w2' },
+      { session_id: 's4', wallet_id: 'w1' },
+    ]);
+    expect(query(file, 'SELECT * FROM sessions ORDER BY id')).toEqual([
+      { id: 's1', name: 'one' },
+      { id: 's2', name: 'two' },
+      { id: 's3', name: 'three' },
+      { id: 's4', name: 'four' },
+    ]);
+    expect(query(file, 'SELECT * FROM session_events ORDER BY id')).toEqual(events);
+    // A backup was taken before the rebuild, holding the old column.
+    expect(r.backup).toBe(`${file}.backup-20260203T040506007Z`);
+    expect(query(r.backup!, 'SELECT wallet_id FROM sessions ORDER BY id')).toEqual([{ wallet_id: 'w1' }, { wallet_id: null }, { wallet_id: 'w2' }, { wallet_id: 'w1' }]);
+  });
+
+  it('drop a column that an index and a view use', () => {
+    const s = byName('drop-indexed-column');
+    const { dir, file } = atV1(s);
+    const r = reconcileStore(s, dir, { mode: 'up' });
+    expect(r.action, r.message).toBe('migrated');
+    expect(query(file, 'SELECT * FROM named_items ORDER BY id')).toEqual([{ id: 1, name: 'a' }, { id: 2, name: 'b' }, { id: 3, name: 'c' }]);
+    expect(query(file, 'SELECT count(*) AS n FROM item_notes')).toEqual([{ n: 3 }]);
+  });
+
+  it('a destructive migration that does not declare itself is refused, changing nothing', async () => {
+    const copy = path.join(tmpDir(), 'evo');
+    fs.cpSync(FIXTURES, copy, { recursive: true });
+    const mig = path.join(copy, 'drop-indexed-column/migrations/002-drop-legacy-code.sql');
+    fs.writeFileSync(mig, fs.readFileSync(mig, 'utf8').replace(/^-- stores:destructive.*$/m, ''));
+    const s = (await loadRegistry(copy)).stores.find((x) => x.name === 'drop-indexed-column')!;
+    const { dir, file } = atV1(s);
+    const before = fingerprint(file);
+    const r = reconcileStore(s, dir, { mode: 'up' });
+    expect(r.action).toBe('refused');
+    expect(r.message).toMatch(/002-drop-legacy-code\.sql drops column items\.legacy_code without declaring it/);
+    expect(r.message).toMatch(/-- stores:destructive <why>/);
+    expect(fingerprint(file)).toEqual(before);
+    expect(userVersion(file)).toBe(1);
+  });
+});
+
+describe('a CHECK list generated from an enum (registry built in code)', () => {
+  const job = (states: readonly string[]) => `CREATE TABLE job (id TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN (${states.map((x) => `'${x}'`).join(', ')})));
+CREATE TABLE job_log (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL REFERENCES job(id) ON DELETE CASCADE, line TEXT NOT NULL);`;
+  const V1 = ['queued', 'running', 'done'] as const;
+  const V2 = [...V1, 'cancelled'] as const;
+  const def = (migration: string): StoreDefinition => ({
+    name: 'jobs',
+    file: 'jobs.db',
+    version: 2,
+    minVersion: 1,
+    oldestSchema: job(V1),
+    schema: job(V2),
+    migrations: [{ version: 2, name: '002-cancelled.sql', sql: migration }],
+  });
+
+  it('verify fails with a readable diff until the rebuild migration exists', () => {
+    const r = verifyRegistry(createRegistry([def("SELECT 'forgot the rebuild';")]));
+    expect(r.ok).toBe(false);
+    const failed = r.stores[0]!.checks.find((c) => !c.ok)!;
+    expect(failed.detail).toMatch(/missing check of table job: state in \( 'queued' , 'running' , 'done' , 'cancelled' \)/);
+    expect(failed.detail).toMatch(/unexpected check of table job: state in \( 'queued' , 'running' , 'done' \)/);
+  });
+
+  it('with the rebuild, the file migrates, job_log rows survive (no cascade), and the new value is accepted', () => {
+    const s = createRegistry([def(`-- stores:rebuild job\n${job(V2).split(';')[0]};`)]).stores[0]!;
+    expect(verifyRegistry({ source: 'code', stores: [s] }).ok).toBe(true);
+    const dir = tmpDir();
+    const file = path.join(dir, 'jobs.db');
+    writeSql(file, `${job(V1)} INSERT INTO job VALUES ('j1', 'done'), ('j2', 'running'); INSERT INTO job_log (job_id, line) VALUES ('j1', 'a'), ('j1', 'b'), ('j2', 'c');`, 1);
+    const r = reconcileStore(s, dir, { mode: 'up', backup: false });
+    expect(r.action, r.message).toBe('migrated');
+    expect(query(file, 'SELECT job_id, line FROM job_log ORDER BY id')).toEqual([{ job_id: 'j1', line: 'a' }, { job_id: 'j1', line: 'b' }, { job_id: 'j2', line: 'c' }]);
+    expect(query(file, 'SELECT id, state FROM job ORDER BY id')).toEqual([{ id: 'j1', state: 'done' }, { id: 'j2', state: 'running' }]);
+    writeSql(path.join(dir, 'probe.db'), job(V2) + "INSERT INTO job VALUES ('x', 'cancelled');");
+  });
+});
