@@ -13,6 +13,7 @@ import { reconcileConnection } from './engine/apply.js';
 import { collect, type FileStat } from './engine/probe.js';
 import { runStep } from './engine/steps.js';
 import { inspect } from './schema/inspect.js';
+import { describeChange, diff } from './schema/diff.js';
 import type { Snapshot, Table } from './schema/model.js';
 import { foldCase, quoteIdent } from './sql/tokens.js';
 
@@ -160,12 +161,28 @@ function lostRows(
   return lost;
 }
 
-function invariantProblems(db: Database.Database, store: Store): string[] {
+/** Each invariant's violations now, or null when it cannot run yet (its tables do not exist). */
+function invariantViolations(db: Database.Database, store: Store): (string[] | null)[] {
+  return store.invariants.map((inv) => {
+    try {
+      return db.prepare(inv.sql).all().map((r) => JSON.stringify(r));
+    } catch {
+      return null;
+    }
+  });
+}
+
+/**
+ * An invariant must hold after every path, except for rows that already broke it before the
+ * migrations ran (generated rows at a version past the step that establishes it need not obey it).
+ */
+function invariantProblems(db: Database.Database, store: Store, before: (string[] | null)[]): string[] {
   const out: string[] = [];
-  for (const inv of store.invariants) {
-    const rows = db.prepare(inv.sql).all();
-    if (rows.length > 0) out.push(`invariant "${inv.name}" fails for ${rows.length} row(s): ${JSON.stringify(rows.slice(0, 2))}`);
-  }
+  store.invariants.forEach((inv, i) => {
+    const had = new Set(before[i] ?? []);
+    const rows = db.prepare(inv.sql).all().map((r) => JSON.stringify(r)).filter((r) => !had.has(r));
+    if (rows.length > 0) out.push(`invariant "${inv.name}" fails for ${rows.length} row(s): ${rows.slice(0, 2).join(', ')}`);
+  });
   return out;
 }
 
@@ -208,6 +225,7 @@ function lineage(store: Store, after: number, start: Iterable<string>): Lineage 
 
 /** Runs the engine on an in-memory file and checks the result; returns problems (none = ok). */
 function reconcileInMemory(db: Database.Database, store: Store, expectAction: string, before: Rows, renames: Map<string, string>, dropped: Set<string>, columnRenames?: Map<string, Map<string, string>>): string[] {
+  const invariantsBefore = invariantViolations(db, store);
   const outcome = reconcileConnection(db, MEMORY_STAT, store, { backup: false });
   if (!outcome.plan) return [`expected ${expectAction}, got ${outcome.classification.status}: ${outcome.reason ?? outcome.classification.message}`];
   const problems: string[] = [];
@@ -216,7 +234,7 @@ function reconcileInMemory(db: Database.Database, store: Store, expectAction: st
   if (uv !== store.version) problems.push(`user_version is ${uv}, expected ${store.version}`);
   const snap = inspect(db);
   problems.push(...lostRows(before, readRows(db, snap), renames, dropped, columnRenames));
-  problems.push(...invariantProblems(db, store));
+  problems.push(...invariantProblems(db, store, invariantsBefore));
   const again = classify(collect(db, store, MEMORY_STAT, { integrity: true }), store);
   if (again.status !== 'current') problems.push(`a second pass finds it ${again.status}: ${again.message}`);
   return problems;
@@ -243,13 +261,35 @@ function verifyStore(store: Store): VerifyCheck[] {
       }
     }),
   );
-  for (let k = store.minVersion; k < store.version; k++) {
+  for (const [k, sql] of [...store.frozen].sort((a, b) => a[0] - b[0])) {
     checks.push(
-      check(`v${k} with rows migrates to the baseline`, () => {
+      check(`frozen v${k} equals ${k === store.version ? 'the baseline' : `v${store.minVersion} + its migrations`}`, () => {
         const db = new Database(':memory:');
         try {
-          db.exec(store.oldestSchema);
-          for (const m of store.migrations) if (m.version <= k) runStep(db, store.name, m);
+          db.exec(sql);
+          const changes = diff(store.expect.snapshots.get(k)!, inspect(db));
+          const why =
+            k === store.version
+              ? 'the baseline was edited after this version was frozen: bump the version and add a migration'
+              : 'a migration up to this version was edited after it was released: add a new migration instead';
+          return changes.length === 0 ? [] : [`${why}; compared with the frozen schema: ${changes.map(describeChange).join('; ')}`];
+        } finally {
+          db.close();
+        }
+      }),
+    );
+  }
+  for (let k = store.minVersion; k < store.version; k++) {
+    const frozen = store.frozen.get(k);
+    checks.push(
+      check(`v${k}${frozen ? ' (frozen)' : ''} with rows migrates to the baseline`, () => {
+        const db = new Database(':memory:');
+        try {
+          if (frozen) db.exec(frozen);
+          else {
+            db.exec(store.oldestSchema);
+            for (const m of store.migrations) if (m.version <= k) runStep(db, store.name, m);
+          }
           db.pragma(`user_version = ${k}`);
           const snap = inspect(db);
           const problems = generateRows(db, snap).map((p) => `could not generate rows: ${p}`);
@@ -303,3 +343,9 @@ export function verifyRegistry(registry: Registry): VerifyResult {
   return { ok: stores.every((s) => s.checks.every((c) => c.ok)), stores };
 }
 
+
+/** The text `stores freeze` writes for a store's current version: its baseline as SQLite stores it. */
+export function frozenText(store: Store, now: Date): string {
+  const body = store.expect.baselineObjects.map((o) => `${o.sql};`).join('\n');
+  return `-- ${store.file}: the schema of version ${store.version}, frozen by \`stores freeze\` on ${now.toISOString().slice(0, 10)}.\n-- Never edit: change the schema with a new migration and a new version.\n${body}\n`;
+}

@@ -11,7 +11,7 @@ import { createRegistry } from '../src/registry/define.js';
 import { loadRegistry } from '../src/registry/load.js';
 import type { Registry, Store, StoreDefinition } from '../src/registry/types.js';
 import { verifyRegistry } from '../src/verify.js';
-import { ROOT, fingerprint, query, tmpDir, userVersion, writeSql } from './helpers.js';
+import { ROOT, STORES, cli, fingerprint, query, tmpDir, userVersion, writeSql } from './helpers.js';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/evolution');
 let reg: Registry;
@@ -137,5 +137,46 @@ CREATE TABLE job_log (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jo
     expect(query(file, 'SELECT job_id, line FROM job_log ORDER BY id')).toEqual([{ job_id: 'j1', line: 'a' }, { job_id: 'j1', line: 'b' }, { job_id: 'j2', line: 'c' }]);
     expect(query(file, 'SELECT id, state FROM job ORDER BY id')).toEqual([{ id: 'j1', state: 'done' }, { id: 'j2', state: 'running' }]);
     writeSql(path.join(dir, 'probe.db'), job(V2) + "INSERT INTO job VALUES ('x', 'cancelled');");
+  });
+});
+
+describe('stores freeze and frozen proofs', () => {
+  it('releasing v5: freeze records it; editing the baseline or an old migration afterwards fails verify with a diff', () => {
+    const stores = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, stores, { recursive: true });
+    const dir = path.join(stores, 'objects');
+    // Release v5: a migration, the same change in the baseline, the version bumped.
+    fs.writeFileSync(path.join(dir, 'migrations/005-client-tags.sql'), "ALTER TABLE db_client ADD COLUMN tags TEXT NOT NULL DEFAULT '';\n");
+    fs.writeFileSync(path.join(dir, 'schema.sql'), fs.readFileSync(path.join(dir, 'schema.sql'), 'utf8').replace(
+      'CREATE TABLE db_client    (oid TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, data TEXT NOT NULL);',
+      "CREATE TABLE db_client    (oid TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, data TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '');",
+    ));
+    const json = path.join(dir, 'store.json');
+    fs.writeFileSync(json, fs.readFileSync(json, 'utf8').replace('"version": 4', '"version": 5'));
+    expect(cli(['verify', '--stores', stores]).code).toBe(0);
+    const f = cli(['freeze', 'objects', '--stores', stores]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stdout).toMatch(/froze objects v5 → .*versions\/005\.sql/);
+    expect(cli(['freeze', 'objects', '--stores', stores]).stdout).toMatch(/already frozen/);
+    const v = cli(['verify', '--stores', stores]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/frozen v5 equals the baseline/);
+
+    // Editing the baseline after the release (without a new version) is caught, with the diff.
+    const schema = fs.readFileSync(path.join(dir, 'schema.sql'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'schema.sql'), `${schema}\nCREATE INDEX idx_client_tags ON db_client(tags);\n`);
+    const bad = cli(['verify', '--stores', stores]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toMatch(/frozen v5 equals the baseline\n\s+the baseline was edited after this version was frozen: bump the version and add a migration; compared with the frozen schema: missing index idx_client_tags on db_client/);
+    const refreeze = cli(['freeze', 'objects', '--stores', stores]);
+    expect(refreeze.code).toBe(2);
+    expect(refreeze.stderr).toMatch(/already frozen with a different schema .*a released version never changes/);
+
+    // Editing an old migration after its release, baseline "fixed" to match, is caught too.
+    fs.writeFileSync(path.join(dir, 'schema.sql'), schema.replace("data TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '');", "data TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '', extra TEXT);"));
+    fs.appendFileSync(path.join(dir, 'migrations/005-client-tags.sql'), 'ALTER TABLE db_client ADD COLUMN extra TEXT;\n');
+    const edited = cli(['verify', '--stores', stores]);
+    expect(edited.code).toBe(2);
+    expect(edited.stdout).toMatch(/frozen v5 equals the baseline\n.*missing column db_client\.extra|unexpected column db_client\.extra/);
   });
 });

@@ -39,14 +39,18 @@ describe('verifyRegistry', () => {
     const names = result.stores.flatMap((s) => s.checks.map((c) => `${s.name}: ${c.name}: ${c.ok ? 'ok' : c.detail}`));
     expect(names).toEqual([
       'filestore: fresh file equals the baseline (v1): ok',
+      'filestore: frozen v1 equals the baseline: ok',
       'filestore: legacy sample legacy/unstamped.sql adopts to the baseline: ok',
       'objects: fresh file equals the baseline (v4): ok',
-      'objects: v1 with rows migrates to the baseline: ok',
+      'objects: frozen v1 equals v1 + its migrations: ok',
+      'objects: frozen v4 equals the baseline: ok',
+      'objects: v1 (frozen) with rows migrates to the baseline: ok',
       'objects: v2 with rows migrates to the baseline: ok',
       'objects: v3 with rows migrates to the baseline: ok',
       'objects: legacy sample legacy/forge-era.sql adopts to the baseline: ok',
       'objects: legacy sample legacy/forge-memories.sql adopts to the baseline: ok',
       'sagas: fresh file equals the baseline (v1): ok',
+      'sagas: frozen v1 equals the baseline: ok',
       'sagas: legacy sample legacy/unstamped.sql adopts to the baseline: ok',
     ]);
     expect(result.ok).toBe(true);

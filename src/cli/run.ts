@@ -12,8 +12,10 @@ import { exitCode, type Mode } from '../report.js';
 import { runFleet } from '../fleet/run.js';
 import { createStopFlag, requestStop } from '../fleet/run-dir.js';
 import { diffFile, type FileDiff } from '../engine/explain.js';
-import { verifyRegistry } from '../verify.js';
-import { describeChange } from '../schema/diff.js';
+import { frozenText, verifyRegistry } from '../verify.js';
+import Database from 'better-sqlite3';
+import { inspect } from '../schema/inspect.js';
+import { describeChange, diff } from '../schema/diff.js';
 import { detectColor, paint, renderReport, type Style } from './render.js';
 import { ProgressBar } from './progress.js';
 import { renderHtml } from './html.js';
@@ -55,6 +57,7 @@ interface Args {
   concurrency?: number;
   target?: string;
   html?: string;
+  store?: string;
 }
 
 function build(argv: readonly string[], width: number) {
@@ -91,6 +94,9 @@ function build(argv: readonly string[], width: number) {
     .command('diff <target>', 'show how a file (or every store of a data dir) differs from what its version must be', (y) =>
       y.positional('target', { type: 'string', describe: 'a store file or a data dir' }).example('$0 diff data/1.5.0/objects.db', 'explain a drift'),
     )
+    .command('freeze <store>', 'record the schema of the version being released (versions/NNN.sql)', (y) =>
+      y.positional('store', { type: 'string', describe: 'store name' }).example('$0 freeze objects', 'before releasing: stores/objects/versions/004.sql'),
+    )
     .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
       y.example('$0 verify --stores stores', 'run before releasing a new version'),
     )
@@ -101,7 +107,7 @@ function build(argv: readonly string[], width: number) {
     .example('$0 verify', 'prove the registry in memory before a release')
     .option('stores', { type: 'string', default: 'stores', describe: 'registry folder', global: true })
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else', global: true })
-    .demandCommand(1, 'name a command: up, check, adopt, diff or verify')
+    .demandCommand(1, 'name a command: up, check, adopt, diff, verify or freeze')
     .recommendCommands()
     .strict()
     .help()
@@ -239,6 +245,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
   }
   if (command === 'diff') return runDiff(args, io, registryPath, style);
   if (command === 'verify') return runVerify(args, io, registryPath, style);
+  if (command === 'freeze') return runFreeze(args, io, registryPath);
   throw new UsageError(`unknown command ${command}`);
 }
 
@@ -295,4 +302,36 @@ async function runVerify(args: Args, io: CliIO, registryPath: string, style: Sty
     io.stdout(lines.join('\n') + '\n');
   }
   return result.ok ? EXIT.ok : EXIT.usage;
+}
+
+async function runFreeze(args: Args, io: CliIO, registryPath: string): Promise<number> {
+  const registry = await loadRegistry(registryPath);
+  const store = registry.stores.find((s) => s.name === args.store);
+  if (!store) throw new UsageError(`no store named ${args.store} (known: ${registry.stores.map((s) => s.name).join(', ')})`);
+  const file = path.join(registryPath, store.name, 'versions', `${String(store.version).padStart(3, '0')}.sql`);
+  const existing = store.frozen.get(store.version);
+  let result: { store: string; version: number; file: string; action: 'frozen' | 'unchanged' };
+  if (existing !== undefined) {
+    const db = new Database(':memory:');
+    let changes: string[];
+    try {
+      db.exec(existing);
+      changes = diff(store.expect.snapshots.get(store.version)!, inspect(db)).map(describeChange);
+    } finally {
+      db.close();
+    }
+    if (changes.length > 0) {
+      throw new RegistryError([
+        { store: store.name, file, message: `version ${store.version} is already frozen with a different schema (${changes.join('; ')}): a released version never changes — bump the version and add a migration` },
+      ]);
+    }
+    result = { store: store.name, version: store.version, file, action: 'unchanged' };
+  } else {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, frozenText(store, new Date()));
+    result = { store: store.name, version: store.version, file, action: 'frozen' };
+  }
+  if (args.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else io.stdout(result.action === 'frozen' ? `froze ${store.name} v${store.version} → ${file}\n` : `${store.name} v${store.version} is already frozen (${file}); nothing to do\n`);
+  return EXIT.ok;
 }

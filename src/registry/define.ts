@@ -250,6 +250,24 @@ function buildStore(def: StoreDefinition): Built {
       if (oldestSnap.indexes[f] || baselineSnap.indexes[f]) problem(at(def, 'store'), `legacy index ${ix} to drop is an index of the current schema`);
     }
   }
+  const frozen = new Map<number, string>();
+  for (const [k, sql] of Object.entries(def.frozen ?? {})) {
+    const v = Number(k);
+    const file = def.sources?.frozen?.[v] ?? at(def, 'dir');
+    if (!Number.isInteger(v) || v < minVersion || v > version) {
+      problem(file, `frozen schema of version ${k} is outside the supported range ${minVersion}..${version}`);
+      continue;
+    }
+    const db = new Database(':memory:');
+    try {
+      db.exec(sql);
+      frozen.set(v, sql);
+    } catch (err) {
+      problem(file, `frozen schema of version ${v} does not run: ${(err as Error).message}`);
+    } finally {
+      db.close();
+    }
+  }
   for (const s of legacy.samples) {
     const db = new Database(':memory:');
     try {
@@ -275,6 +293,7 @@ function buildStore(def: StoreDefinition): Built {
     minVersion,
     schema: def.schema,
     oldestSchema: minVersion < version ? def.oldestSchema! : def.schema,
+    frozen,
     migrations,
     seed: def.seed ?? null,
     legacy,

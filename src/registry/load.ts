@@ -119,6 +119,24 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
     else problem(file, `the schema of version ${minVersion} (the oldest supported) is missing: freeze it from the release that shipped version ${minVersion}`);
   }
 
+  // Frozen schemas of released versions: versions/NNN.sql.
+  const frozen: Record<number, string> = {};
+  const frozenSources: Record<number, string> = {};
+  const versionsDir = path.join(dir, 'versions');
+  if (fs.existsSync(versionsDir)) {
+    for (const f of fs.readdirSync(versionsDir).sort()) {
+      if (f.startsWith('.') || f.endsWith('.md')) continue;
+      const m = /^(\d+)\.sql$/.exec(f);
+      if (!m) {
+        problem(path.join(versionsDir, f), 'not a frozen schema name: use NNN.sql (NNN is the version)');
+        continue;
+      }
+      frozen[Number(m[1])] = readText(path.join(versionsDir, f), name);
+      frozenSources[Number(m[1])] = path.join(versionsDir, f);
+    }
+  }
+  sources.frozen = frozenSources;
+
   let seed: string | undefined;
   const seedFile = path.join(dir, typeof meta.seed === 'string' ? meta.seed : 'seed.sql');
   if (fs.existsSync(seedFile)) {
@@ -203,6 +221,7 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
     minVersion,
     schema,
     oldestSchema,
+    frozen,
     migrations,
     seed,
     legacy,

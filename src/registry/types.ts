@@ -69,6 +69,11 @@ export interface StoreDefinition {
   readonly schema: string;
   /** The schema of `minVersion` when it differs from the baseline (frozen at its release). */
   readonly oldestSchema?: string;
+  /**
+   * Schemas of released versions, frozen by `stores freeze` (version → SQL). `verify` proves each
+   * equals its migration path and migrates to the baseline.
+   */
+  readonly frozen?: Readonly<Record<number, string>>;
   readonly migrations?: readonly MigrationDefinition[];
   /** Idempotent rows every reconciled file holds. */
   readonly seed?: string;
@@ -80,7 +85,7 @@ export interface StoreDefinition {
   readonly invariants?: readonly Invariant[];
   /** Where each part came from, for error messages (file paths when loaded from disk). */
   readonly sources?: Readonly<Partial<Record<'dir' | 'schema' | 'oldestSchema' | 'seed' | 'store', string>>> &
-    Readonly<{ migrations?: Readonly<Record<number, string>>; samples?: Readonly<Record<string, string>> }>;
+    Readonly<{ migrations?: Readonly<Record<number, string>>; samples?: Readonly<Record<string, string>>; frozen?: Readonly<Record<number, string>> }>;
 }
 
 /** The connection settings of the reference stores, in the order they are applied. */
@@ -114,6 +119,8 @@ export interface Store {
   readonly minVersion: number;
   readonly schema: string;
   readonly oldestSchema: string;
+  /** Frozen schemas of released versions (version → SQL). */
+  readonly frozen: ReadonlyMap<number, string>;
   /** Steps for versions minVersion+1 … version, in order. */
   readonly migrations: readonly MigrationDefinition[];
   readonly seed: string | null;
