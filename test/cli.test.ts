@@ -653,7 +653,7 @@ describe('verify', () => {
     );
     const r = cli(['verify', '--stores', copy]);
     expect(r.code, r.stdout + r.stderr).toBe(2);
-    expect(r.stdout).toMatch(/✗ v1 with rows migrates to the baseline/);
+    expect(r.stdout).toMatch(/✗ v1 \(frozen\) with rows migrates to the baseline/);
     expect(r.stdout).toMatch(/db_agent_definitions\.archived/);
     expect(r.stdout).toMatch(/✓ fresh file equals the baseline \(v4\)/);
     expect(r.stdout).toMatch(/checks failed/);
