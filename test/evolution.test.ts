@@ -180,3 +180,71 @@ describe('stores freeze and frozen proofs', () => {
     expect(edited.stdout).toMatch(/frozen v5 equals the baseline\n.*missing column db_client\.extra|unexpected column db_client\.extra/);
   });
 });
+
+describe('legacy adoption with column renames and drops', () => {
+  const v1 = `CREATE TABLE owner (id TEXT PRIMARY KEY, display_name TEXT NOT NULL);
+CREATE TABLE pet (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL REFERENCES owner(id) ON DELETE CASCADE, name TEXT NOT NULL);
+CREATE INDEX idx_pet_owner ON pet(owner_id);`;
+  const legacyFile = `CREATE TABLE people (id TEXT PRIMARY KEY, nick TEXT NOT NULL, fax TEXT);
+CREATE INDEX idx_people_fax ON people(fax);
+CREATE TABLE pet (id TEXT PRIMARY KEY, person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE, name TEXT NOT NULL);
+CREATE INDEX idx_pet_owner ON pet(person_id);
+INSERT INTO people VALUES ('p1', 'Ann', '555'), ('p2', 'Bob', NULL);
+INSERT INTO pet VALUES ('d1', 'p1', 'Rex'), ('d2', 'p1', 'Tom'), ('d3', 'p2', 'Kit');`;
+  const s = () =>
+    createRegistry([
+      {
+        name: 'pets',
+        file: 'pets.db',
+        version: 1,
+        schema: v1,
+        legacy: {
+          renames: [{ from: 'people', to: 'owner' }],
+          renameColumns: [
+            { table: 'owner', from: 'nick', to: 'display_name' },
+            { table: 'pet', from: 'person_id', to: 'owner_id' },
+          ],
+          dropIndexes: ['idx_people_fax'],
+          dropColumns: [{ table: 'owner', column: 'fax' }],
+          samples: [{ name: 'legacy.sql', sql: legacyFile }],
+        },
+      },
+    ]).stores[0]!;
+
+  it('renames columns (references and indexes follow), drops a column by a cascade-safe rebuild, keeps every row', () => {
+    const store = s();
+    expect(verifyRegistry({ source: 'code', stores: [store] }).ok).toBe(true);
+    const dir = tmpDir();
+    const file = path.join(dir, 'pets.db');
+    writeSql(file, legacyFile);
+    const c = reconcileStore(store, dir, { mode: 'check' });
+    expect(c.status).toBe('legacy');
+    expect(c.message).toMatch(/renames 2 columns, drops legacy columns of owner/);
+    const dry = reconcileStore(store, dir, { mode: 'adopt', dryRun: true });
+    expect(dry.plan!.map((p) => p.kind)).toEqual(['rename', 'rename-column', 'rename-column', 'drop-index', 'drop-column', 'stamp']);
+    expect(dry.plan!.find((p) => p.kind === 'drop-column')).toMatchObject({ destructive: true, rows: { people: 2 } });
+    const r = reconcileStore(store, dir, { mode: 'adopt', now: () => new Date('2026-03-04T05:06:07.008Z') });
+    expect(r.action, r.message).toBe('adopted');
+    expect(query(file, 'SELECT * FROM owner ORDER BY id')).toEqual([{ id: 'p1', display_name: 'Ann' }, { id: 'p2', display_name: 'Bob' }]);
+    expect(query(file, 'SELECT * FROM pet ORDER BY id')).toEqual([
+      { id: 'd1', owner_id: 'p1', name: 'Rex' },
+      { id: 'd2', owner_id: 'p1', name: 'Tom' },
+      { id: 'd3', owner_id: 'p2', name: 'Kit' },
+    ]);
+    expect(query(r.backup!, 'SELECT fax FROM people ORDER BY id')).toEqual([{ fax: '555' }, { fax: null }]);
+    expect(reconcileStore(store, dir, { mode: 'check' }).status).toBe('current');
+  });
+
+  it('a file holding both the old and the new column name is a conflict', () => {
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'pets.db'), `${legacyFile}\nALTER TABLE people ADD COLUMN display_name TEXT;`);
+    const r = reconcileStore(s(), dir, { mode: 'adopt' });
+    expect(r).toMatchObject({ status: 'conflict', action: 'refused' });
+    expect(r.message).toMatch(/owner\.nick and owner\.display_name/);
+  });
+
+  it('registry validation: a dropped column the oldest schema has, a rename into a missing column', () => {
+    expect(() => createRegistry([{ name: 'x', file: 'x.db', version: 1, schema: v1, legacy: { dropColumns: [{ table: 'owner', column: 'display_name' }] } }])).toThrow(/adoption would drop a live column/);
+    expect(() => createRegistry([{ name: 'x', file: 'x.db', version: 1, schema: v1, legacy: { renameColumns: [{ table: 'owner', from: 'a', to: 'nope' }] } }])).toThrow(/has no column nope/);
+  });
+});

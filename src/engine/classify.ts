@@ -13,6 +13,10 @@ import type { FileFacts } from './probe.js';
 export interface Adoption {
   /** Renames that apply to this file, in order. */
   readonly renames: readonly RenameRule[];
+  /** Column renames that apply to this file, in order (table as named after the table renames). */
+  readonly columnRenames: readonly { readonly table: string; readonly from: string; readonly to: string }[];
+  /** Tables rebuilt to their oldest-version definition to drop legacy columns. */
+  readonly columnDrops: readonly { readonly table: string; readonly columns: readonly string[]; readonly create: string }[];
   /** Leftover indexes present in the file (after renames), to drop. */
   readonly dropIndexes: readonly string[];
   /** Dead tables present in the file, to drop. */
@@ -69,6 +73,26 @@ export function planAdoption(snapshot: Snapshot, store: Store): Adoption {
     }
     for (const [k, ix] of Object.entries(indexes)) if (ix.table === from) indexes[k] = { ...ix, table: to };
   }
+  const columnRenames: { table: string; from: string; to: string }[] = [];
+  for (const r of store.legacy.renameColumns) {
+    const tk = foldCase(r.table);
+    const t = tables[tk];
+    const from = foldCase(r.from);
+    const to = foldCase(r.to);
+    if (!t || !t.columns.some((c) => foldCase(c.name) === from)) continue;
+    if (t.columns.some((c) => foldCase(c.name) === to)) {
+      conflicts.push([`${t.name}.${r.from}`, `${t.name}.${r.to}`]);
+      continue;
+    }
+    columnRenames.push({ table: t.name, from: t.columns.find((c) => foldCase(c.name) === from)!.name, to: r.to });
+    // SQLite rewrites the column's uses: the table's own keys, other tables' references, indexes.
+    const ren = (c: string | null) => (c === from ? to : c);
+    tables[tk] = { ...t, columns: t.columns.map((c) => (foldCase(c.name) === from ? { ...c, name: r.to } : c)), foreignKeys: t.foreignKeys.map((fk) => ({ ...fk, from: fk.from.map((c) => ren(c)!) })) };
+    for (const [k, other] of Object.entries(tables)) {
+      if (other.foreignKeys.some((fk) => fk.table === tk)) tables[k] = { ...other, foreignKeys: other.foreignKeys.map((fk) => (fk.table === tk ? { ...fk, to: fk.to.map(ren) } : fk)) };
+    }
+    for (const [k, ix] of Object.entries(indexes)) if (ix.table === tk) indexes[k] = { ...ix, terms: ix.terms.map((term) => term.split(' ').map((w) => (w === from ? to : w)).join(' ')) };
+  }
   const dropIndexes: string[] = [];
   for (const name of store.legacy.dropIndexes) {
     const k = foldCase(name);
@@ -76,6 +100,19 @@ export function planAdoption(snapshot: Snapshot, store: Store): Adoption {
       dropIndexes.push(indexes[k]!.name);
       delete indexes[k];
     }
+  }
+  const columnDrops: { table: string; columns: string[]; create: string }[] = [];
+  const oldestSnap = store.expect.snapshots.get(store.minVersion)!;
+  const dropsByTable = new Map<string, string[]>();
+  for (const d of store.legacy.dropColumns) dropsByTable.set(foldCase(d.table), [...(dropsByTable.get(foldCase(d.table)) ?? []), foldCase(d.column)]);
+  for (const [tk, cols] of dropsByTable) {
+    const t = tables[tk];
+    const present = t ? t.columns.filter((c) => cols.includes(foldCase(c.name))).map((c) => c.name) : [];
+    const create = store.expect.oldestObjects.find((o) => o.type === 'table' && foldCase(o.name) === tk)?.sql;
+    if (!t || present.length === 0 || !create || !oldestSnap.tables[tk]) continue;
+    columnDrops.push({ table: t.name, columns: present, create });
+    // The rebuild gives the table exactly its oldest definition.
+    tables[tk] = oldestSnap.tables[tk]!;
   }
   const deadTables: string[] = [];
   for (const name of store.legacy.deadTables) {
@@ -86,7 +123,7 @@ export function planAdoption(snapshot: Snapshot, store: Store): Adoption {
       for (const [ik, ix] of Object.entries(indexes)) if (ix.table === k) delete indexes[ik];
     }
   }
-  const oldest = store.expect.snapshots.get(store.minVersion)!;
+  const oldest = oldestSnap;
   const unknownTables = Object.keys(tables)
     .filter((k) => !oldest.tables[k])
     .map((k) => tables[k]!.name);
@@ -110,7 +147,7 @@ export function planAdoption(snapshot: Snapshot, store: Store): Adoption {
     }
   }
   const remaining = diff(oldest, { tables, indexes, triggers, views });
-  return { renames, dropIndexes, deadTables, creates, conflicts, unknownTables, remaining };
+  return { renames, columnRenames, columnDrops, dropIndexes, deadTables, creates, conflicts, unknownTables, remaining };
 }
 
 function v(n: number): string {
@@ -203,7 +240,7 @@ export function classify(facts: FileFacts, store: Store): Classification {
         ...base,
         status: 'conflict',
         adoption,
-        message: `${name} is a legacy file holding both an old table and its replacement (${pairs}); adoption cannot choose — merge or remove one of each pair by hand, then run adopt again`,
+        message: `${name} is a legacy file holding both an old name and its replacement (${pairs}); adoption cannot choose — merge or remove one of each pair by hand, then run adopt again`,
       };
     }
     if (adoption.unknownTables.length > 0) {
@@ -226,6 +263,8 @@ export function classify(facts: FileFacts, store: Store): Classification {
     }
     const parts: string[] = [];
     if (adoption.renames.length) parts.push(`renames ${adoption.renames.length} table${adoption.renames.length === 1 ? '' : 's'}`);
+    if (adoption.columnRenames.length) parts.push(`renames ${adoption.columnRenames.length} column${adoption.columnRenames.length === 1 ? '' : 's'}`);
+    if (adoption.columnDrops.length) parts.push(`drops legacy columns of ${adoption.columnDrops.map((d) => d.table).join(', ')} (table rebuilt, backed up first)`);
     if (adoption.deadTables.length) parts.push(`drops ${adoption.deadTables.length} dead table${adoption.deadTables.length === 1 ? '' : 's'}${facts.deadTablesWithRows.length ? ` (${facts.deadTablesWithRows.length} with rows: backed up first)` : ''}`);
     if (adoption.creates.length) parts.push(`creates ${adoption.creates.length} missing object${adoption.creates.length === 1 ? '' : 's'}`);
     parts.push(`stamps ${v(target)}`);

@@ -8,8 +8,9 @@ import { parseCreateTable } from '../schema/parse.js';
 import { foldCase, quoteIdent } from '../sql/tokens.js';
 import { repairStatus, type Classification } from './classify.js';
 import type { FileFacts } from './probe.js';
+import type { RebuildSpec } from './rebuild.js';
 
-export type StepKind = 'baseline' | 'rename' | 'drop-index' | 'drop-table' | 'create' | 'migration' | 'repair' | 'seed' | 'stamp';
+export type StepKind = 'baseline' | 'rename' | 'rename-column' | 'drop-index' | 'drop-column' | 'drop-table' | 'create' | 'migration' | 'repair' | 'seed' | 'stamp';
 
 /** One step of a plan: SQL to run (or a JavaScript migration), and why it is there. */
 export interface PlanStep {
@@ -22,6 +23,8 @@ export interface PlanStep {
   readonly source: string;
   /** True for steps that remove something (drops). */
   readonly destructive?: boolean;
+  /** A table rebuild this step performs (legacy column drops). */
+  readonly rebuild?: RebuildSpec;
   /** Tables whose rows a destructive step touches. */
   readonly tables?: readonly string[];
   /** The migration a `migration` step runs (SQL with its rebuilds, or JavaScript; not serialised). */
@@ -123,8 +126,23 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
       for (const r of a.renames) {
         steps.push({ kind: 'rename', sql: `ALTER TABLE ${quoteIdent(r.from)} RENAME TO ${quoteIdent(r.to)}`, comment: `legacy rename ${r.from} → ${r.to}`, source: 'legacy rules' });
       }
+      for (const r of a.columnRenames) {
+        steps.push({ kind: 'rename-column', sql: `ALTER TABLE ${quoteIdent(r.table)} RENAME COLUMN ${quoteIdent(r.from)} TO ${quoteIdent(r.to)}`, comment: `legacy column rename ${r.table}.${r.from} → ${r.to}`, source: 'legacy rules' });
+      }
       for (const ix of a.dropIndexes) {
         steps.push({ kind: 'drop-index', sql: `DROP INDEX ${quoteIdent(ix)}`, comment: `drop index ${ix} left under its old name`, source: 'legacy rules', destructive: true });
+      }
+      for (const d of a.columnDrops) {
+        steps.push({
+          kind: 'drop-column',
+          sql: `-- stores:rebuild ${d.table}\n${d.create}`,
+          comment: `drop legacy column${d.columns.length === 1 ? '' : 's'} ${d.columns.map((c) => `${d.table}.${c}`).join(', ')}: rebuild ${d.table} to its v${store.minVersion} definition, foreign keys off`,
+          source: 'legacy rules',
+          destructive: true,
+          // Rows are counted before anything runs: under the table's name in the file as found.
+          tables: [a.renames.find((r) => r.to.toLowerCase() === d.table.toLowerCase())?.from ?? d.table],
+          rebuild: { table: d.table, create: d.create },
+        });
       }
       for (const t of a.deadTables) {
         steps.push({ kind: 'drop-table', sql: `DROP TABLE ${quoteIdent(t)}`, comment: `drop dead table ${t}`, source: 'legacy rules', destructive: true });
@@ -133,7 +151,7 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
         steps.push({ kind: 'create', sql: obj.sql!, comment: `create ${obj.type} ${obj.name} (part of v${store.minVersion}, absent here)`, source: store.sources.oldestSchema ?? src(store, 'schema') });
       }
       steps.push(...migrationSteps(store, store.minVersion), ...tail(store));
-      return { plan: { action: 'adopted', from: 0, to, steps, backupFor: [...facts.deadTablesWithRows, ...destructiveTables(store, store.minVersion)] } };
+      return { plan: { action: 'adopted', from: 0, to, steps, backupFor: [...facts.deadTablesWithRows, ...a.columnDrops.map((d) => d.table), ...destructiveTables(store, store.minVersion)] } };
     }
     case 'drift': {
       if (!options.repair) return { none: 'refused', reason: cls.message };

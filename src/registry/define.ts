@@ -203,7 +203,9 @@ function buildStore(def: StoreDefinition): Built {
   // Legacy rules.
   const legacy = {
     renames: [...(def.legacy?.renames ?? [])],
+    renameColumns: [...(def.legacy?.renameColumns ?? [])],
     dropIndexes: [...(def.legacy?.dropIndexes ?? [])],
+    dropColumns: [...(def.legacy?.dropColumns ?? [])],
     deadTables: [...(def.legacy?.deadTables ?? [])],
     samples: [...(def.legacy?.samples ?? [])],
   };
@@ -244,6 +246,17 @@ function buildStore(def: StoreDefinition): Built {
       if (baseline.has(f)) problem(at(def, 'store'), `dead table ${t} is in the baseline schema; adoption would drop a live table`);
       else if (oldest.has(f)) problem(at(def, 'store'), `dead table ${t} is in version ${minVersion}'s schema; adoption would drop a live table`);
       if (from.has(f)) problem(at(def, 'store'), `dead table ${t} is also renamed`);
+    }
+    for (const r of legacy.renameColumns) {
+      const t = oldestSnap.tables[foldCase(r.table)];
+      if (!t) problem(at(def, 'store'), `column rename ${r.table}.${r.from} → ${r.to}: version ${minVersion} has no table ${r.table} (name the table as it is after the table renames)`);
+      else if (!t.columns.some((c) => foldCase(c.name) === foldCase(r.to))) problem(at(def, 'store'), `column rename ${r.table}.${r.from} → ${r.to}: version ${minVersion}'s ${r.table} has no column ${r.to}`);
+      else if (t.columns.some((c) => foldCase(c.name) === foldCase(r.from))) problem(at(def, 'store'), `column rename ${r.table}.${r.from} → ${r.to}: ${r.from} is a column of version ${minVersion}'s ${r.table}`);
+    }
+    for (const d of legacy.dropColumns) {
+      const t = oldestSnap.tables[foldCase(d.table)];
+      if (!t) problem(at(def, 'store'), `column drop ${d.table}.${d.column}: version ${minVersion} has no table ${d.table} (name the table as it is after the table renames)`);
+      else if (t.columns.some((c) => foldCase(c.name) === foldCase(d.column))) problem(at(def, 'store'), `column drop ${d.table}.${d.column}: ${d.column} is a column of version ${minVersion}'s ${d.table}; adoption would drop a live column`);
     }
     for (const ix of legacy.dropIndexes) {
       const f = foldCase(ix);

@@ -11,7 +11,7 @@ import type { LegacyDefinition, MigrationDefinition, Registry, StepFunction, Sto
 
 const MIGRATION_FILE = /^(\d+)-[A-Za-z0-9._-]+\.(sql|js|mjs)$/;
 const STORE_JSON_KEYS = new Set(['file', 'version', 'minVersion', 'oldestSchema', 'seed', 'legacy', 'connection', 'checkpointOnClose', 'invariants', 'description']);
-const LEGACY_KEYS = new Set(['renames', 'dropIndexes', 'deadTables', 'samples']);
+const LEGACY_KEYS = new Set(['renames', 'renameColumns', 'dropIndexes', 'dropColumns', 'deadTables', 'samples']);
 
 export interface LoadOptions {
   /** Called for each entry of the folder that is not a store (with the reason). */
@@ -194,6 +194,14 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
   if (renames !== undefined && !(Array.isArray(renames) && renames.every((r) => r && typeof r.from === 'string' && typeof r.to === 'string'))) {
     problem(storeJson, 'legacy.renames must be a list of {"from": "old_table", "to": "new_table"}');
   }
+  const renameColumns = legacyRaw.renameColumns;
+  if (renameColumns !== undefined && !(Array.isArray(renameColumns) && renameColumns.every((r) => r && typeof r.table === 'string' && typeof r.from === 'string' && typeof r.to === 'string'))) {
+    problem(storeJson, 'legacy.renameColumns must be a list of {"table": "t", "from": "old_column", "to": "new_column"}');
+  }
+  const dropColumns = legacyRaw.dropColumns;
+  if (dropColumns !== undefined && !(Array.isArray(dropColumns) && dropColumns.every((r) => r && typeof r.table === 'string' && typeof r.column === 'string'))) {
+    problem(storeJson, 'legacy.dropColumns must be a list of {"table": "t", "column": "old_column"}');
+  }
   for (const k of ['dropIndexes', 'deadTables'] as const) {
     const v = legacyRaw[k];
     if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) problem(storeJson, `legacy.${k} must be a list of names`);
@@ -210,7 +218,9 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
 
   const legacy: LegacyDefinition = {
     renames: (renames as { from: string; to: string }[] | undefined) ?? [],
+    renameColumns: (renameColumns as { table: string; from: string; to: string }[] | undefined) ?? [],
     dropIndexes: (legacyRaw.dropIndexes as string[] | undefined) ?? [],
+    dropColumns: (dropColumns as { table: string; column: string }[] | undefined) ?? [],
     deadTables: (legacyRaw.deadTables as string[] | undefined) ?? [],
     samples,
   };

@@ -39,8 +39,15 @@ export interface RenameRule {
 export interface LegacyDefinition {
   /** Table renames, applied in this order, each only where the old name exists. */
   readonly renames?: readonly RenameRule[];
+  /** Column renames, applied after the table renames (`table` is the table's current name). */
+  readonly renameColumns?: readonly { readonly table: string; readonly from: string; readonly to: string }[];
   /** Indexes a rename leaves behind under old names, dropped after the renames. */
   readonly dropIndexes?: readonly string[];
+  /**
+   * Columns nobody reads any more. Their table is rebuilt to its definition in the oldest
+   * version (cascade-safe, after a backup); indexes on them belong in `dropIndexes`.
+   */
+  readonly dropColumns?: readonly { readonly table: string; readonly column: string }[];
   /** Tables nobody reads any more, dropped (after a backup when they hold rows). */
   readonly deadTables?: readonly string[];
   /** Example legacy layouts (SQL, rows included) that `stores verify` adopts in memory. */
