@@ -29,6 +29,7 @@ export { reconcileStore, type ReconcileOptions } from './engine/reconcile.js';
 export { classify, type Classification } from './engine/classify.js';
 export { probe, type FileFacts } from './engine/probe.js';
 export { plan, planToSql, type Plan, type PlanStep } from './engine/plan.js';
+export { rebuildTable, type RebuildSpec } from './engine/rebuild.js';
 export { inspect } from './schema/inspect.js';
 export { diff, describeChange } from './schema/diff.js';
 export type { Change, Snapshot, Table, Column, Index, ForeignKey } from './schema/model.js';
