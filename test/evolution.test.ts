@@ -248,3 +248,30 @@ INSERT INTO pet VALUES ('d1', 'p1', 'Rex'), ('d2', 'p1', 'Tom'), ('d3', 'p2', 'K
     expect(() => createRegistry([{ name: 'x', file: 'x.db', version: 1, schema: v1, legacy: { renameColumns: [{ table: 'owner', from: 'a', to: 'nope' }] } }])).toThrow(/has no column nope/);
   });
 });
+
+describe('narrowing type changes', () => {
+  it('a rebuild that changes a column from TEXT to INTEGER is marked and refused unless declared', () => {
+    const def = (decl: string): StoreDefinition => ({
+      name: 'n',
+      file: 'n.db',
+      version: 2,
+      minVersion: 1,
+      oldestSchema: 'CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT);',
+      schema: 'CREATE TABLE t (id INTEGER PRIMARY KEY, code INTEGER);',
+      migrations: [{ version: 2, name: '002-code-int.sql', sql: `${decl}-- stores:rebuild t\nCREATE TABLE t (id INTEGER PRIMARY KEY, code INTEGER);` }],
+    });
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'n.db'), "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT); INSERT INTO t VALUES (1, '42'), (2, 'x');", 1);
+    const refused = reconcileStore(createRegistry([def('')]).stores[0]!, dir, { mode: 'up' });
+    expect(refused.action).toBe('refused');
+    expect(refused.message).toMatch(/changes the type of t\.code from TEXT to INTEGER without declaring it/);
+    const declared = createRegistry([def('-- stores:destructive codes are numeric since 2.0\n')]).stores[0]!;
+    const dry = reconcileStore(declared, dir, { mode: 'up', dryRun: true });
+    expect(dry.plan![0]).toMatchObject({ destructive: true, rows: { t: 2 } });
+    expect(reconcileStore(declared, dir, { mode: 'up', backup: false }).action).toBe('migrated');
+    expect(query(path.join(dir, 'n.db'), 'SELECT id, code, typeof(code) AS ty FROM t ORDER BY id')).toEqual([
+      { id: 1, code: 42, ty: 'integer' },
+      { id: 2, code: 'x', ty: 'text' },
+    ]);
+  });
+});
