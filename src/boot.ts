@@ -15,7 +15,7 @@ import type { Registry, Store } from './registry/types.js';
 import { classify, type Classification } from './engine/classify.js';
 import { createFresh, reconcileConnection } from './engine/apply.js';
 import { plan as makePlan } from './engine/plan.js';
-import { busyTimeout, collect, errorFacts, hasHotJournal, probe, recoverHotJournal, statFile, unreadFacts, type FileFacts, type FileStat } from './engine/probe.js';
+import { busyTimeout, collect, errorFacts, hasHotJournal, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './engine/probe.js';
 import { outcomeReport } from './engine/reconcile.js';
 
 export interface OpenOptions {
@@ -59,7 +59,11 @@ export function retryBusy<T>(fn: () => T, timeoutMs: number): T {
 
 /** Applies a store's connection settings, in order. Values were validated with the registry. */
 export function applySettings(db: Database.Database, store: Store): void {
-  for (const [k, v] of Object.entries(store.connection)) retryBusy(() => db.pragma(`${k} = ${v}`), busyTimeout(store));
+  // One exec for all of them (in order); running them again after a BUSY is harmless.
+  const script = Object.entries(store.connection)
+    .map(([k, v]) => `PRAGMA ${k} = ${v};`)
+    .join('\n');
+  if (script) retryBusy(() => db.exec(script), busyTimeout(store));
 }
 
 interface Slot {
@@ -74,13 +78,15 @@ interface Slot {
 function firstLook(store: Store, file: string, options: OpenOptions): Slot {
   let stat: FileStat;
   try {
-    stat = statFile(file);
+    stat = statLight(file);
   } catch (err) {
     const st: FileStat = { file, kind: 'other', size: 0, walBytes: 0, journal: false, header: null };
     const facts = unreadFacts(st, errorFacts(err));
     return { store, file, stat: st, facts, cls: classify(facts, store), db: null };
   }
-  const plain = stat.kind === 'file' && stat.size > 0 && stat.header?.sqlite === true;
+  // Anything unusual (missing, empty, too short to be SQLite, a crashed writer's companions)
+  // takes the side-effect-free probe; a plain file is opened once and kept.
+  const plain = stat.kind === 'file' && stat.size >= 100;
   if (!plain || stat.walBytes > 0 || stat.journal) {
     // Missing, empty, damaged, or with a crashed writer's companions: the side-effect-free probe.
     let facts = probe(file, store, { integrity: options.integrityCheck === true });
@@ -98,11 +104,14 @@ function firstLook(store: Store, file: string, options: OpenOptions): Slot {
   let db: Database.Database | null = null;
   try {
     db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
-    const facts = collect(db, store, stat, { integrity: options.integrityCheck === true });
+    // The connection reads the header for us: a file that is not SQLite fails with NOTADB.
+    const facts = collect(db, store, { ...stat, header: { sqlite: true, wal: false, userVersion: 0 } }, { integrity: options.integrityCheck === true });
     return { store, file, stat, facts, cls: classify(facts, store), db };
   } catch (err) {
     db?.close();
-    const facts = unreadFacts(stat, errorFacts(err));
+    // No header was read on this path: the error says whether the file is SQLite at all.
+    const e = errorFacts(err);
+    const facts = unreadFacts({ ...stat, header: { sqlite: e.code !== 'SQLITE_NOTADB', wal: false, userVersion: 0 } }, e);
     return { store, file, stat, facts, cls: classify(facts, store), db: null };
   }
 }
@@ -204,7 +213,9 @@ export async function openStores(registry: Registry, dataDir: string, options: O
           const conn = slot.db;
           if (!conn || !conn.open) continue;
           try {
-            if (slot.store.checkpointOnClose) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
+            // Nothing to fold in when the WAL is empty (SQLite removes it as the last connection closes).
+            const wal = fs.statSync(`${slot.file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+            if (slot.store.checkpointOnClose && wal > 0) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
           } catch (err) {
             if (!/^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '')) errors.push(err);
           }

@@ -48,11 +48,25 @@ export interface FileFacts extends FileStat {
 const MAGIC = 'SQLite format 3\u0000';
 
 function sizeOf(p: string): number {
-  try {
-    return fs.statSync(p).size;
-  } catch {
-    return 0;
-  }
+  // throwIfNoEntry: an absent companion is the common case, and exceptions cost.
+  return fs.statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/**
+ * The file system facts without the header: enough for the boot path to decide whether it can
+ * open the file directly (no crashed writer's companions). Opens no descriptor of the file.
+ */
+export function statLight(file: string): FileStat {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
+  return {
+    file,
+    kind: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other',
+    size: st.size,
+    walBytes: sizeOf(`${file}-wal`),
+    journal: fs.statSync(`${file}-journal`, { throwIfNoEntry: false }) !== undefined,
+    header: null,
+  };
 }
 
 /**
@@ -63,14 +77,8 @@ function sizeOf(p: string): number {
  * Under a connection use {@link statUnderConnection}.
  */
 export function statFile(file: string): FileStat {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
-    throw err;
-  }
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
   const kind = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
   let header: FileStat['header'] = null;
   if (kind === 'file' && st.size >= 100) {
@@ -92,7 +100,7 @@ export function statFile(file: string): FileStat {
     kind,
     size: st.size,
     walBytes: sizeOf(`${file}-wal`),
-    journal: fs.existsSync(`${file}-journal`),
+    journal: fs.statSync(`${file}-journal`, { throwIfNoEntry: false }) !== undefined,
     header,
   };
 }
