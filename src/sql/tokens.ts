@@ -120,12 +120,31 @@ function scanQuoted(text: string, open: number, quote: string): number {
 
 /** Lower-cases ASCII letters only, as SQLite does when it compares identifiers. */
 export function foldCase(name: string): string {
-  return name.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) {
+      // Only now build a new string (this runs for every name and keyword compared).
+      let out = name.slice(0, i);
+      for (let j = i; j < name.length; j++) {
+        const d = name.charCodeAt(j);
+        out += d >= 65 && d <= 90 ? String.fromCharCode(d + 32) : name[j];
+      }
+      return out;
+    }
+  }
+  return name;
 }
 
-/** True when a token is the keyword `kw` (case-insensitive, bare words only). */
+/** True when a token is the keyword `kw` (given in lower case; compared ASCII-case-insensitively). */
 export function isWord(tok: Token | undefined, kw: string): boolean {
-  return tok !== undefined && tok.kind === 'word' && foldCase(tok.value) === kw;
+  if (tok === undefined || tok.kind !== 'word' || tok.value.length !== kw.length) return false;
+  const v = tok.value;
+  for (let i = 0; i < v.length; i++) {
+    let c = v.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== kw.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** True when a token is a name: a bare word, a quoted identifier, or (as SQLite allows) a string. */
