@@ -15,7 +15,8 @@ import type { Registry, Store } from './registry/types.js';
 import { classify, type Classification } from './engine/classify.js';
 import { createFresh, reconcileConnection } from './engine/apply.js';
 import { plan as makePlan } from './engine/plan.js';
-import { busyTimeout, collect, errorFacts, hasHotJournal, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './engine/probe.js';
+import { busyTimeout, type FileFacts, type FileStat } from './engine/probe.js';
+import { lookForWrite } from './engine/look.js';
 import { outcomeReport } from './engine/reconcile.js';
 
 export interface OpenOptions {
@@ -76,44 +77,7 @@ interface Slot {
 }
 
 function firstLook(store: Store, file: string, options: OpenOptions): Slot {
-  let stat: FileStat;
-  try {
-    stat = statLight(file);
-  } catch (err) {
-    const st: FileStat = { file, kind: 'other', size: 0, walBytes: 0, journal: false, header: null };
-    const facts = unreadFacts(st, errorFacts(err));
-    return { store, file, stat: st, facts, cls: classify(facts, store), db: null };
-  }
-  // Anything unusual (missing, empty, too short to be SQLite, a crashed writer's companions)
-  // takes the side-effect-free probe; a plain file is opened once and kept.
-  const plain = stat.kind === 'file' && stat.size >= 100;
-  if (!plain || stat.walBytes > 0 || stat.journal) {
-    // Missing, empty, damaged, or with a crashed writer's companions: the side-effect-free probe.
-    let facts = probe(file, store, { integrity: options.integrityCheck === true });
-    if (hasHotJournal(facts)) {
-      try {
-        recoverHotJournal(file, store);
-        facts = probe(file, store, { integrity: options.integrityCheck === true });
-      } catch {
-        // Refused below, with the hot journal named.
-      }
-    }
-    return { store, file, stat: facts, facts, cls: classify(facts, store), db: null };
-  }
-  // The common case: open once, read, keep the connection if the file is current.
-  let db: Database.Database | null = null;
-  try {
-    db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
-    // The connection reads the header for us: a file that is not SQLite fails with NOTADB.
-    const facts = collect(db, store, { ...stat, header: { sqlite: true, wal: false, userVersion: 0 } }, { integrity: options.integrityCheck === true });
-    return { store, file, stat, facts, cls: classify(facts, store), db };
-  } catch (err) {
-    db?.close();
-    // No header was read on this path: the error says whether the file is SQLite at all.
-    const e = errorFacts(err);
-    const facts = unreadFacts({ ...stat, header: { sqlite: e.code !== 'SQLITE_NOTADB', wal: false, userVersion: 0 } }, e);
-    return { store, file, stat, facts, cls: classify(facts, store), db: null };
-  }
+  return { store, file, ...lookForWrite(store, file, { integrity: options.integrityCheck === true }) };
 }
 
 function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreRefusal {

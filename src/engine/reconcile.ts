@@ -11,7 +11,8 @@ import type { Store } from '../registry/types.js';
 import { classify, type Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { busyTimeout, hasHotJournal, openForProbe, probe, recoverHotJournal, statFile, type FileFacts } from './probe.js';
+import { busyTimeout, openForProbe, probe, statFile, type FileFacts } from './probe.js';
+import { lookForWrite } from './look.js';
 import { quoteIdent } from '../sql/tokens.js';
 
 export interface ReconcileOptions extends ApplyOptions {
@@ -112,18 +113,25 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
   const t0 = process.hrtime.bigint();
   const file = path.resolve(dir, store.file);
   // check, adopt and dry runs run quick_check on every file; up on the files it changes (under the lock).
-  let facts = probe(file, store, { integrity: options.mode !== 'up' || options.dryRun === true });
-  if (options.mode !== 'check' && !options.dryRun && hasHotJournal(facts)) {
-    try {
-      recoverHotJournal(file, store);
-      facts = probe(file, store);
-    } catch {
-      // Classified below from the first probe: an error naming the hot journal.
-    }
+  const integrity = options.mode !== 'up' || options.dryRun === true;
+  if (options.mode === 'check' || options.dryRun) {
+    // Read-only: the side-effect-free probe.
+    const facts = probe(file, store, { integrity });
+    const cls = classify(facts, store);
+    if (options.mode === 'check') return baseReport(store, file, cls, t0);
+    return decide(store, file, cls, facts, null, options, t0);
   }
-  const cls = classify(facts, store);
+  // up/adopt: one read-write connection for the look and, if needed, the write.
+  const look = lookForWrite(store, file, { integrity });
+  try {
+    return decide(store, file, look.cls, look.facts, look.db, options, t0);
+  } finally {
+    look.db?.close();
+  }
+}
+
+function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions, t0: bigint): StoreReport {
   const report = baseReport(store, file, cls, t0);
-  if (options.mode === 'check') return report;
 
   const stay = { from: cls.version, to: cls.version };
   if (cls.status === 'current') return { ...report, action: 'unchanged', ...stay };
@@ -136,10 +144,10 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
   if (options.dryRun) {
     return { ...report, action: 'planned', from: cls.version, to: store.version, plan: planReport(planned.plan, file, store), ms: elapsed(t0) };
   }
-  return write(store, file, cls, facts, planned.plan, options, t0);
+  return write(store, file, cls, facts, planned.plan, options, t0, db);
 }
 
-function write(store: Store, file: string, cls: Classification, facts: FileFacts, p: Plan, options: ReconcileOptions, t0: bigint): StoreReport {
+function write(store: Store, file: string, cls: Classification, facts: FileFacts, p: Plan, options: ReconcileOptions, t0: bigint, open: Database.Database | null): StoreReport {
   if (cls.status === 'missing') {
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -154,15 +162,15 @@ function write(store: Store, file: string, cls: Classification, facts: FileFacts
   }
   let db: Database.Database;
   try {
-    db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+    db = open ?? new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
   } catch (err) {
     const msg = `cannot open ${file} for writing: ${(err as Error).message}; fix the cause (permissions, read-only media), then run up again`;
     return { ...baseReport(store, file, cls, t0), action: 'refused', from: cls.version, to: cls.version, message: msg };
   }
   try {
-    const outcome = reconcileConnection(db, statFile(file), store, options);
+    const outcome = reconcileConnection(db, open ? facts : statFile(file), store, options);
     return outcomeReport(store, file, cls, outcome, t0);
   } finally {
-    db.close();
+    if (!open) db.close();
   }
 }

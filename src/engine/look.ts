@@ -1,0 +1,58 @@
+/**
+ * The first look at a store file by a command that may then write it (`up`, `adopt`,
+ * `openStores`). A plain file — no crashed writer's companions beside it — is opened once,
+ * read-write, read in one read transaction and classified, and the connection is kept for what
+ * follows: the boot path hands it to the host, a reconcile takes the write lock on it. Anything
+ * unusual (missing, empty, too short to be SQLite, a pending -wal, a -journal) goes through the
+ * side-effect-free probe instead, a hot journal being rolled back first as any writer would.
+ * Opening read-write and only reading changes no byte of the file.
+ */
+import Database from 'better-sqlite3';
+import type { Store } from '../registry/types.js';
+import { classify, type Classification } from './classify.js';
+import { busyTimeout, collect, errorFacts, hasHotJournal, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+
+export interface Look {
+  readonly stat: FileStat;
+  readonly facts: FileFacts;
+  readonly cls: Classification;
+  /** The open read-write connection (plain files only); the caller closes it. */
+  readonly db: Database.Database | null;
+}
+
+export function lookForWrite(store: Store, file: string, options: { integrity?: boolean } = {}): Look {
+  let stat: FileStat;
+  try {
+    stat = statLight(file);
+  } catch (err) {
+    const st: FileStat = { file, kind: 'other', size: 0, walBytes: 0, journal: false, header: null };
+    const facts = unreadFacts(st, errorFacts(err));
+    return { stat: st, facts, cls: classify(facts, store), db: null };
+  }
+  const plain = stat.kind === 'file' && stat.size >= 100;
+  if (!plain || stat.walBytes > 0 || stat.journal) {
+    let facts = probe(file, store, { integrity: options.integrity === true });
+    if (hasHotJournal(facts)) {
+      try {
+        recoverHotJournal(file, store);
+        facts = probe(file, store, { integrity: options.integrity === true });
+      } catch {
+        // Refused from the first probe, with the hot journal named.
+      }
+    }
+    return { stat: facts, facts, cls: classify(facts, store), db: null };
+  }
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+    // The connection reads the header for us: a file that is not SQLite fails with NOTADB.
+    const facts = collect(db, store, { ...stat, header: { sqlite: true, wal: false, userVersion: 0 } }, { integrity: options.integrity === true });
+    return { stat, facts, cls: classify(facts, store), db };
+  } catch (err) {
+    db?.close();
+    // No header was read on this path: the error says whether the file is SQLite at all.
+    const e = errorFacts(err);
+    const facts = unreadFacts({ ...stat, header: { sqlite: e.code !== 'SQLITE_NOTADB', wal: false, userVersion: 0 } }, e);
+    return { stat, facts, cls: classify(facts, store), db: null };
+  }
+}
