@@ -94,19 +94,21 @@ export function buildReport(registry: Registry, dirs: readonly DirReport[], mode
   return { registry: describeRegistry(registry), dirs, summary };
 }
 
+/** The exit code one store entry calls for: 4 refused, 3 still needs up/adopt, 0 otherwise. */
+export function storeExitCode(s: StoreReport, mode: Mode): 0 | 3 | 4 {
+  if (s.action === 'refused' || (mode === 'check' && isRefusedStatus(s.status))) return 4;
+  if (mode === 'check' && needsWork(s.status)) return 3;
+  if (s.action === 'planned') return 3;
+  if (mode === 'adopt' && s.action === 'unchanged' && needsWork(s.status)) return 3;
+  return 0;
+}
+
 /**
  * The exit code of a report (see the contract): 4 when a store is refused, 3 when something
  * still needs `up`/`adopt` (checks, dry runs, and stores `adopt` leaves to `up`), else 0.
  */
 export function exitCode(report: Report, mode: Mode): 0 | 3 | 4 {
-  let pending = false;
-  for (const d of report.dirs) {
-    for (const s of d.stores) {
-      if (s.action === 'refused' || (mode === 'check' && isRefusedStatus(s.status))) return 4;
-      if (mode === 'check' && needsWork(s.status)) pending = true;
-      if (s.action === 'planned') pending = true;
-      if (mode === 'adopt' && s.action === 'unchanged' && needsWork(s.status)) pending = true;
-    }
-  }
-  return pending ? 3 : 0;
+  let code: 0 | 3 | 4 = 0;
+  for (const d of report.dirs) for (const s of d.stores) code = Math.max(code, storeExitCode(s, mode)) as 0 | 3 | 4;
+  return code;
 }

@@ -8,7 +8,7 @@ import yargs from 'yargs';
 import { RegistryError, UsageError, messageOf } from '../errors.js';
 import { loadRegistry } from '../registry/load.js';
 import type { Registry, Store } from '../registry/types.js';
-import { exitCode, type Mode } from '../report.js';
+import { describeRegistry, storeExitCode, type Mode } from '../report.js';
 import { runFleet } from '../fleet/run.js';
 import { createStopFlag, requestStop } from '../fleet/run-dir.js';
 import { diffFile, type FileDiff } from '../engine/explain.js';
@@ -206,9 +206,23 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     }
+    // --json streams one data dir per line as results come in, so memory stays flat on huge
+    // fleets; the document is the same as the library's report.
+    const stream = args.json === true && !args.html;
+    let first = true;
+    let code: 0 | 3 | 4 = 0;
+    if (stream) io.stdout(`{\n  "registry": ${JSON.stringify(describeRegistry(registry))},\n  "dirs": [`);
     let report;
     try {
       report = await runFleet(registry, dirs, roots, {
+        retain: !stream,
+        onDir: (d) => {
+          for (const st of d.stores) code = Math.max(code, storeExitCode(st, mode)) as 0 | 3 | 4;
+          if (stream) {
+            io.stdout(`${first ? '\n' : ',\n'}    ${JSON.stringify(d)}`);
+            first = false;
+          }
+        },
         mode,
         dryRun: args['dry-run'] === true,
         repair: args.repair === true,
@@ -230,18 +244,20 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
       fs.writeFileSync(out, renderHtml(report, new Date()));
       if (!args.json) io.stderr(`stores: wrote ${out}\n`);
     }
-    if (args.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    if (stream) io.stdout(`${first ? '' : '\n  '}],\n  "summary": ${JSON.stringify(report.summary)}\n}\n`);
+    else if (args.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else {
       if (report.dirs.length === 0) io.stderr(`stores: no data dir found (a data dir holds at least one of ${registry.stores.map((s) => s.file).join(', ')})\n`);
       io.stdout(renderReport(report, mode, style, { dryRun: args['dry-run'] === true }));
     }
     if (signal) {
-      const changed = report.dirs.flatMap((d) => d.stores).filter((x) => x.action && !['unchanged', 'refused', 'planned'].includes(x.action)).length;
+      const acts = report.summary.byAction ?? {};
+      const changed = Object.entries(acts).filter(([a]) => !['unchanged', 'refused', 'planned'].includes(a)).reduce((n, [, k]) => n + (k ?? 0), 0);
       const left = report.summary.notReached?.length ?? 0;
       io.stderr(`stores: interrupted by ${signal}: ${changed} store${changed === 1 ? '' : 's'} changed, each committed whole; ${left} data dir${left === 1 ? '' : 's'} not reached and left as they were; run \`stores ${command}\` again to finish\n`);
       return signal === 'SIGINT' ? 130 : 143;
     }
-    return exitCode(report, mode);
+    return code;
   }
   if (command === 'diff') return runDiff(args, io, registryPath, style);
   if (command === 'verify') return runVerify(args, io, registryPath, style);

@@ -62,6 +62,8 @@ export class WorkerPool {
   #spawn(): Slot {
     const worker = new Worker(workerModule(), {
       workerData: { registryPath: this.#registryPath, options: this.#options, stop: this.#stop },
+      // A small young generation keeps each worker's heap from growing with the length of the run.
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     const slot: Slot = { worker, ready: Promise.resolve(), pending: null, started: false };
     this.#all.add(slot);

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { ReconcileOptions } from '../engine/reconcile.js';
-import { buildReport, type DirReport, type Report } from '../report.js';
+import { describeRegistry, type DirReport, type Report } from '../report.js';
 import type { Registry } from '../registry/types.js';
 import { discover, type DiscoveryProblem } from './discover.js';
 import { NotReachedError, WorkerPool } from './pool.js';
@@ -36,6 +36,13 @@ export interface FleetOptions extends ReconcileOptions {
    * data dirs not started are left as they were and reported as not reached.
    */
   readonly stop?: StopFlag;
+  /** Called with each data dir's report in sorted order, as soon as it and those before it are done. */
+  readonly onDir?: (dir: DirReport) => void;
+  /**
+   * Keep every data dir in the returned report (default true). With false, `dirs` is empty and
+   * only the summary is returned: for streaming huge fleets through `onDir` in bounded memory.
+   */
+  readonly retain?: boolean;
 }
 
 /** The data dirs named directly plus those discovered under the roots, without duplicates, sorted. */
@@ -77,11 +84,37 @@ function failedDir(registry: Registry, dir: string, err: unknown, mode: Reconcil
 export async function runFleet(registry: Registry, dirs: readonly string[], roots: readonly string[], options: FleetOptions): Promise<Report> {
   const list = listDirs(registry, dirs, roots, options.onProblem);
   const concurrency = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency(), list.length));
-  const results: DirReport[] = new Array(list.length);
+  const retain = options.retain !== false;
+  const results: DirReport[] = [];
+  // Results arrive in any order; they are released (and counted) in sorted order.
+  const pending = new Map<number, DirReport | null>();
+  let next = 0;
+  const byStatus: Record<string, number> = {};
+  const byAction: Record<string, number> = {};
+  let emittedDirs = 0;
+  let emittedStores = 0;
+  const release = () => {
+    while (pending.has(next)) {
+      const r = pending.get(next)!;
+      pending.delete(next);
+      next++;
+      if (!r) continue;
+      emittedDirs++;
+      for (const st of r.stores) {
+        emittedStores++;
+        byStatus[st.status] = (byStatus[st.status] ?? 0) + 1;
+        if (st.action) byAction[st.action] = (byAction[st.action] ?? 0) + 1;
+      }
+      if (retain) results.push(r);
+      options.onDir?.(r);
+    }
+  };
   let dirsDone = 0;
   const storesTotal = list.length * registry.stores.length;
-  const done = (i: number, r: DirReport) => {
-    results[i] = r;
+  const done = (i: number, r: DirReport | null) => {
+    pending.set(i, r);
+    release();
+    if (!r) return;
     dirsDone++;
     options.onProgress?.({ dirsDone, dirsTotal: list.length, storesDone: dirsDone * registry.stores.length, storesTotal, dir: r });
   };
@@ -93,6 +126,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
     for (let i = 0; i < list.length; i++) {
       if (options.mode !== 'check' && stopRequested(options.stop)) {
         skipped.push(list[i]!);
+        done(i, null);
         continue;
       }
       done(i, await runDirStepwise(registry, list[i]!, options, options.stop));
@@ -100,21 +134,34 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
   } else {
     const pool = new WorkerPool(concurrency, registry.source, plain, options.mode === 'check' ? undefined : options.stop);
     try {
-      await Promise.all(
-        list.map((dir, i) =>
-          pool.run(dir).then(
-            (r) => done(i, r),
-            (err: unknown) => (err instanceof NotReachedError ? skipped.push(dir) : done(i, failedDir(registry, dir, err, options.mode))),
-          ),
-        ),
-      );
+      // One feeder per worker takes the next data dir when its last one is done, so only the
+      // dirs in flight exist as tasks (memory stays flat however long the list).
+      let nextIndex = 0;
+      const feed = async () => {
+        while (nextIndex < list.length) {
+          const i = nextIndex++;
+          const dir = list[i]!;
+          try {
+            done(i, await pool.run(dir));
+          } catch (err) {
+            if (err instanceof NotReachedError) {
+              skipped.push(dir);
+              done(i, null);
+            } else done(i, failedDir(registry, dir, err, options.mode));
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, feed));
     } finally {
       await pool.close();
     }
   }
-  if (skipped.length > 0) {
-    const report = buildReport(registry, results.filter(Boolean), options.mode);
-    return { ...report, summary: { ...report.summary, notReached: skipped.sort() } };
-  }
-  return buildReport(registry, results, options.mode);
+  const summary = {
+    dirs: emittedDirs,
+    stores: emittedStores,
+    byStatus,
+    ...(options.mode === 'check' ? {} : { byAction }),
+    ...(skipped.length > 0 ? { notReached: skipped.sort() } : {}),
+  };
+  return { registry: describeRegistry(registry), dirs: results, summary };
 }
