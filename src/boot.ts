@@ -16,7 +16,7 @@ import { classify, type Classification } from './engine/classify.js';
 import { createFresh, reconcileConnection } from './engine/apply.js';
 import { plan as makePlan } from './engine/plan.js';
 import { busyTimeout, type FileFacts, type FileStat } from './engine/probe.js';
-import { lookForWrite } from './engine/look.js';
+import { lookAt } from './engine/look.js';
 import { outcomeReport } from './engine/reconcile.js';
 
 export interface OpenOptions {
@@ -77,7 +77,7 @@ interface Slot {
 }
 
 function firstLook(store: Store, file: string, options: OpenOptions): Slot {
-  return { store, file, ...lookForWrite(store, file, { integrity: options.integrityCheck === true }) };
+  return { store, file, ...lookAt(store, file, { integrity: options.integrityCheck === true }) };
 }
 
 function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreRefusal {

@@ -1,11 +1,11 @@
 /**
- * The first look at a store file by a command that may then write it (`up`, `adopt`,
- * `openStores`). A plain file — no crashed writer's companions beside it — is opened once,
+ * The first look at a store file. A plain file — no crashed writer's companions beside it — is opened once,
  * read-write, read in one read transaction and classified, and the connection is kept for what
  * follows: the boot path hands it to the host, a reconcile takes the write lock on it. Anything
  * unusual (missing, empty, too short to be SQLite, a pending -wal, a -journal) goes through the
  * side-effect-free probe instead, a hot journal being rolled back first as any writer would.
- * Opening read-write and only reading changes no byte of the file.
+ * Opening read-write and only reading changes no byte of the file. With `readOnly` (check, dry
+ * runs) a hot journal is reported, not rolled back, and the caller closes the connection at once.
  */
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
@@ -20,7 +20,7 @@ export interface Look {
   readonly db: Database.Database | null;
 }
 
-export function lookForWrite(store: Store, file: string, options: { integrity?: boolean } = {}): Look {
+export function lookAt(store: Store, file: string, options: { integrity?: boolean; readOnly?: boolean } = {}): Look {
   let stat: FileStat;
   try {
     stat = statLight(file);
@@ -32,7 +32,7 @@ export function lookForWrite(store: Store, file: string, options: { integrity?: 
   const plain = stat.kind === 'file' && stat.size >= 100;
   if (!plain || stat.walBytes > 0 || stat.journal) {
     let facts = probe(file, store, { integrity: options.integrity === true });
-    if (hasHotJournal(facts)) {
+    if (hasHotJournal(facts) && !options.readOnly) {
       try {
         recoverHotJournal(file, store);
         facts = probe(file, store, { integrity: options.integrity === true });

@@ -11,8 +11,8 @@ import type { Store } from '../registry/types.js';
 import { classify, type Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { busyTimeout, openForProbe, probe, statFile, type FileFacts } from './probe.js';
-import { lookForWrite } from './look.js';
+import { busyTimeout, openForProbe, statFile, type FileFacts } from './probe.js';
+import { lookAt } from './look.js';
 import { quoteIdent } from '../sql/tokens.js';
 
 export interface ReconcileOptions extends ApplyOptions {
@@ -115,14 +115,16 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
   // check, adopt and dry runs run quick_check on every file; up on the files it changes (under the lock).
   const integrity = options.mode !== 'up' || options.dryRun === true;
   if (options.mode === 'check' || options.dryRun) {
-    // Read-only: the side-effect-free probe.
-    const facts = probe(file, store, { integrity });
-    const cls = classify(facts, store);
-    if (options.mode === 'check') return baseReport(store, file, cls, t0);
-    return decide(store, file, cls, facts, null, options, t0);
+    // Read-only. A plain file (no pending -wal, no journal) is read like up reads it, through a
+    // connection that only reads and then closes (SQLite removes any -wal/-shm it created);
+    // anything else through the read-only probe. A hot journal is reported, never rolled back.
+    const look = lookAt(store, file, { integrity, readOnly: true });
+    look.db?.close();
+    if (options.mode === 'check') return baseReport(store, file, look.cls, t0);
+    return decide(store, file, look.cls, look.facts, null, options, t0);
   }
   // up/adopt: one read-write connection for the look and, if needed, the write.
-  const look = lookForWrite(store, file, { integrity });
+  const look = lookAt(store, file, { integrity });
   try {
     return decide(store, file, look.cls, look.facts, look.db, options, t0);
   } finally {
