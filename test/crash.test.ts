@@ -2,17 +2,17 @@
  * Crash safety: "a crash at any instant leaves each file old or new, never between".
  *
  * A fleet with real work to do — legacy adoptions whose dead tables hold rows (so a backup is
- * taken), migrations whose v4 backfill copies tens of thousands of rows, fresh creations,
- * an in-place initialization — is reconciled by a spawned `stores up` that is killed with
- * SIGKILL at a random instant of its run. After each kill, every store file (read through a
- * copy of its data dir, so the crashed state itself — hot journal, -wal, leftovers — is what
- * `check` and the follow-up `up` see) must open, pass `quick_check`, and be exactly at its old
- * state (user_version, sqlite_schema, every row of every table) or exactly at its target
- * (baseline schema by meaning, every old row kept, backfill complete, invariants hold).
- * Missing files are absent or complete; backups under their final name are complete copies of
- * the old file; leftovers (`.partial`, `.stores-new-*`) are never discovered as stores. Then
- * `stores check` lists only real store files, and a `stores up` that is not killed finishes the
- * job.
+ * taken), migrations whose v4 backfill copies 20,000-40,000 rows (one file in WAL mode), fresh
+ * creations, an in-place initialization — is reconciled by a spawned `stores up` (--concurrency
+ * 2, sometimes 1) that is killed with SIGKILL at a random instant of its run. After each kill,
+ * on byte-for-byte copies of the crashed fleet (so that the crashed state itself — hot journal,
+ * -wal, leftovers — is what `check` and the follow-up `up` see), every store file must open,
+ * pass `quick_check`, and be exactly at its old state (user_version, sqlite_schema, every row of
+ * every table) or exactly at its target (baseline schema by meaning, every old row kept, the
+ * backfill complete, invariants hold). Missing files are absent or complete; backups under their
+ * final name are complete copies of the old file; leftovers (`.partial`, `.stores-new-*`) are
+ * never discovered as stores. `stores check` lists only real store files, and a `stores up`
+ * that is not killed finishes the job.
  *
  * STORES_CRASH_SEED=<n> replays a sequence of delays (the instants still vary with the machine);
  * STORES_CRASH_KILLS=<n> sets the number of kills (default 50).
@@ -27,7 +27,8 @@ import type { Registry, Store } from '../src/registry/types.js';
 import type { Report } from '../src/report.js';
 import { diff, summarizeChanges } from '../src/schema/diff.js';
 import { inspect } from '../src/schema/inspect.js';
-import { CLI, ROOT, STORES, registry, store, storesFile, tmpDir, writeAt, writeSql } from './helpers.js';
+import { loadRegistry } from '../src/registry/load.js';
+import { CLI, ROOT, STORES, store, tmpDir, writeAt, writeSql } from './helpers.js';
 
 const KILLS = Number(process.env.STORES_CRASH_KILLS ?? 50);
 const SEED = Number(process.env.STORES_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -46,6 +47,13 @@ function prng(seed: number): () => number {
 
 // ---------------------------------------------------------------------------------------------
 // Templates: made once, copied for every kill.
+
+/**
+ * The shipped registry, copied once: the spawned CLIs and the expectations use the same one
+ * for the whole file, even if stores/ is edited meanwhile.
+ */
+let registryDir = STORES;
+const storesFile = (rel: string) => fs.readFileSync(path.join(registryDir, rel), 'utf8');
 
 const N_LEGACY_AGENTS = 20_000;
 const N_V1 = 30_000;
@@ -123,11 +131,11 @@ function makeTemplates(reg: Registry, dir: string): Record<Tpl, string> {
 
 /** The fleet: data dir → store file → template (null: the file is missing). */
 const FLEET: Record<string, Record<string, Tpl | null>> = {
-  '1.0.0/shard-000': { 'objects.db': 'objects-legacy', 'filestore.db': 'filestore-legacy', 'sagas.db': 'sagas-current' },
-  '1.0.0/shard-001': { 'objects.db': 'objects-v1', 'filestore.db': 'filestore-current', 'sagas.db': null },
-  '1.1.0/shard-002': { 'objects.db': 'objects-v2-wal', 'filestore.db': null, 'sagas.db': 'sagas-current' },
-  '1.2.0/shard-003': { 'objects.db': 'objects-v3', 'filestore.db': 'filestore-current', 'sagas.db': 'sagas-empty' },
-  '1.3.0/shard-004': { 'objects.db': null, 'filestore.db': null, 'sagas.db': 'sagas-legacy' },
+  '1.0.0/shard-000': { 'objects.db': null, 'filestore.db': null, 'sagas.db': 'sagas-legacy' },
+  '1.0.0/shard-001': { 'objects.db': 'objects-legacy', 'filestore.db': 'filestore-legacy', 'sagas.db': 'sagas-current' },
+  '1.1.0/shard-002': { 'objects.db': 'objects-v1', 'filestore.db': 'filestore-current', 'sagas.db': null },
+  '1.1.0/shard-003': { 'objects.db': 'objects-v2-wal', 'filestore.db': null, 'sagas.db': 'sagas-current' },
+  '1.2.0/shard-004': { 'objects.db': 'objects-v3', 'filestore.db': 'filestore-current', 'sagas.db': 'sagas-empty' },
   '1.3.0/shard-005': { 'objects.db': 'objects-legacy-small', 'filestore.db': 'filestore-current', 'sagas.db': null },
 };
 
@@ -163,7 +171,6 @@ interface State {
 }
 
 const qi = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const SEP = '\u001f';
 
 /** Every row of a table, projected on `columns`, as canonical text, sorted. */
 function rowsOf(db: Database.Database, table: string, columns: readonly string[]): string[] {
@@ -307,7 +314,7 @@ interface Run {
 function runCli(args: string[], killAfterMs?: number): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args, '--stores', STORES], {
+    const child = spawn(process.execPath, [CLI, ...args, '--stores', registryDir], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
@@ -526,13 +533,14 @@ function keepOnFailure(dir: string, ctx: string, f: () => void): void {
 /**
  * How long an unkilled `up` takes, per --concurrency: `full` on the fleet, `idle` on the same
  * fleet once current (start-up, discovery, probes: about when the first write can happen).
- * Samples: the machine may be busy, so the range follows the runs that finish.
+ * The kills are spread over that range, scaled as the machine's load changes.
  */
 const timing = new Map<string, { full: number[]; idle: number[] }>();
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 beforeAll(async () => {
-  reg = await registry();
+  registryDir = tmpDir('stores-crash-registry-');
+  fs.cpSync(STORES, registryDir, { recursive: true });
+  reg = await loadRegistry(registryDir);
   tpl = makeTemplates(reg, tmpDir('stores-crash-tpl-'));
   for (const [name, file] of Object.entries(tpl) as [Tpl, string][]) {
     const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -572,9 +580,44 @@ describe('crash at any instant (SIGKILL during stores up)', () => {
     console.log(Object.entries(times).map(([c, t]) => `--concurrency ${c}: unkilled up ${show(t.full)}; on the current fleet ${show(t.idle)}`).join('\n'));
   });
 
+  it('the judge has teeth: half a backfill, a bare stamp, a lost row, a partial file, a partial backup are all "between"', async () => {
+    const base = tmpDir('stores-crash-');
+    const root = path.join(base, 'fleet');
+    buildFleet(root, tpl);
+    expect((await runCli(['up', '--root', root, '--json', '--concurrency', '1'])).code).toBe(0);
+    const objects = store(reg, 'objects');
+    const between = (name: string, make: (file: string) => void, t: Tpl | null, from: string) => {
+      const file = path.join(base, name);
+      fs.copyFileSync(from, file);
+      make(file);
+      return () => judge(file, objects, t, name, true);
+    };
+    const sql = (q: string) => (file: string) => {
+      const db = new Database(file);
+      db.exec(q);
+      db.close();
+    };
+    const migrated = path.join(root, '1.1.0/shard-002/objects.db');
+    const created = path.join(root, '1.0.0/shard-000/objects.db');
+    expect(between('untouched', () => undefined, 'objects-v1', tpl['objects-v1'])()).toBe('old');
+    expect(between('done', () => undefined, 'objects-v1', migrated)()).toBe('new');
+    expect(between('half-backfill', sql('DELETE FROM db_agents WHERE rowid % 2 = 0'), 'objects-v1', migrated)).toThrow(/neither old nor new[\s\S]*db_agents holds 15000 rows/);
+    expect(between('bare-stamp', sql('PRAGMA user_version = 4'), 'objects-v1', tpl['objects-v1'])).toThrow(/neither old nor new[\s\S]*schema is not the baseline/);
+    expect(between('lost-row', sql("DELETE FROM db_agent_content WHERE agent_id = 'agent-7'"), 'objects-v1', migrated)).toThrow(/db_agent_content: 7499 rows/);
+    expect(between('lost-row-old', sql("DELETE FROM db_agent_content WHERE agent_id = 'agent-7'"), 'objects-v1', tpl['objects-v1'])).toThrow(/db_agent_content: 7499 rows/);
+    expect(between('partial', (f) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2)), null, created)).toThrow(/cannot be read|quick_check|not at the target|neither/);
+    const backup = fs.readdirSync(path.join(root, '1.0.0/shard-001')).find((n) => isBackup('objects.db', n))!;
+    const partialBackup = path.join(base, 'partial-backup');
+    fs.copyFileSync(path.join(root, '1.0.0/shard-001', backup), partialBackup);
+    expect(() => judgeBackup(partialBackup, 'objects-legacy', 'backup')).not.toThrow();
+    fs.truncateSync(partialBackup, Math.floor(fs.statSync(partialBackup).size / 2));
+    expect(() => judgeBackup(partialBackup, 'objects-legacy', 'backup')).toThrow();
+  });
+
   it(`${KILLS} SIGKILLs at random instants: each file old or new, never between; a follow-up up finishes`, async () => {
     expect(timing.size).toBe(2);
-    const windows = new Map([...timing].map(([c, t]) => [c, { start: median(t.idle), end: median(t.full) }]));
+    // The fastest runs measured: a load spike only lengthens a run (the scale then grows).
+    const windows = new Map([...timing].map(([c, t]) => [c, { idle: Math.min(Math.min(...t.idle), 0.7 * Math.min(...t.full)), full: Math.min(...t.full), scale: 1 }]));
     const random = prng(SEED);
     const base = tmpDir('stores-crash-');
     const root = path.join(base, 'fleet');
@@ -589,12 +632,13 @@ describe('crash at any instant (SIGKILL during stores up)', () => {
       const concurrency = random() < 0.3 ? '1' : '2';
       // Over the stretch where files are written (from about the end of start-up to the end of
       // the run), one kill in ten during start-up. The machine's load changes the run's length,
-      // so the window follows the runs: it shrinks when a run finishes before its kill and grows
-      // when a kill in its last tenth still finds the run going.
+      // so the window (the measured one, scaled) follows the runs: it shrinks when a run
+      // finishes before its kill and grows when a kill in its last 15% finds the run going, which
+      // keeps its end a little past the end of a run (a few runs in a hundred finish first).
       const w = windows.get(concurrency)!;
-      const top = random() < 0.1 ? w.start : w.end;
-      const from = top === w.start ? 0 : 0.8 * w.start;
-      const delay = Math.round(from + random() * (top - from));
+      const [start, end] = [w.idle * w.scale, w.full * w.scale];
+      const early = random() < 0.1;
+      const delay = Math.round(early ? random() * start : 0.8 * start + random() * (end - 0.8 * start));
       const ctx = `[seed ${SEED}, run ${i}, kill after ${delay} ms, --concurrency ${concurrency}]`;
       buildFleet(root, tpl);
       const run = await runCli(['up', '--root', root, '--json', '--concurrency', concurrency], delay);
@@ -602,12 +646,12 @@ describe('crash at any instant (SIGKILL during stores up)', () => {
         // Finished before its kill: an unkilled run, which must have done everything.
         expect(run.code, `${ctx} ${run.stderr}`).toBe(0);
         keepOnFailure(root, ctx, () => judgeFinished(root, `${ctx} (finished before the kill)`));
-        w.end = Math.max(w.start * 1.3, w.end * 0.93);
+        w.scale = Math.max(0.2, Math.min(w.scale * 0.95, (1.2 * run.ms) / w.full));
         finishedFirst++;
         continue;
       }
       kills++;
-      if (delay > 0.9 * w.end) w.end *= 1.05;
+      if (delay > 0.85 * end) w.scale *= 1.05;
 
       // The crashed fleet, byte for byte, three times: judged on one copy, checked on another,
       // and finished in place by a follow-up up, all at once.
@@ -638,7 +682,7 @@ describe('crash at any instant (SIGKILL during stores up)', () => {
 
       const report = parse(up, `${ctx} follow-up up`);
       const refused = report.dirs.flatMap((d) => d.stores.filter((s) => s.action === 'refused').map((s) => `${s.file}: ${s.status}: ${s.message}`));
-      expect(refused, `${ctx} follow-up up refused; crashed fleet kept at ${kept()}`).toEqual([]);
+      if (refused.length) throw annotate(new Error(`${ctx} follow-up up refused:\n  ${refused.join('\n  ')}`), kept());
       expect(up.code, `${ctx} follow-up up; ${up.stderr}`).toBe(0);
       expectOnlyStores(report, root, `${ctx} follow-up up`);
       try {
@@ -648,7 +692,7 @@ describe('crash at any instant (SIGKILL during stores up)', () => {
       }
     }
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-    const shown = [...windows].map(([c, w]) => `--concurrency ${c} ${Math.round(w.start)}..${Math.round(w.end)} ms`).join(', ');
+    const shown = [...windows].map(([c, w]) => `--concurrency ${c} ${Math.round(w.idle * w.scale)}..${Math.round(w.full * w.scale)} ms`).join(', ');
     const tally = [...seen.verdicts].map(([f, v]) => `  ${f}: ${v.old} old, ${v.new} new, ${v.absent} absent`).join('\n');
     console.log(
       `seed ${SEED}: ${kills} kills (+${finishedFirst} runs finished before their kill) in ${seconds} s; final windows ${shown}; ` +
