@@ -145,8 +145,10 @@ export async function openStores(registry: Registry, dataDir: string, options: O
           }
         }
       }
+      // Facts read through this very connection can be reused under the lock if nobody committed since.
+      const prior = slot.db ? slot.facts : undefined;
       slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
-      const outcome = reconcileConnection(slot.db, slot.stat, slot.store, { backup: options.backup });
+      const outcome = reconcileConnection(slot.db, slot.stat, slot.store, { backup: options.backup }, prior);
       report.push(outcomeReport(slot.store, slot.file, slot.cls, outcome, t0));
       // The host gets a fresh connection, free of any state the reconcile left (after a
       // quick_check in rollback mode SQLite refuses a later wal_checkpoint with SQLITE_LOCKED).

@@ -12,12 +12,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
 import { diff, summarizeChanges } from '../schema/diff.js';
-import { inspect } from '../schema/inspect.js';
+import { inspect, readMaster, sameMaster } from '../schema/inspect.js';
 import type { Change } from '../schema/model.js';
 import { quoteString } from '../sql/tokens.js';
 import { classify, type Classification } from './classify.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { busyTimeout, collect, errorFacts, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { busyTimeout, collect, errorFacts, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 import { runStep } from './steps.js';
 import { rebuildTable } from './rebuild.js';
 
@@ -80,7 +80,9 @@ export function takeBackup(file: string, now: Date): string {
 
 /** Throws unless the file now has exactly the baseline schema and clean foreign keys. */
 export function verifyResult(db: Database.Database, store: Store, what: string): void {
-  const changes = diff(store.expect.snapshots.get(store.version)!, inspect(db));
+  // sqlite_schema equal to the baseline's letter for letter is equal by meaning (a fresh file).
+  const master = readMaster(db);
+  const changes = sameMaster(master, store.expect.baselineMaster) ? [] : diff(store.expect.snapshots.get(store.version)!, inspect(db, master));
   if (changes.length > 0) {
     throw new VerifyError(
       `after ${what}, the schema is not v${store.version}'s baseline: ${summarizeChanges(changes)}; rolled back, nothing changed — the registry's steps do not produce its baseline (run \`stores verify\`)`,
@@ -118,7 +120,7 @@ function isBusy(err: unknown): boolean {
  * the write lock, re-reads and re-classifies under it, plans, backs up, applies, verifies,
  * stamps and commits — or rolls back and reports why. Never throws for a bad file.
  */
-export function reconcileConnection(db: Database.Database, stat: FileStat, store: Store, options: ApplyOptions = {}): Outcome {
+export function reconcileConnection(db: Database.Database, stat: FileStat, store: Store, options: ApplyOptions = {}, prior?: FileFacts): Outcome {
   const fkBefore = db.pragma('foreign_keys', { simple: true }) as number;
   db.pragma('foreign_keys = OFF');
   db.pragma('legacy_alter_table = OFF');
@@ -133,8 +135,12 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
       cls = classify(facts, store);
       return { classification: cls, facts, plan: null, refused: true, reason: cls.message, backup: null };
     }
-    // Re-read everything under the write lock: another process may have acted meanwhile.
-    facts = collect(db, store, stat.file === ':memory:' ? stat : statUnderConnection(db, stat.file), { integrity: true });
+    // Under the write lock, the facts must be current: another process may have acted since they
+    // were read. If this same connection read them and nobody committed since (data_version is
+    // unchanged), they still hold; otherwise read everything again.
+    const unchanged = prior?.master && prior.error === null && prior.dataVersion !== undefined && db.pragma('data_version', { simple: true }) === prior.dataVersion;
+    if (unchanged) facts = prior.integrity === null ? { ...prior, integrity: quickCheck(db) } : prior;
+    else facts = collect(db, store, stat.file === ':memory:' ? stat : statUnderConnection(db, stat.file), { integrity: true });
     cls = classify(facts, store);
     const result = makePlan(cls, store, facts, options);
     if ('none' in result) {
@@ -191,6 +197,11 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
   try {
     const db = new Database(tmp, { timeout: busyTimeout(store) });
     try {
+      // Nobody else can see this file until it is linked into place: atomicity comes from the
+      // link, so the build needs no journal file and no fsync per commit; the finished file is
+      // fsynced once below.
+      db.pragma('journal_mode = MEMORY');
+      db.pragma('synchronous = OFF');
       db.pragma('foreign_keys = OFF');
       db.exec('BEGIN IMMEDIATE');
       try {
@@ -203,6 +214,7 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
     } finally {
       db.close();
     }
+    fsyncFile(tmp);
     try {
       fs.linkSync(tmp, file);
     } catch (err) {
@@ -214,6 +226,15 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
   } finally {
     fs.rmSync(tmp, { force: true });
     fs.rmSync(`${tmp}-journal`, { force: true });
+  }
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

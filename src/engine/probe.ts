@@ -43,6 +43,8 @@ export interface FileFacts extends FileStat {
   readonly deadTablesWithRows: readonly string[];
   /** Failure to read, with SQLite's or the OS's code. */
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** `PRAGMA data_version` when read: unchanged on the same connection means nobody committed since. */
+  readonly dataVersion?: number;
 }
 
 const MAGIC = 'SQLite format 3\u0000';
@@ -154,15 +156,17 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   const master = readMaster(db);
   const matchesBaseline = userVersion === store.version && sameMaster(master, store.expect.baselineMaster);
   const snapshot = matchesBaseline ? null : inspect(db, master);
-  let integrity: string | null = null;
-  if (options.integrity) {
-    const rows = db.pragma('quick_check') as { quick_check: string }[];
-    integrity = rows.map((r) => r.quick_check).join('; ');
-  }
+  const integrity = options.integrity ? quickCheck(db) : null;
   const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
   const deadTablesWithRows =
     userVersion === 0 ? store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && hasRows(db, t)) : [];
-  return { ...stat, userVersion, master, matchesBaseline, snapshot, integrity, deadTablesWithRows, error: null };
+  const dataVersion = db.pragma('data_version', { simple: true }) as number;
+  return { ...stat, userVersion, master, matchesBaseline, snapshot, integrity, deadTablesWithRows, error: null, dataVersion };
+}
+
+/** `PRAGMA quick_check`: 'ok', or the problems found. */
+export function quickCheck(db: Database.Database): string {
+  return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).join('; ');
 }
 
 /** Facts for a file that could not be read (or needs no reading). */

@@ -170,7 +170,7 @@ function write(store: Store, file: string, cls: Classification, facts: FileFacts
     return { ...baseReport(store, file, cls, t0), action: 'refused', from: cls.version, to: cls.version, message: msg };
   }
   try {
-    const outcome = reconcileConnection(db, open ? facts : statFile(file), store, options);
+    const outcome = open ? reconcileConnection(db, facts, store, options, facts) : reconcileConnection(db, statFile(file), store, options);
     return outcomeReport(store, file, cls, outcome, t0);
   } finally {
     if (!open) db.close();
