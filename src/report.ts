@@ -45,6 +45,8 @@ export interface DirReport {
   /** Absolute path of the data dir. */
   readonly path: string;
   readonly stores: readonly StoreReport[];
+  /** Files an interrupted run left behind (partial backups, files being created): safe to delete. */
+  readonly leftovers?: readonly string[];
 }
 
 export interface Report {

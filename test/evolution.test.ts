@@ -275,3 +275,47 @@ describe('narrowing type changes', () => {
     ]);
   });
 });
+
+describe('rebuildTable from a JavaScript step', () => {
+  it('rebuilds with a column mapping, children keep their rows, a trigger on the table comes back', async () => {
+    const { rebuildTable } = await import('../src/engine/rebuild.js');
+    const v1 = `CREATE TABLE account (id TEXT PRIMARY KEY, cents INTEGER NOT NULL);
+CREATE TABLE entry (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE, note TEXT);
+CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT NOT NULL);
+CREATE TRIGGER account_audit AFTER UPDATE ON account BEGIN INSERT INTO audit (what) VALUES ('update ' || new.id); END;`;
+    const v2 = `CREATE TABLE account (id TEXT PRIMARY KEY, balance REAL NOT NULL CHECK (balance >= 0));
+CREATE TABLE entry (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE, note TEXT);
+CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT NOT NULL);
+CREATE TRIGGER account_audit AFTER UPDATE ON account BEGIN INSERT INTO audit (what) VALUES ('update ' || new.id); END;`;
+    const s = createRegistry([
+      {
+        name: 'ledger',
+        file: 'ledger.db',
+        version: 2,
+        minVersion: 1,
+        oldestSchema: v1,
+        schema: v2,
+        migrations: [
+          {
+            version: 2,
+            name: '002-balance.mjs',
+            run: (db) =>
+              rebuildTable(db, {
+                table: 'account',
+                create: 'CREATE TABLE account (id TEXT PRIMARY KEY, balance REAL NOT NULL CHECK (balance >= 0))',
+                map: { balance: 'cents / 100.0' },
+              }),
+          },
+        ],
+      },
+    ]).stores[0]!;
+    const dir = tmpDir();
+    const file = path.join(dir, 'ledger.db');
+    writeSql(file, `${v1} INSERT INTO account VALUES ('a', 1250), ('b', 5); INSERT INTO entry (account_id, note) VALUES ('a', 'x'), ('a', 'y'), ('b', 'z');`, 1);
+    const r = reconcileStore(s, dir, { mode: 'up', backup: false });
+    expect(r.action, r.message).toBe('migrated');
+    expect(query(file, 'SELECT * FROM account ORDER BY id')).toEqual([{ id: 'a', balance: 12.5 }, { id: 'b', balance: 0.05 }]);
+    expect(query(file, 'SELECT count(*) AS n FROM entry')).toEqual([{ n: 3 }]);
+    expect(query(file, "SELECT name FROM sqlite_schema WHERE type = 'trigger'")).toEqual([{ name: 'account_audit' }]);
+  });
+});

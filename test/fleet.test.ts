@@ -161,3 +161,20 @@ describe('progress bar', () => {
     expect(plain.stderr).not.toMatch(/files/);
   });
 });
+
+describe('leftovers of interrupted runs', () => {
+  it('partial backups and files being created are reported, never taken for stores', () => {
+    const root = tmpDir();
+    const dir = path.join(root, 'd');
+    writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
+    fs.writeFileSync(path.join(dir, 'objects.db.backup-20260101T000000000Z.partial'), 'half');
+    fs.writeFileSync(path.join(dir, '.filestore.db.stores-new-123-abc'), 'half');
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not ours');
+    const r = cli(['check', '--root', root, '--json']);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.dirs).toHaveLength(1);
+    expect(report.dirs[0]!.leftovers).toEqual(['.filestore.db.stores-new-123-abc', 'objects.db.backup-20260101T000000000Z.partial']);
+    expect(report.dirs[0]!.stores.map((s) => s.status)).toEqual(['missing', 'missing', 'current']);
+    expect(cli(['check', '--root', root]).stdout).toMatch(/Leftovers of interrupted runs[\s\S]*objects\.db\.backup-20260101T000000000Z\.partial/);
+  });
+});

@@ -81,6 +81,12 @@ export function renderReport(report: Report, mode: Mode, style: Style, options: 
     const verb = mode === 'adopt' && pending.every((s) => s.status !== 'legacy') ? 'up' : mode === 'check' ? (pending.every((s) => s.status === 'legacy') ? 'adopt' : 'up') : mode;
     lines.push(paint(style, 'yellow', `${pending.length} store${pending.length === 1 ? '' : 's'} need${pending.length === 1 ? 's' : ''} \`stores ${verb}\`${tables ? '' : ` (\`--json\` lists them)`}`));
   }
+  const left = report.dirs.filter((d) => d.leftovers && d.leftovers.length > 0);
+  if (left.length > 0) {
+    lines.push('');
+    lines.push(paint(style, 'yellow', `Leftovers of interrupted runs (never stores; safe to delete once no stores process runs there):`));
+    for (const d of left) for (const f of d.leftovers!) lines.push(`  ${d.path}/${f}`);
+  }
   const attention = report.dirs.flatMap((d) => d.stores).filter((s) => s.action === 'refused' || (mode === 'check' && isRefusedStatus(s.status)));
   if (attention.length > 0) {
     lines.push('');
