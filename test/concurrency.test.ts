@@ -15,9 +15,10 @@ beforeAll(async () => {
   reg = await registry();
 });
 
-function runUp(root: string): Promise<{ code: number; report: Report }> {
+/** Runs node with `args`, resolving with its exit code and its stdout parsed as JSON. */
+function spawnJson<T>(args: string[]): Promise<{ code: number; report: T }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'up', '--root', root, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -25,12 +26,16 @@ function runUp(root: string): Promise<{ code: number; report: Report }> {
     child.on('error', reject);
     child.on('close', (code) => {
       try {
-        resolve({ code: code ?? -1, report: JSON.parse(out) as Report });
+        resolve({ code: code ?? -1, report: JSON.parse(out) as T });
       } catch {
-        reject(new Error(`exit ${code}; stdout ${out.slice(0, 500)}; stderr ${err.slice(0, 500)}`));
+        reject(new Error(`exit ${code}; stdout ${out.slice(0, 500)}; stderr ${err.slice(0, 1500)}`));
       }
     });
   });
+}
+
+function runUp(root: string): Promise<{ code: number; report: Report }> {
+  return spawnJson<Report>([CLI, 'up', '--root', root, '--json']);
 }
 
 /** A process that boots every data dir under `root` with openStores, like a host would. */
@@ -48,21 +53,7 @@ function runBoot(root: string): Promise<{ code: number; report: { dir: string; s
       await s.close();
     }
     process.stdout.write(JSON.stringify(out));`.replace("const s = await openStores(registry, dir);", "let s; try { s = await openStores(registry, dir); } catch (e) { console.error(e.stack); throw e; }");
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ code: code ?? -1, report: JSON.parse(out) });
-      } catch {
-        reject(new Error(`exit ${code}; stdout ${out.slice(0, 500)}; stderr ${err.slice(0, 1500)}`));
-      }
-    });
-  });
+  return spawnJson(['--input-type=module', '-e', script, root]);
 }
 
 describe('concurrent boots: CLI and openStores processes together', () => {
