@@ -51,6 +51,8 @@
  * check,rss,create,noop,upgrade,adopt,boot), BENCH_KEEP=1 (keep the fleets), BENCH_CLI (another
  * build of the CLI to measure, e.g. a modified copy of dist/cli/main.js).
  *
+ * `node scripts/bench-fleet.mjs --render [RESULTS.json] [OUT.svg]` redraws the chart from a results file.
+ *
  * Internal: `node scripts/bench-fleet.mjs --child KIND ARGS…` is how the baselines and the
  * other tools run as processes of their own (raw-scan ROOT | raw-create LIST | kysely LIST |
  * umzug LIST, LIST a JSON file of data dirs).
@@ -397,6 +399,11 @@ async function child(kind, args) {
 
 if (process.argv[2] === '--child') {
   await child(process.argv[3], process.argv.slice(4));
+} else if (process.argv[2] === '--render') {
+  // Redraw a chart from a results file: --render [results.json] [out.svg]
+  const results = process.argv[3] ?? path.join(HERE, 'bench-results.json');
+  const out = process.argv[4] ?? path.join(PKG, 'docs', 'bench.svg');
+  fs.writeFileSync(out, svg(JSON.parse(fs.readFileSync(results, 'utf8'))));
 } else {
   await main();
 }
@@ -915,6 +922,7 @@ function svg(result) {
   const parts = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  parts.push(`<defs><clipPath id="labels"><rect x="0" y="0" width="${barX - 6}" height="${H}"/></clipPath></defs>`);
   parts.push(`<text x="16" y="26" font-size="16" font-weight="600" fill="#111">stores benchmark${result.quick ? ' (quick run)' : ''}: each figure as a ratio to its baseline, lower is better</text>`);
   parts.push(`<text x="16" y="46" fill="#444">${esc(result.date.slice(0, 16).replace('T', ' '))} UTC · ${esc(m.cpu)} · ${m.cores} cores · ${m.memGiB} GiB · Node ${esc(m.node)} · ${esc(m.os)}</text>`);
   parts.push(`<text x="16" y="64" fill="#444">better-sqlite3 ${esc(result.versions['better-sqlite3'])} (SQLite ${esc(result.versions.sqlite)}) · kysely ${esc(result.versions.kysely)} · umzug ${esc(result.versions.umzug)} · medians of whole processes, each against a baseline measured in the same run</text>`);
@@ -933,7 +941,7 @@ function svg(result) {
     const colour = r.met === null ? '#8a8a8a' : r.met ? '#2e7d32' : '#c62828';
     if (i % 2 === 0) parts.push(`<rect x="8" y="${y}" width="${W - 16}" height="${rowH}" fill="#f6f6f6"/>`);
     const busy = r.otherLoad !== null && r.otherLoad !== undefined && r.otherLoad > 0.25 ? '  ⚠ busy machine' : '';
-    parts.push(`<text x="16" y="${y + 17}" fill="#111"><tspan font-weight="600">${esc(r.workload)}</tspan><tspan fill="#555"> · ${esc(r.tool)} vs ${esc(r.baseline)}</tspan><tspan fill="#c62828" font-size="11">${busy}</tspan></text>`);
+    parts.push(`<text x="16" y="${y + 17}" fill="#111" clip-path="url(#labels)"><tspan font-weight="600">${esc(r.workload)}</tspan><tspan fill="#555"> · ${esc(r.tool)} vs ${esc(r.baseline)}</tspan><tspan fill="#c62828" font-size="11">${busy}</tspan></text>`);
     parts.push(`<rect x="${barX}" y="${y + 6}" width="${Math.max(1, x(r.ratio) - barX).toFixed(1)}" height="${rowH - 12}" fill="${colour}" rx="2"/>`);
     if (r.ratio > scale) parts.push(`<text x="${(x(scale) - 4).toFixed(1)}" y="${y + 17}" text-anchor="end" fill="#fff" font-size="11">▶</text>`);
     if (r.target !== null) {
