@@ -134,6 +134,10 @@ describe('workers that cannot start', () => {
     // process ran out of memory). Here the registry folder vanishes after it was loaded.
     const stores = path.join(tmpDir(), 'stores');
     fs.cpSync(STORES, stores, { recursive: true });
+    // A JavaScript step makes the workers load the registry from its folder (functions cannot
+    // cross threads; a registry of SQL only is handed over as data).
+    fs.rmSync(path.join(stores, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
+    fs.writeFileSync(path.join(stores, 'objects/migrations/003-user-hidden.mjs'), "export default (db) => db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n");
     const { loadRegistry } = await import('../src/registry/load.js');
     const gone = await loadRegistry(stores);
     fs.rmSync(stores, { recursive: true });

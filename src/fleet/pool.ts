@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import type { ReconcileOptions } from '../engine/reconcile.js';
+import type { Registry } from '../registry/types.js';
 import type { DirReport } from '../report.js';
 import { stopRequested, type StopFlag } from './run-dir.js';
 import type { WorkerReply } from './worker.js';
@@ -44,6 +45,7 @@ export class WorkerPool {
   readonly #idle: Slot[] = [];
   readonly #all = new Set<Slot>();
   readonly #registryPath: string;
+  readonly #registry: Registry | undefined;
   readonly #options: ReconcileOptions;
   readonly #stop: StopFlag | undefined;
   #nextId = 0;
@@ -51,17 +53,19 @@ export class WorkerPool {
   /** Set when a worker cannot even start: every task then fails fast with this error. */
   #broken: Error | null = null;
 
-  constructor(size: number, registryPath: string, options: ReconcileOptions, stop?: StopFlag) {
+  constructor(size: number, registry: Registry, options: ReconcileOptions, stop?: StopFlag) {
     this.#limit = pLimit(size);
     this.#stop = stop;
-    this.#registryPath = registryPath;
+    this.#registryPath = registry.source;
+    // Workers skip re-validating a registry whose steps are all SQL: it crosses as plain data.
+    this.#registry = registry.stores.every((s) => s.migrations.every((m) => m.run === undefined)) ? registry : undefined;
     this.#options = options;
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn());
   }
 
   #spawn(): Slot {
     const worker = new Worker(workerModule(), {
-      workerData: { registryPath: this.#registryPath, options: this.#options, stop: this.#stop },
+      workerData: { registryPath: this.#registryPath, registry: this.#registry, options: this.#options, stop: this.#stop },
       // A small young generation keeps each worker's heap from growing with the length of the run.
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });

@@ -132,7 +132,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
       done(i, await runDirStepwise(registry, list[i]!, options, options.stop));
     }
   } else {
-    const pool = new WorkerPool(concurrency, registry.source, plain, options.mode === 'check' ? undefined : options.stop);
+    const pool = new WorkerPool(concurrency, registry, plain, options.mode === 'check' ? undefined : options.stop);
     try {
       // One feeder per worker takes the next data dir when its last one is done, so only the
       // dirs in flight exist as tasks (memory stays flat however long the list).

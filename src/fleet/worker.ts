@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadRegistry } from '../registry/load.js';
+import type { Registry } from '../registry/types.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import { runDir, type StopFlag } from './run-dir.js';
 
@@ -17,8 +18,10 @@ export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: ReturnType<typeof runDir> }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
-const { registryPath, options, stop } = workerData as { registryPath: string; options: ReconcileOptions; stop?: StopFlag };
-const registry = await loadRegistry(registryPath);
+const { registryPath, registry: given, options, stop } = workerData as { registryPath: string; registry?: Registry; options: ReconcileOptions; stop?: StopFlag };
+// A registry of SQL only arrives validated (structured-cloned); one with JavaScript steps is
+// loaded again from its folder, since functions cannot cross threads.
+const registry = given ?? (await loadRegistry(registryPath));
 
 parentPort!.on('message', (task: WorkerTask) => {
   let reply: WorkerReply;
