@@ -147,9 +147,3 @@ export function rebuildTable(db: Database.Database, spec: RebuildSpec): void {
     }
   }
 }
-
-/** The tables a migration's SQL rebuilds (declared with `-- stores:rebuild`). */
-export function rebuiltTables(sql: string | undefined): string[] {
-  if (!sql || !sql.includes('stores:rebuild')) return [];
-  return parseMigration(sql).flatMap((p) => (p.kind === 'rebuild' ? [p.table] : []));
-}

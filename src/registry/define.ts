@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { RegistryError, type RegistryProblem } from '../errors.js';
 import { inspect, readMaster } from '../schema/inspect.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
-import { foldCase, isWord, splitStatements, tokenize } from '../sql/tokens.js';
+import { foldCase, splitStatements, tokenize } from '../sql/tokens.js';
 import { runStep } from '../engine/steps.js';
 import { parseMigration } from '../engine/rebuild.js';
 import { analyzeMigration, type DestructiveAnalysis } from '../engine/destructive.js';
@@ -349,10 +349,4 @@ export function createRegistry(defs: readonly StoreDefinition[], source = 'code'
   }
   if (problems.length > 0) throw new RegistryError(problems);
   return { source, stores };
-}
-
-/** True when a statement's first keyword is `kw` (used to detect CREATE TABLE etc.). */
-export function startsWith(sql: string, ...kws: string[]): boolean {
-  const toks = tokenize(sql);
-  return kws.every((kw, i) => isWord(toks[i], kw));
 }

@@ -189,16 +189,6 @@ export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): 
   return { tables, indexes, triggers, views };
 }
 
-/** Counts the rows of every table of a snapshot (used to prove that nothing is lost). */
-export function countRows(db: DB, snapshot: Snapshot): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of Object.values(snapshot.tables)) {
-    if (t.virtual) continue;
-    out[foldCase(t.name)] = (db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(t.name)}`).get() as { n: number }).n;
-  }
-  return out;
-}
-
 /** True when the table holds at least one row. */
 export function hasRows(db: DB, table: string): boolean {
   return db.prepare(`SELECT EXISTS (SELECT 1 FROM ${quoteIdent(table)}) AS x`).pluck().get() === 1;
