@@ -12,12 +12,10 @@ import Database from 'better-sqlite3';
 import { StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
 import { isRefusedStatus, type StoreReport } from './report.js';
 import type { Registry, Store } from './registry/types.js';
-import { classify, type Classification } from './engine/classify.js';
-import { createFresh, reconcileConnection } from './engine/apply.js';
-import { plan as makePlan } from './engine/plan.js';
+import type { Classification } from './engine/classify.js';
 import { busyTimeout, type FileFacts, type FileStat } from './engine/probe.js';
 import { lookAt } from './engine/look.js';
-import { outcomeReport } from './engine/reconcile.js';
+import { decide } from './engine/reconcile.js';
 
 export interface OpenOptions {
   /** Create the data dir when absent (default true). */
@@ -122,41 +120,19 @@ export async function openStores(registry: Registry, dataDir: string, options: O
     const refused = slots.filter((s) => isRefusedStatus(s.cls.status));
     if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)));
 
-    // 2. Reconcile what needs it, each store in its own transaction.
+    // 2. Reconcile what needs it, each store in its own transaction: the same decision as
+    // `stores up`, on the connection of the first look.
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
-      const t0 = started[i]!;
-      if (slot.cls.status === 'current') {
-        const ms = Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100;
-        const v = slot.store.version;
-        report.push({ name: slot.store.name, file: slot.file, status: 'current', version: v, target: v, action: 'unchanged', from: v, to: v, backup: null, message: slot.cls.message, ms });
-        continue;
-      }
-      if (slot.cls.status === 'missing') {
-        const planned = makePlan(slot.cls, slot.store, slot.facts);
-        if ('plan' in planned) {
-          try {
-            if (createFresh(slot.file, slot.store, planned.plan)) {
-              report.push(outcomeReport(slot.store, slot.file, slot.cls, { classification: slot.cls, facts: slot.facts, plan: planned.plan, refused: false, backup: null }, t0));
-              continue;
-            }
-          } catch (err) {
-            throw new StoreError([refusalOf(slot, `cannot create the file: ${(err as Error).message}; fix the cause (permissions, disk space), then start again`, 'error')], { cause: err });
-          }
-        }
-      }
-      // Facts read through this very connection can be reused under the lock if nobody committed since.
-      const prior = slot.db ? slot.facts : undefined;
-      slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
-      const outcome = reconcileConnection(slot.db, slot.stat, slot.store, { backup: options.backup }, prior);
-      report.push(outcomeReport(slot.store, slot.file, slot.cls, outcome, t0));
+      const r = decide(slot.store, slot.file, slot.cls, slot.facts, slot.db, { mode: 'up', backup: options.backup }, started[i]!);
+      report.push(r);
+      if (slot.cls.status === 'current') continue;
       // The host gets a fresh connection, free of any state the reconcile left (after a
       // quick_check in rollback mode SQLite refuses a later wal_checkpoint with SQLITE_LOCKED).
-      slot.db.close();
+      slot.db?.close();
       slot.db = null;
-      if (outcome.refused) {
-        const status = isRefusedStatus(outcome.classification.status) ? (outcome.classification.status as RefusedStatus) : 'error';
-        throw new StoreError([refusalOf(slot, outcome.reason ?? outcome.classification.message, status)]);
+      if (r.action === 'refused') {
+        throw new StoreError([refusalOf(slot, r.message, isRefusedStatus(r.status) ? (r.status as RefusedStatus) : 'error')]);
       }
     }
 

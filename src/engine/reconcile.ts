@@ -8,7 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
 import type { Store } from '../registry/types.js';
-import { classify, type Classification } from './classify.js';
+import type { Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
 import { busyTimeout, openForProbe, statFile, type FileFacts } from './probe.js';
@@ -132,7 +132,12 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
   }
 }
 
-function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions, t0: bigint): StoreReport {
+/**
+ * What a command does with a file it has looked at: nothing (current, or not its business),
+ * refuse, plan (dry run), or write. `db` is the look's connection (it stays open: the caller
+ * closes it); without one, a connection is opened for the write and closed after.
+ */
+export function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions, t0: bigint): StoreReport {
   const report = baseReport(store, file, cls, t0);
 
   const stay = { from: cls.version, to: cls.version };
