@@ -65,6 +65,88 @@ describe('missing and empty', () => {
   });
 });
 
+describe('WAL-mode files (read under an exclusive lock when nobody holds them)', () => {
+  const walAt = (dir: string, v: number) => {
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, v, OBJECTS_ROWS_V1);
+    const w = new Database(file);
+    w.pragma('journal_mode = WAL');
+    w.close();
+    return file;
+  };
+  // Read-write, so that reading a WAL file leaves no companions (a read-only connection would).
+  const read = <T,>(file: string, sql: string): T[] => {
+    const d = new Database(file, { fileMustExist: true });
+    try {
+      return d.prepare(sql).all() as T[];
+    } finally {
+      d.close();
+    }
+  };
+
+  it('check and a no-op up read a WAL file and leave no -wal/-shm behind, the bytes as they were', () => {
+    const dir = tmpDir();
+    const file = walAt(dir, 4);
+    const before = fingerprint(file);
+    expect(check(objects, dir).status).toBe('current');
+    expect(up(objects, dir).action).toBe('unchanged');
+    expect(fs.readdirSync(dir)).toEqual(['objects.db']);
+    expect(fingerprint(file)).toEqual(before);
+  });
+
+  it('a WAL file another connection holds is read the ordinary way: no waiting, no error, the holder goes on', () => {
+    const dir = tmpDir();
+    const file = walAt(dir, 4);
+    const host = new Database(file, { timeout: 0 });
+    host.prepare('SELECT count(*) FROM db_client').get(); // the host's connection now holds its shared lock
+    try {
+      const t0 = Date.now();
+      expect(check(objects, dir).status).toBe('current');
+      expect(up(objects, dir).action).toBe('unchanged');
+      expect(Date.now() - t0).toBeLessThan(2000); // busy_timeout is 5 s: the fallback did not wait
+      // The host, with no busy timeout at all, still reads and writes.
+      host.exec("INSERT INTO db_client VALUES ('after-check', 1, 'x')");
+      expect(host.prepare('SELECT count(*) AS n FROM db_client WHERE oid = ?').get('after-check')).toEqual({ n: 1 });
+    } finally {
+      host.close();
+    }
+  });
+
+  it('a behind WAL file is migrated on the look\'s connection, stays WAL, keeps its rows, leaves no companions', () => {
+    const dir = tmpDir();
+    const file = walAt(dir, 2);
+    const defs = read(file, 'SELECT id, slug FROM db_agent_definitions ORDER BY id');
+    expect(defs.length).toBeGreaterThan(0);
+    expect(up(objects, dir)).toMatchObject({ status: 'behind', action: 'migrated', from: 2, to: 4 });
+    expect(fs.readdirSync(dir)).toEqual(['objects.db']);
+    expect(read(file, 'PRAGMA user_version')).toEqual([{ user_version: 4 }]);
+    expect(read(file, 'SELECT id, slug FROM db_agent_definitions ORDER BY id')).toEqual(defs);
+    expect(read(file, 'SELECT count(*) AS n FROM db_agents')).toEqual([{ n: defs.length }]);
+    expect(read(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(check(objects, dir).status).toBe('current');
+  });
+
+  it('two processes upgrading the same behind rollback-journal and WAL files: each migrates once, neither fails', async () => {
+    const dirs = [tmpDir(), tmpDir()];
+    writeAt(objects, path.join(dirs[0]!, 'objects.db'), 1, OBJECTS_ROWS_V1);
+    walAt(dirs[1]!, 1);
+    const cliPath = path.join(ROOT, 'dist', 'cli', 'main.js');
+    const { spawn } = await import('node:child_process');
+    const run = () =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [cliPath, 'up', ...dirs, '--json', '--concurrency', '1']);
+        let out = '';
+        p.stdout.on('data', (c) => (out += c));
+        p.on('close', (code) => resolve({ code, out }));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const actions = [a, b].flatMap((r) => (JSON.parse(r.out) as { dirs: { stores: { name: string; action: string }[] }[] }).dirs.map((d) => d.stores.find((s) => s.name === 'objects')!.action));
+    expect(actions.filter((x) => x === 'migrated')).toHaveLength(2);
+    for (const d of dirs) expect(userVersion(path.join(d, 'objects.db'))).toBe(4);
+  });
+});
+
 describe('behind: every migration path keeps every row', () => {
   for (const v of [1, 2, 3]) {
     it(`v${v} → v4 runs the migrations after v${v}, backfills db_agents, keeps rows`, () => {

@@ -18,16 +18,40 @@ export interface Look {
   readonly cls: Classification;
   /** The open read-write connection (plain files only); the caller closes it. */
   readonly db: Database.Database | null;
+  /** `db` holds the file in exclusive locking mode (see {@link LookOptions.exclusive}). */
+  readonly exclusive: boolean;
 }
 
-export function lookAt(store: Store, file: string, options: { integrity?: boolean; readOnly?: boolean } = {}): Look {
+export interface LookOptions {
+  /** Run `PRAGMA quick_check`. */
+  readonly integrity?: boolean;
+  /** Report a hot journal instead of rolling it back (check, dry runs). */
+  readonly readOnly?: boolean;
+  /**
+   * Read a plain file in SQLite's exclusive locking mode when nobody else has it open: a WAL-mode
+   * file is then read without creating, mapping and deleting a `-shm` wal-index
+   * (https://www.sqlite.org/wal.html#use_of_wal_without_shared_memory), which is most of what
+   * reading a small WAL file costs. The lock is tried without waiting; when another connection
+   * holds the file, the look falls back to an ordinary connection. For one-shot commands only
+   * (check, up over a fleet): never for connections handed to a host.
+   */
+  readonly exclusive?: boolean;
+}
+
+/**
+ * Larger files are looked at the ordinary way: reading them (quick_check above all) takes long
+ * enough that holding others out would be felt, and the -shm costs little beside it.
+ */
+export const EXCLUSIVE_MAX_BYTES = 4 * 1024 * 1024;
+
+export function lookAt(store: Store, file: string, options: LookOptions = {}): Look {
   let stat: FileStat;
   try {
     stat = statLight(file);
   } catch (err) {
     const st: FileStat = { file, kind: 'other', size: 0, walBytes: 0, journal: false, header: null };
     const facts = unreadFacts(st, errorFacts(err));
-    return { stat: st, facts, cls: classify(facts, store), db: null };
+    return { stat: st, facts, cls: classify(facts, store), db: null, exclusive: false };
   }
   const plain = stat.kind === 'file' && stat.size >= 100;
   if (!plain || stat.walBytes > 0 || stat.journal) {
@@ -40,19 +64,29 @@ export function lookAt(store: Store, file: string, options: { integrity?: boolea
         // Refused from the first probe, with the hot journal named.
       }
     }
-    return { stat: facts, facts, cls: classify(facts, store), db: null };
+    return { stat: facts, facts, cls: classify(facts, store), db: null, exclusive: false };
   }
+  const exclusive = options.exclusive === true && stat.size <= EXCLUSIVE_MAX_BYTES;
   let db: Database.Database | null = null;
   try {
-    db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+    // Exclusive: no waiting for the lock (the fallback below waits instead).
+    db = new Database(file, { fileMustExist: true, timeout: exclusive ? 0 : busyTimeout(store) });
+    if (exclusive) db.exec('PRAGMA locking_mode = EXCLUSIVE');
     // The connection reads the header for us: a file that is not SQLite fails with NOTADB.
     const facts = collect(db, store, { ...stat, header: { sqlite: true, wal: false, userVersion: 0 } }, { integrity: options.integrity === true });
-    return { stat, facts, cls: classify(facts, store), db };
+    return { stat, facts, cls: classify(facts, store), db, exclusive };
   } catch (err) {
     db?.close();
+    // Held by another connection: look again the ordinary way, waiting for the lock as usual.
+    if (exclusive && isBusy(err)) return lookAt(store, file, { ...options, exclusive: false });
     // No header was read on this path: the error says whether the file is SQLite at all.
     const e = errorFacts(err);
     const facts = unreadFacts({ ...stat, header: { sqlite: e.code !== 'SQLITE_NOTADB', wal: false, userVersion: 0 } }, e);
-    return { stat, facts, cls: classify(facts, store), db: null };
+    return { stat, facts, cls: classify(facts, store), db: null, exclusive: false };
   }
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }

@@ -118,18 +118,36 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
     // Read-only. A plain file (no pending -wal, no journal) is read like up reads it, through a
     // connection that only reads and then closes (SQLite removes any -wal/-shm it created);
     // anything else through the read-only probe. A hot journal is reported, never rolled back.
-    const look = lookAt(store, file, { integrity, readOnly: true });
+    const look = lookAt(store, file, { integrity, readOnly: true, exclusive: true });
     look.db?.close();
     if (options.mode === 'check') return baseReport(store, file, look.cls, t0);
     return decide(store, file, look.cls, look.facts, null, options, t0);
   }
   // up/adopt: one read-write connection for the look and, if needed, the write.
-  const look = lookAt(store, file, { integrity });
+  const look = lookAt(store, file, { integrity, exclusive: true });
+  let db = look.db;
   try {
-    return decide(store, file, look.cls, look.facts, look.db, options, t0);
+    if (db && look.exclusive && look.cls.status !== 'current' && !keepForWrite(db, store)) {
+      // The write takes its own ordinary connection (the look's locks would make two
+      // concurrent writers of a rollback-journal file wait on each other).
+      db.close();
+      db = null;
+    }
+    return decide(store, file, look.cls, look.facts, db, options, t0);
   } finally {
-    look.db?.close();
+    db?.close();
   }
+}
+
+/**
+ * Whether a look's exclusive connection can carry the write: a WAL-mode file, whose exclusive
+ * lock is already the write lock (nobody else can read or write it meanwhile, so the facts stay
+ * true). The busy timeout the look turned off is restored for what follows.
+ */
+function keepForWrite(db: Database.Database, store: Store): boolean {
+  if (db.pragma('journal_mode', { simple: true }) !== 'wal') return false;
+  db.pragma(`busy_timeout = ${busyTimeout(store)}`);
+  return true;
 }
 
 /**
