@@ -126,6 +126,24 @@ describe('WAL-mode files (read under an exclusive lock when nobody holds them)',
     expect(check(objects, dir).status).toBe('current');
   });
 
+  it('a legacy WAL file whose dead tables hold rows is backed up, then adopted (the backup reads through its own connection)', () => {
+    // Regression: the look's exclusive lock kept the backup's connection out (SQLITE_BUSY).
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeSql(file, storesFile('objects/legacy/forge-era.sql'));
+    const w = new Database(file);
+    w.pragma('journal_mode = WAL');
+    w.close();
+    const deadRuns = read(file, 'SELECT * FROM db_workflow_runs');
+    expect(deadRuns.length).toBeGreaterThan(0);
+    const r = up(objects, dir, { now: () => new Date('2026-01-02T03:04:05.678Z') });
+    expect(r).toMatchObject({ status: 'legacy', action: 'adopted', from: 0, to: 4 });
+    expect(r.backup).toBe(`${file}.backup-20260102T030405678Z`);
+    expect(read(r.backup!, 'SELECT * FROM db_workflow_runs')).toEqual(deadRuns);
+    expect(read(file, 'PRAGMA user_version')).toEqual([{ user_version: 4 }]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['objects.db', 'objects.db.backup-20260102T030405678Z']);
+  });
+
   it('two processes upgrading the same behind rollback-journal and WAL files: each migrates once, neither fails', async () => {
     const dirs = [tmpDir(), tmpDir()];
     writeAt(objects, path.join(dirs[0]!, 'objects.db'), 1, OBJECTS_ROWS_V1);

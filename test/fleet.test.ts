@@ -128,6 +128,27 @@ describe('worker failures', () => {
   });
 });
 
+describe('worker failures: the data dirs queued behind a dying worker', () => {
+  it('are handed to its replacement and reconciled', () => {
+    const stores = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, stores, { recursive: true });
+    fs.rmSync(path.join(stores, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
+    fs.writeFileSync(
+      path.join(stores, 'objects/migrations/003-user-hidden.mjs'),
+      `export default function (db) {\n  if (db.name.includes('poison')) process.exit(7);\n  db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n}\n`,
+    );
+    const root = tmpDir();
+    // Sorted first, each poisoned dir is the first task of a worker, with another queued behind it.
+    const names = ['0-poison', '1-poison', 'a', 'b', 'c', 'd', 'e', 'f'];
+    for (const d of names) writeAt(store(reg, 'objects'), path.join(root, d, 'objects.db'), 2);
+    const r = cli(['up', '--root', root, '--stores', stores, '--json', '--concurrency', '2']);
+    expect(r.code).toBe(4);
+    const report = JSON.parse(r.stdout) as Report;
+    const actions = Object.fromEntries(report.dirs.map((d) => [path.basename(d.path), d.stores.find((s) => s.name === 'objects')!.action]));
+    expect(actions).toEqual({ '0-poison': 'refused', '1-poison': 'refused', a: 'migrated', b: 'migrated', c: 'migrated', d: 'migrated', e: 'migrated', f: 'migrated' });
+  });
+});
+
 describe('workers that cannot start', () => {
   it('every data dir reports the cause, quickly, with no endless respawn', async () => {
     // Regression: a worker failing at start-up used to be respawned without end (the

@@ -125,28 +125,26 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
   }
   // up/adopt: one read-write connection for the look and, if needed, the write.
   const look = lookAt(store, file, { integrity, exclusive: true });
-  let db = look.db;
   try {
-    if (db && look.exclusive && look.cls.status !== 'current' && !keepForWrite(db, store)) {
-      // The write takes its own ordinary connection (the look's locks would make two
-      // concurrent writers of a rollback-journal file wait on each other).
-      db.close();
-      db = null;
-    }
-    return decide(store, file, look.cls, look.facts, db, options, t0);
+    return decide(store, file, look.cls, look.facts, look.db, options, t0);
   } finally {
-    db?.close();
+    look.db?.close();
   }
 }
 
 /**
- * Whether a look's exclusive connection can carry the write: a WAL-mode file, whose exclusive
- * lock is already the write lock (nobody else can read or write it meanwhile, so the facts stay
- * true). The busy timeout the look turned off is restored for what follows.
+ * Whether the look's connection can carry the write. An ordinary one can. One in exclusive
+ * locking mode can when the file is in WAL mode (its exclusive lock is already the write lock:
+ * nobody can read or write the file meanwhile, so the facts stay true) and no backup is to be
+ * taken (the backup reads through a connection of its own, which that lock would keep out).
+ * Otherwise the write takes an ordinary connection of its own: the look's shared lock on a
+ * rollback-journal file would make two concurrent writers wait on each other.
  */
-function keepForWrite(db: Database.Database, store: Store): boolean {
+function lookCarriesWrite(db: Database.Database, store: Store, p: Plan, options: ReconcileOptions): boolean {
+  if (db.pragma('locking_mode', { simple: true }) !== 'exclusive') return true;
   if (db.pragma('journal_mode', { simple: true }) !== 'wal') return false;
-  db.pragma(`busy_timeout = ${busyTimeout(store)}`);
+  if (p.backupFor.length > 0 && options.backup !== false) return false;
+  db.pragma(`busy_timeout = ${busyTimeout(store)}`); // the look tried its lock without waiting
   return true;
 }
 
@@ -184,6 +182,10 @@ function write(store: Store, file: string, cls: Classification, facts: FileFacts
       return { ...baseReport(store, file, { ...cls, status: 'error' }, t0), status: 'missing', action: 'refused', from: null, to: null, message: msg };
     }
     // Another process created it first: reconcile what is there now (normally: current).
+  }
+  if (open && !lookCarriesWrite(open, store, p, options)) {
+    open.close();
+    open = null;
   }
   let db: Database.Database;
   try {

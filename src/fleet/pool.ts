@@ -33,17 +33,30 @@ export function workerModule(): URL {
   return new URL(`file://${compiled}`);
 }
 
+interface Task {
+  readonly id: number;
+  readonly dir: string;
+  readonly resolve: (r: DirReport) => void;
+  readonly reject: (e: Error) => void;
+}
+
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
-  pending: { id: number; resolve: (r: DirReport) => void; reject: (e: Error) => void } | null;
+  /** Tasks posted to this worker, in order: the first is the one it is working on. */
+  queue: Task[];
   started: boolean;
 }
 
+/**
+ * Data dirs queued per worker: the next one is already in the worker's mailbox when it finishes
+ * one, so it never waits for the main thread (which may be busy with a data dir of its own).
+ */
+export const QUEUE_DEPTH = 2;
+
 export class WorkerPool {
   readonly #limit: ReturnType<typeof pLimit>;
-  readonly #idle: Slot[] = [];
-  readonly #all = new Set<Slot>();
+  readonly #slots: Slot[] = [];
   readonly #registryPath: string;
   readonly #registry: Registry | undefined;
   readonly #options: ReconcileOptions;
@@ -54,23 +67,22 @@ export class WorkerPool {
   #broken: Error | null = null;
 
   constructor(size: number, registry: Registry, options: ReconcileOptions, stop?: StopFlag) {
-    this.#limit = pLimit(size);
+    this.#limit = pLimit(size * QUEUE_DEPTH);
     this.#stop = stop;
     this.#registryPath = registry.source;
     // Workers skip re-validating a registry whose steps are all SQL: it crosses as plain data.
-    this.#registry = registry.stores.every((s) => s.migrations.every((m) => m.run === undefined)) ? registry : undefined;
+    this.#registry = sqlOnly(registry) ? registry : undefined;
     this.#options = options;
-    for (let i = 0; i < size; i++) this.#idle.push(this.#spawn());
+    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
   }
 
   #spawn(): Slot {
     const worker = new Worker(workerModule(), {
       workerData: { registryPath: this.#registryPath, registry: this.#registry, options: this.#options, stop: this.#stop },
       // A small young generation keeps each worker's heap from growing with the length of the run.
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
-    const slot: Slot = { worker, ready: Promise.resolve(), pending: null, started: false };
-    this.#all.add(slot);
+    const slot: Slot = { worker, ready: Promise.resolve(), queue: [], started: false };
     slot.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: unknown) => {
         if ((m as { ready?: boolean }).ready) {
@@ -86,56 +98,73 @@ export class WorkerPool {
     slot.ready.catch(() => undefined);
     worker.on('message', (m: WorkerReply | { ready: true }) => {
       if ('ready' in m) return;
-      const p = slot.pending;
-      if (!p || p.id !== m.id) return;
-      slot.pending = null;
-      if (m.ok) p.resolve(m.result);
-      else p.reject(new Error(m.error));
+      const task = slot.queue[0];
+      if (!task || task.id !== m.id) return;
+      slot.queue.shift();
+      if (m.ok) task.resolve(m.result);
+      else if (m.notReached) task.reject(new NotReachedError(task.dir));
+      else task.reject(new Error(m.error));
     });
+    let failed = false;
     const fail = (err: Error) => {
-      this.#all.delete(slot);
-      const p = slot.pending;
-      slot.pending = null;
-      p?.reject(err);
-      const i = this.#idle.indexOf(slot);
-      if (i >= 0) this.#idle.splice(i, 1);
-      if (this.#closed) return;
+      if (failed) return;
+      failed = true;
+      const i = this.#slots.indexOf(slot);
+      if (i >= 0) this.#slots.splice(i, 1);
+      // The task in progress fails; the ones queued behind it were never started.
+      const [current, ...waiting] = slot.queue;
+      slot.queue = [];
+      current?.reject(err);
+      if (this.#closed) {
+        for (const t of waiting) t.reject(err);
+        return;
+      }
       // A worker that could not start will not start next time either: stop, don't respawn.
       if (!slot.started) {
         this.#broken ??= err;
+        for (const t of waiting) t.reject(err);
         return;
       }
-      // Replace the dead worker so the remaining work goes on.
-      this.#idle.push(this.#spawn());
+      // Replace the dead worker so the remaining work goes on, starting with what it had queued.
+      const next = this.#spawn();
+      this.#slots.push(next);
+      for (const t of waiting) this.#post(next, t);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => {
-      if (!this.#closed || slot.pending) fail(new Error(`worker thread exited (code ${code})`));
+      if (!this.#closed || slot.queue.length > 0) fail(new Error(`worker thread exited (code ${code})`));
     });
     return slot;
   }
 
+  #post(slot: Slot, task: Task): void {
+    slot.queue.push(task);
+    void slot.ready.then(
+      () => slot.worker.postMessage({ id: task.id, dir: task.dir }),
+      () => undefined, // the slot's failure handler rejects its queue
+    );
+  }
+
   /** Runs one data dir in a worker. Rejects when that worker fails; the pool goes on. */
   run(dir: string): Promise<DirReport> {
-    return this.#limit(async () => {
+    return this.#limit(() => {
       if (stopRequested(this.#stop)) throw new NotReachedError(dir);
       if (this.#broken) throw this.#broken;
-      const slot = this.#idle.pop();
+      // The worker with the shortest queue (p-limit keeps one below QUEUE_DEPTH).
+      let slot: Slot | undefined;
+      for (const s of this.#slots) if (!slot || s.queue.length < slot.queue.length) slot = s;
       if (!slot) throw this.#broken ?? new Error('no worker available');
-      try {
-        await slot.ready;
-        return await new Promise<DirReport>((resolve, reject) => {
-          slot.pending = { id: this.#nextId++, resolve, reject };
-          slot.worker.postMessage({ id: slot.pending.id, dir });
-        });
-      } finally {
-        if (this.#all.has(slot)) this.#idle.push(slot);
-      }
+      return new Promise<DirReport>((resolve, reject) => this.#post(slot, { id: this.#nextId++, dir, resolve, reject }));
     });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#all].map((s) => s.worker.terminate()));
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
+}
+
+/** A registry whose steps are all SQL: it crosses threads as data, and may run in the main thread. */
+export function sqlOnly(registry: Registry): boolean {
+  return registry.stores.every((s) => s.migrations.every((m) => m.run === undefined));
 }

@@ -9,7 +9,7 @@ import type { ReconcileOptions } from '../engine/reconcile.js';
 import { describeRegistry, type DirReport, type Report } from '../report.js';
 import type { Registry } from '../registry/types.js';
 import { discover, type DiscoveryProblem } from './discover.js';
-import { NotReachedError, WorkerPool } from './pool.js';
+import { NotReachedError, QUEUE_DEPTH, sqlOnly, WorkerPool } from './pool.js';
 import { runDir, runDirStepwise, stopRequested, type StopFlag } from './run-dir.js';
 
 export { runDir };
@@ -58,8 +58,8 @@ export function defaultConcurrency(): number {
 }
 
 /** A report entry for every store of a dir whose worker failed. */
-function failedDir(registry: Registry, dir: string, err: unknown, mode: ReconcileOptions['mode']): DirReport {
-  const message = `the worker handling this data dir failed (${err instanceof Error ? err.message : String(err)}); nothing is known to have changed — run again, and report it if it repeats`;
+function failedDir(registry: Registry, dir: string, err: unknown, mode: ReconcileOptions['mode'], who = 'the worker handling this data dir'): DirReport {
+  const message = `${who} failed (${err instanceof Error ? err.message : String(err)}); nothing is known to have changed — run again, and report it if it repeats`;
   return {
     path: dir,
     stores: registry.stores.map((s) => ({
@@ -132,12 +132,18 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
       done(i, await runDirStepwise(registry, list[i]!, options, options.stop));
     }
   } else {
-    const pool = new WorkerPool(concurrency, registry, plain, options.mode === 'check' ? undefined : options.stop);
+    // A registry of SQL only runs in this thread too (its steps cannot end the process), beside
+    // concurrency − 1 workers: one thread fewer to start and to keep in memory. A registry with
+    // JavaScript steps runs in workers only, so a step that exits takes only its worker down.
+    const here = sqlOnly(registry);
+    const workers = here ? concurrency - 1 : concurrency;
+    const pool = new WorkerPool(workers, registry, plain, options.mode === 'check' ? undefined : options.stop);
     try {
-      // One feeder per worker takes the next data dir when its last one is done, so only the
-      // dirs in flight exist as tasks (memory stays flat however long the list).
+      // Feeders take the next data dir when their last one is done, so only the dirs in flight
+      // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker, and
+      // one for this thread.
       let nextIndex = 0;
-      const feed = async () => {
+      const feedPool = async () => {
         while (nextIndex < list.length) {
           const i = nextIndex++;
           const dir = list[i]!;
@@ -151,7 +157,23 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
           }
         }
       };
-      await Promise.all(Array.from({ length: concurrency }, feed));
+      const feedHere = async () => {
+        while (nextIndex < list.length) {
+          const i = nextIndex++;
+          const dir = list[i]!;
+          if (options.mode !== 'check' && stopRequested(options.stop)) {
+            skipped.push(dir);
+            done(i, null);
+            continue;
+          }
+          try {
+            done(i, await runDirStepwise(registry, dir, options, options.stop));
+          } catch (err) {
+            done(i, failedDir(registry, dir, err, options.mode, 'reconciling this data dir'));
+          }
+        }
+      };
+      await Promise.all([...Array.from({ length: workers * QUEUE_DEPTH }, feedPool), ...(here ? [feedHere()] : [])]);
     } finally {
       await pool.close();
     }

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadRegistry } from '../registry/load.js';
 import type { Registry } from '../registry/types.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
-import { runDir, type StopFlag } from './run-dir.js';
+import { runDir, stopRequested, type StopFlag } from './run-dir.js';
 
 export interface WorkerTask {
   readonly id: number;
@@ -16,7 +16,9 @@ export interface WorkerTask {
 
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: ReturnType<typeof runDir> }
-  | { readonly id: number; readonly ok: false; readonly error: string };
+  | { readonly id: number; readonly ok: false; readonly notReached?: false; readonly error: string }
+  /** The run was asked to stop before this data dir was started: it was left alone. */
+  | { readonly id: number; readonly ok: false; readonly notReached: true };
 
 const { registryPath, registry: given, options, stop } = workerData as { registryPath: string; registry?: Registry; options: ReconcileOptions; stop?: StopFlag };
 // A registry of SQL only arrives validated (structured-cloned); one with JavaScript steps is
@@ -25,6 +27,11 @@ const registry = given ?? (await loadRegistry(registryPath));
 
 parentPort!.on('message', (task: WorkerTask) => {
   let reply: WorkerReply;
+  // A data dir queued before the stop request and not started yet is not reached.
+  if (options.mode !== 'check' && stopRequested(stop)) {
+    parentPort!.postMessage({ id: task.id, ok: false, notReached: true } satisfies WorkerReply);
+    return;
+  }
   try {
     reply = { id: task.id, ok: true, result: runDir(registry, task.dir, options, stop) };
   } catch (err) {
