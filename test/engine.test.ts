@@ -193,6 +193,15 @@ describe('behind: every migration path keeps every row', () => {
     });
   }
 
+  it('a v1 file written with other spacing (not a known listing) is compared by meaning: behind, and migrated', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeSql(file, storesFile('objects/versions/001.sql').replace(/ {2,}/g, ' '), 1);
+    expect(check(objects, dir)).toMatchObject({ status: 'behind', version: 1 });
+    expect(up(objects, dir)).toMatchObject({ action: 'migrated', from: 1, to: 4 });
+    expect(check(objects, dir).status).toBe('current');
+  });
+
   it('a v3 file whose rows already carry updated_at/user_hidden keeps them through the backfill', () => {
     const dir = tmpDir();
     const file = path.join(dir, 'objects.db');
@@ -315,6 +324,12 @@ describe('refusals leave every byte as it was', () => {
     writeAt(objects, f, 4);
     const db = new Database(f);
     db.exec('DROP INDEX idx_agents_definition; ALTER TABLE db_client ADD COLUMN extra TEXT;');
+    db.close();
+  }, 'drift');
+  refusedCase('an older version whose schema differs from that version\'s (v2 with v3\'s column)', (f) => {
+    writeAt(objects, f, 2);
+    const db = new Database(f);
+    db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');
     db.close();
   }, 'drift');
   refusedCase('legacy file holding an old table and its replacement', (f) => {

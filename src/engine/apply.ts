@@ -19,6 +19,7 @@ import { classify, type Classification } from './classify.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
 import { busyTimeout, collect, errorFacts, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 import { runStep } from './steps.js';
+import { migratedListings } from './listings.js';
 import { rebuildTable } from './rebuild.js';
 
 /** The file's schema after the steps is not what the version must be: rolled back. */
@@ -79,45 +80,6 @@ export function takeBackup(file: string, now: Date): string {
 }
 
 /** Throws unless the file now has exactly the baseline schema and clean foreign keys. */
-const knownGood = new WeakMap<Store, Map<number, MasterRow[][]>>();
-
-/**
- * The `sqlite_schema` listings a file migrated from version `from` has when it took the usual
- * road: created at `from` by that release (its frozen schema) or by the migration path, then
- * migrated here. Each is computed once in memory and kept only if it equals the baseline by
- * meaning, so matching one letter for letter proves the same as the full comparison.
- */
-function migratedListings(store: Store, from: number): MasterRow[][] {
-  let perStore = knownGood.get(store);
-  if (!perStore) knownGood.set(store, (perStore = new Map()));
-  const cached = perStore.get(from);
-  if (cached) return cached;
-  const starts: ((db: Database.Database) => void)[] = [
-    (db) => {
-      db.exec(store.oldestSchema);
-      for (const m of store.migrations) if (m.version <= from) runStep(db, store.name, m);
-    },
-  ];
-  const frozen = store.frozen.get(from);
-  if (frozen) starts.push((db) => db.exec(frozen));
-  const out: MasterRow[][] = [];
-  for (const start of starts) {
-    const db = new Database(':memory:');
-    try {
-      start(db);
-      for (const m of store.migrations) if (m.version > from) runStep(db, store.name, m);
-      const master = readMaster(db);
-      if (diff(store.expect.snapshots.get(store.version)!, inspect(db, master)).length === 0) out.push(master);
-    } catch {
-      // A road that does not work is simply not a shortcut; the full comparison decides.
-    } finally {
-      db.close();
-    }
-  }
-  perStore.set(from, out);
-  return out;
-}
-
 export function verifyResult(db: Database.Database, store: Store, what: string, from?: number): void {
   // sqlite_schema equal, letter for letter, to the baseline's (a fresh file) or to what the usual
   // road from `from` leaves (a migrated file) is equal by meaning: no full introspection needed.

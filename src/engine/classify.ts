@@ -272,9 +272,7 @@ export function classify(facts: FileFacts, store: Store): Classification {
   }
 
   // A versioned file: its schema must be exactly what its version says.
-  if (facts.matchesBaseline) return { ...base, status: 'current', message: `${name} is current at ${v(target)}` };
-  const expected = store.expect.snapshots.get(uv)!;
-  const changes = diff(expected, facts.snapshot!);
+  const changes = facts.matchesVersion ? [] : diff(store.expect.snapshots.get(uv)!, facts.snapshot!);
   if (changes.length > 0) {
     return {
       ...base,

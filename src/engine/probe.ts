@@ -12,7 +12,8 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
-import { hasRows, inspect, readMaster, sameMaster } from '../schema/inspect.js';
+import { hasRows, inspect, readMaster } from '../schema/inspect.js';
+import { isKnownListing } from './listings.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
 
@@ -34,8 +35,12 @@ export interface FileFacts extends FileStat {
   /** `PRAGMA user_version`, null when unreadable. */
   readonly userVersion: number | null;
   readonly master: readonly MasterRow[] | null;
-  /** True when `sqlite_schema` matches the baseline's letter for letter (then `snapshot` is null). */
-  readonly matchesBaseline: boolean;
+  /**
+   * True when `sqlite_schema` matches, letter for letter, a known listing of the version
+   * `user_version` names (the baseline's at the target): that version's schema for sure, and
+   * `snapshot` is null.
+   */
+  readonly matchesVersion: boolean;
   readonly snapshot: Snapshot | null;
   /** `PRAGMA quick_check` result ('ok' or the problems), null when not run. */
   readonly integrity: string | null;
@@ -154,14 +159,14 @@ export function collect(db: Database.Database, store: Store, stat: FileStat, opt
 function collectNow(db: Database.Database, store: Store, stat: FileStat, options: CollectOptions): FileFacts {
   const userVersion = db.pragma('user_version', { simple: true }) as number;
   const master = readMaster(db);
-  const matchesBaseline = userVersion === store.version && sameMaster(master, store.expect.baselineMaster);
-  const snapshot = matchesBaseline ? null : inspect(db, master);
+  const matchesVersion = userVersion >= store.minVersion && userVersion <= store.version && isKnownListing(store, userVersion, master);
+  const snapshot = matchesVersion ? null : inspect(db, master);
   const integrity = options.integrity ? quickCheck(db) : null;
   const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
   const deadTablesWithRows =
     userVersion === 0 ? store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && hasRows(db, t)) : [];
   const dataVersion = db.pragma('data_version', { simple: true }) as number;
-  return { ...stat, userVersion, master, matchesBaseline, snapshot, integrity, deadTablesWithRows, error: null, dataVersion };
+  return { ...stat, userVersion, master, matchesVersion, snapshot, integrity, deadTablesWithRows, error: null, dataVersion };
 }
 
 /** `PRAGMA quick_check`: 'ok', or the problems found. */
@@ -175,7 +180,7 @@ export function unreadFacts(stat: FileStat, error: { code: string; message: stri
     ...stat,
     userVersion: null,
     master: null,
-    matchesBaseline: false,
+    matchesVersion: false,
     snapshot: null,
     integrity: null,
     deadTablesWithRows: [],
