@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { inspect } from '../src/schema/inspect.js';
+import { inspect, inspectCached, readMaster } from '../src/schema/inspect.js';
 import { diff, describeChange } from '../src/schema/diff.js';
 import type { Change, Snapshot } from '../src/schema/model.js';
 
@@ -564,5 +564,29 @@ describe('describeChange', () => {
     expect(lines('CREATE TABLE t(a); CREATE VIEW v AS SELECT a FROM t', 'CREATE TABLE t(a)')).toEqual([
       'missing view v: create view v as select a from t',
     ]);
+  });
+});
+
+describe('snapshots shared by files with the same sqlite_schema rows', () => {
+  const open = (sql: string) => {
+    const db = new Database(':memory:');
+    db.exec(sql);
+    return db;
+  };
+  it('inspectCached gives what inspect gives, frozen, and a different listing its own snapshot', () => {
+    const a = open('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL); CREATE INDEX t_name ON t(name);');
+    const b = open('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL); CREATE INDEX t_name ON t(name);');
+    const c = open('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); CREATE INDEX t_name ON t(name);');
+    try {
+      const sa = inspectCached(a, readMaster(a));
+      expect(sa).toEqual(inspect(a));
+      expect(Object.isFrozen(sa) && Object.isFrozen(sa.tables.t!)).toBe(true);
+      expect(inspectCached(b, readMaster(b))).toBe(sa); // same rows: the same snapshot, not introspected again
+      const sc = inspectCached(c, readMaster(c));
+      expect(sc).not.toBe(sa);
+      expect(diff(sa, sc).map(describeChange)).toEqual([expect.stringMatching(/name/)]);
+    } finally {
+      for (const d of [a, b, c]) d.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ import type { Change, MasterRow } from '../schema/model.js';
 import { quoteString } from '../sql/tokens.js';
 import { classify, type Classification } from './classify.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { busyTimeout, collect, errorFacts, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { busyTimeout, collect, errorFacts, holdsExclusively, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 import { runStep } from './steps.js';
 import { migratedListings } from './listings.js';
 import { rebuildTable } from './rebuild.js';
@@ -59,20 +59,21 @@ export function backupName(file: string, now: Date): string {
 
 /**
  * Writes a consistent copy of `file` beside it with `VACUUM INTO`, from a separate read-only
- * connection (it sees the last committed state while the caller holds the write lock), to a
- * `.partial` name renamed into place once complete. Keeps the source's permission bits.
+ * connection (it sees the last committed state while the caller holds the write lock) or from
+ * `via`, a connection outside any transaction that holds the file exclusively; to a `.partial`
+ * name renamed into place once complete. Keeps the source's permission bits.
  */
-export function takeBackup(file: string, now: Date): string {
+export function takeBackup(file: string, now: Date, via?: Database.Database): string {
   const target = backupName(file, now);
   const partial = `${target}.partial`;
-  const reader = new Database(file, { readonly: true, fileMustExist: true });
+  const reader = via ?? new Database(file, { readonly: true, fileMustExist: true });
   try {
     reader.exec(`VACUUM INTO ${quoteString(partial)}`);
   } catch (err) {
     fs.rmSync(partial, { force: true });
     throw err;
   } finally {
-    reader.close();
+    if (!via) reader.close();
   }
   fs.chmodSync(partial, fs.statSync(file).mode & 0o7777);
   fs.renameSync(partial, target);
@@ -153,7 +154,15 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
     const p = result.plan;
     let backup: string | null = null;
     if (p.backupFor.length > 0 && options.backup !== false && stat.file !== ':memory:') {
-      backup = takeBackup(stat.file, (options.now ?? (() => new Date()))());
+      const now = (options.now ?? (() => new Date()))();
+      if (holdsExclusively(db)) {
+        // Nobody else can read or write the file (nor take a connection of its own for the
+        // backup): the backup reads through this one, between two transactions, and the facts
+        // read under the lock still hold.
+        db.exec('COMMIT');
+        backup = takeBackup(stat.file, now, db);
+        db.exec('BEGIN IMMEDIATE');
+      } else backup = takeBackup(stat.file, now);
     }
     runPlan(db, store, p);
     db.exec('COMMIT');

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
-import { hasRows, inspect, readMaster } from '../schema/inspect.js';
+import { hasRows, inspectCached, readMaster } from '../schema/inspect.js';
 import { isKnownListing } from './listings.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
@@ -160,7 +160,7 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   const userVersion = db.pragma('user_version', { simple: true }) as number;
   const master = readMaster(db);
   const matchesVersion = userVersion >= store.minVersion && userVersion <= store.version && isKnownListing(store, userVersion, master);
-  const snapshot = matchesVersion ? null : inspect(db, master);
+  const snapshot = matchesVersion ? null : inspectCached(db, master);
   const integrity = options.integrity ? quickCheck(db) : null;
   const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
   const deadTablesWithRows =
@@ -186,6 +186,14 @@ export function unreadFacts(stat: FileStat, error: { code: string; message: stri
     deadTablesWithRows: [],
     error,
   };
+}
+
+/**
+ * True when `db` holds its file in exclusive locking mode in WAL mode: its lock keeps every
+ * other connection out, readers included, from its first read until it closes.
+ */
+export function holdsExclusively(db: Database.Database): boolean {
+  return db.pragma('locking_mode', { simple: true }) === 'exclusive' && db.pragma('journal_mode', { simple: true }) === 'wal';
 }
 
 /** The busy timeout a store's connections use (its `busy_timeout` setting, else 5 s). */

@@ -11,7 +11,7 @@ import type { Store } from '../registry/types.js';
 import type { Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { busyTimeout, openForProbe, statFile, type FileFacts } from './probe.js';
+import { busyTimeout, holdsExclusively, openForProbe, statFile, type FileFacts } from './probe.js';
 import { lookAt } from './look.js';
 import { quoteIdent } from '../sql/tokens.js';
 
@@ -134,16 +134,14 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
 
 /**
  * Whether the look's connection can carry the write. An ordinary one can. One in exclusive
- * locking mode can when the file is in WAL mode (its exclusive lock is already the write lock:
- * nobody can read or write the file meanwhile, so the facts stay true) and no backup is to be
- * taken (the backup reads through a connection of its own, which that lock would keep out).
- * Otherwise the write takes an ordinary connection of its own: the look's shared lock on a
- * rollback-journal file would make two concurrent writers wait on each other.
+ * locking mode can when the file is in WAL mode: its exclusive lock is already the write lock
+ * (nobody can read or write the file meanwhile, so the facts stay true). On a rollback-journal
+ * file the write takes an ordinary connection of its own: the look's lasting shared lock would
+ * make two concurrent writers wait on each other.
  */
-function lookCarriesWrite(db: Database.Database, store: Store, p: Plan, options: ReconcileOptions): boolean {
+function lookCarriesWrite(db: Database.Database, store: Store): boolean {
   if (db.pragma('locking_mode', { simple: true }) !== 'exclusive') return true;
-  if (db.pragma('journal_mode', { simple: true }) !== 'wal') return false;
-  if (p.backupFor.length > 0 && options.backup !== false) return false;
+  if (!holdsExclusively(db)) return false;
   db.pragma(`busy_timeout = ${busyTimeout(store)}`); // the look tried its lock without waiting
   return true;
 }
@@ -183,7 +181,7 @@ function write(store: Store, file: string, cls: Classification, facts: FileFacts
     }
     // Another process created it first: reconcile what is there now (normally: current).
   }
-  if (open && !lookCarriesWrite(open, store, p, options)) {
+  if (open && !lookCarriesWrite(open, store)) {
     open.close();
     open = null;
   }

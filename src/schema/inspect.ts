@@ -194,3 +194,35 @@ export function hasRows(db: DB, table: string): boolean {
   return db.prepare(`SELECT EXISTS (SELECT 1 FROM ${quoteIdent(table)}) AS x`).pluck().get() === 1;
 }
 
+
+/**
+ * What a schema is depends only on its `sqlite_schema` rows, so files with the same rows have
+ * the same snapshot: a fleet's files of one release (or of one legacy layout) are introspected
+ * once per thread, not once per file. Bounded (least recently used out); the snapshots are
+ * frozen, since every file with those rows shares them.
+ */
+const snapshots = new Map<string, Snapshot>();
+const SNAPSHOT_CACHE_SIZE = 32;
+
+export function inspectCached(db: DB, master: readonly MasterRow[]): Snapshot {
+  let key = '';
+  for (const r of master) key += `${r.type}\u0000${r.name}\u0000${r.tbl_name}\u0000${r.sql ?? '\u0001'}\u0000`;
+  const hit = snapshots.get(key);
+  if (hit) {
+    snapshots.delete(key);
+    snapshots.set(key, hit);
+    return hit;
+  }
+  const snap = deepFreeze(inspect(db, master));
+  snapshots.set(key, snap);
+  if (snapshots.size > SNAPSHOT_CACHE_SIZE) snapshots.delete(snapshots.keys().next().value!);
+  return snap;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
