@@ -589,4 +589,16 @@ describe('snapshots shared by files with the same sqlite_schema rows', () => {
       for (const d of [a, b, c]) d.close();
     }
   });
+
+  it('a giant listing is introspected every time, never kept', () => {
+    const db = open(`CREATE TABLE t (x TEXT DEFAULT '${'x'.repeat(300_000)}')`);
+    try {
+      const first = inspectCached(db, readMaster(db));
+      const second = inspectCached(db, readMaster(db));
+      expect(second).toEqual(first);
+      expect(second).not.toBe(first);
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -132,16 +132,18 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
       done(i, await runDirStepwise(registry, list[i]!, options, options.stop));
     }
   } else {
-    // A registry of SQL only runs in this thread too (its steps cannot end the process), beside
-    // concurrency − 1 workers: one thread fewer to start and to keep in memory. A registry with
-    // JavaScript steps runs in workers only, so a step that exits takes only its worker down.
-    const here = sqlOnly(registry);
-    const workers = here ? concurrency - 1 : concurrency;
-    const pool = new WorkerPool(workers, registry, plain, options.mode === 'check' ? undefined : options.stop);
+    const pool = new WorkerPool(concurrency, registry, plain, options.mode === 'check' ? undefined : options.stop);
+    // While the workers start (tens of milliseconds), this thread reconciles the first data dirs
+    // itself when the registry is SQL only (its steps cannot end the process); it stops once a
+    // worker is ready, so the long run's allocations stay in the workers' capped heaps.
+    let workersReady = !sqlOnly(registry);
+    pool.firstReady().then(
+      () => (workersReady = true),
+      () => (workersReady = true),
+    );
     try {
       // Feeders take the next data dir when their last one is done, so only the dirs in flight
-      // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker, and
-      // one for this thread.
+      // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker.
       let nextIndex = 0;
       const feedPool = async () => {
         while (nextIndex < list.length) {
@@ -158,7 +160,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
         }
       };
       const feedHere = async () => {
-        while (nextIndex < list.length) {
+        while (!workersReady && nextIndex < list.length) {
           const i = nextIndex++;
           const dir = list[i]!;
           if (options.mode !== 'check' && stopRequested(options.stop)) {
@@ -173,7 +175,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
           }
         }
       };
-      await Promise.all([...Array.from({ length: workers * QUEUE_DEPTH }, feedPool), ...(here ? [feedHere()] : [])]);
+      await Promise.all([feedHere(), ...Array.from({ length: concurrency * QUEUE_DEPTH }, feedPool)]);
     } finally {
       await pool.close();
     }

@@ -202,7 +202,10 @@ export function hasRows(db: DB, table: string): boolean {
  * frozen, since every file with those rows shares them.
  */
 const snapshots = new Map<string, Snapshot>();
+/** At most this many snapshots, of listings of at most this many characters in all. */
 const SNAPSHOT_CACHE_SIZE = 32;
+const SNAPSHOT_CACHE_CHARS = 1 << 20;
+let cachedChars = 0;
 
 export function inspectCached(db: DB, master: readonly MasterRow[]): Snapshot {
   let key = '';
@@ -214,8 +217,14 @@ export function inspectCached(db: DB, master: readonly MasterRow[]): Snapshot {
     return hit;
   }
   const snap = deepFreeze(inspect(db, master));
+  if (key.length > SNAPSHOT_CACHE_CHARS / 4) return snap; // a giant schema is not kept
   snapshots.set(key, snap);
-  if (snapshots.size > SNAPSHOT_CACHE_SIZE) snapshots.delete(snapshots.keys().next().value!);
+  cachedChars += key.length;
+  while (snapshots.size > SNAPSHOT_CACHE_SIZE || cachedChars > SNAPSHOT_CACHE_CHARS) {
+    const oldest = snapshots.keys().next().value!;
+    snapshots.delete(oldest);
+    cachedChars -= oldest.length;
+  }
   return snap;
 }
 
