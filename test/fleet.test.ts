@@ -99,16 +99,21 @@ describe('a fleet of 300 data dirs in mixed states', () => {
   });
 });
 
+/** A copy of the shipped registry whose v3 step, in JavaScript, kills its worker thread in a data dir named *poison*. */
+function poisonedStores(): string {
+  const stores = path.join(tmpDir(), 'stores');
+  fs.cpSync(STORES, stores, { recursive: true });
+  fs.rmSync(path.join(stores, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
+  fs.writeFileSync(
+    path.join(stores, 'objects/migrations/003-user-hidden.mjs'),
+    `export default function (db) {\n  if (db.name.includes('poison')) process.exit(7);\n  db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n}\n`,
+  );
+  return stores;
+}
+
 describe('worker failures', () => {
   it('a worker that dies fails only its own data dir; the others are reconciled', () => {
-    const stores = path.join(tmpDir(), 'stores');
-    fs.cpSync(STORES, stores, { recursive: true });
-    // A JavaScript step that kills its worker thread when it meets the poisoned data dir.
-    fs.rmSync(path.join(stores, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
-    fs.writeFileSync(
-      path.join(stores, 'objects/migrations/003-user-hidden.mjs'),
-      `export default function (db) {\n  if (db.name.includes('poison')) process.exit(7);\n  db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n}\n`,
-    );
+    const stores = poisonedStores();
     const root = tmpDir();
     for (const d of ['a', 'b', 'poison', 'c', 'd']) writeAt(store(reg, 'objects'), path.join(root, d, 'objects.db'), 2);
     const r = cli(['up', '--root', root, '--stores', stores, '--json', '--concurrency', '2']);
@@ -130,13 +135,7 @@ describe('worker failures', () => {
 
 describe('worker failures: the data dirs queued behind a dying worker', () => {
   it('are handed to its replacement and reconciled', () => {
-    const stores = path.join(tmpDir(), 'stores');
-    fs.cpSync(STORES, stores, { recursive: true });
-    fs.rmSync(path.join(stores, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
-    fs.writeFileSync(
-      path.join(stores, 'objects/migrations/003-user-hidden.mjs'),
-      `export default function (db) {\n  if (db.name.includes('poison')) process.exit(7);\n  db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n}\n`,
-    );
+    const stores = poisonedStores();
     const root = tmpDir();
     // Sorted first, each poisoned dir is the first task of a worker, with another queued behind it.
     const names = ['0-poison', '1-poison', 'a', 'b', 'c', 'd', 'e', 'f'];
