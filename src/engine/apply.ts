@@ -17,7 +17,7 @@ import type { Change, MasterRow } from '../schema/model.js';
 import { quoteString } from '../sql/tokens.js';
 import { classify, type Classification } from './classify.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { busyTimeout, collect, errorFacts, holdsExclusively, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { busyTimeout, collect, errorFacts, holdsExclusively, isBusy, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 import { runStep } from './steps.js';
 import { migratedListings } from './listings.js';
 import { rebuildTable } from './rebuild.js';
@@ -113,10 +113,6 @@ export function runPlan(db: Database.Database, store: Store, p: Plan): void {
   }
   verifyResult(db, store, p.action === 'created' || p.action === 'initialized' ? 'creating it' : p.action === 'adopted' ? 'adoption' : p.action === 'repaired' ? 'repair' : 'migrating', p.action === 'migrated' ? p.from : undefined);
   db.pragma(`user_version = ${store.version}`);
-}
-
-function isBusy(err: unknown): boolean {
-  return /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string })?.code ?? '');
 }
 
 /**

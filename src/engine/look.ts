@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
 import { classify, type Classification } from './classify.js';
-import { busyTimeout, collect, errorFacts, hasHotJournal, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { busyTimeout, collect, errorFacts, hasHotJournal, isBusy, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 
 export interface Look {
   readonly stat: FileStat;
@@ -18,8 +18,6 @@ export interface Look {
   readonly cls: Classification;
   /** The open read-write connection (plain files only); the caller closes it. */
   readonly db: Database.Database | null;
-  /** `db` holds the file in exclusive locking mode (see {@link LookOptions.exclusive}). */
-  readonly exclusive: boolean;
 }
 
 export interface LookOptions {
@@ -51,7 +49,7 @@ export function lookAt(store: Store, file: string, options: LookOptions = {}): L
   } catch (err) {
     const st: FileStat = { file, kind: 'other', size: 0, walBytes: 0, journal: false, header: null };
     const facts = unreadFacts(st, errorFacts(err));
-    return { stat: st, facts, cls: classify(facts, store), db: null, exclusive: false };
+    return { stat: st, facts, cls: classify(facts, store), db: null };
   }
   const plain = stat.kind === 'file' && stat.size >= 100;
   if (!plain || stat.walBytes > 0 || stat.journal) {
@@ -64,7 +62,7 @@ export function lookAt(store: Store, file: string, options: LookOptions = {}): L
         // Refused from the first probe, with the hot journal named.
       }
     }
-    return { stat: facts, facts, cls: classify(facts, store), db: null, exclusive: false };
+    return { stat: facts, facts, cls: classify(facts, store), db: null };
   }
   const exclusive = options.exclusive === true && stat.size <= EXCLUSIVE_MAX_BYTES;
   let db: Database.Database | null = null;
@@ -74,7 +72,7 @@ export function lookAt(store: Store, file: string, options: LookOptions = {}): L
     if (exclusive) db.exec('PRAGMA locking_mode = EXCLUSIVE');
     // The connection reads the header for us: a file that is not SQLite fails with NOTADB.
     const facts = collect(db, store, { ...stat, header: { sqlite: true, wal: false, userVersion: 0 } }, { integrity: options.integrity === true });
-    return { stat, facts, cls: classify(facts, store), db, exclusive };
+    return { stat, facts, cls: classify(facts, store), db };
   } catch (err) {
     db?.close();
     // Held by another connection: look again the ordinary way, waiting for the lock as usual.
@@ -82,11 +80,6 @@ export function lookAt(store: Store, file: string, options: LookOptions = {}): L
     // No header was read on this path: the error says whether the file is SQLite at all.
     const e = errorFacts(err);
     const facts = unreadFacts({ ...stat, header: { sqlite: e.code !== 'SQLITE_NOTADB', wal: false, userVersion: 0 } }, e);
-    return { stat, facts, cls: classify(facts, store), db: null, exclusive: false };
+    return { stat, facts, cls: classify(facts, store), db: null };
   }
-}
-
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }

@@ -130,6 +130,11 @@ export function statUnderConnection(db: Database.Database, file: string): FileSt
   };
 }
 
+/** True for SQLite's busy and locked errors: another connection holds the lock. */
+export function isBusy(err: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown })?.code ?? ''));
+}
+
 /** Maps an error thrown while reading a file to SQLite's (or the OS's) code. */
 export function errorFacts(err: unknown): { code: string; message: string } {
   const e = err as { code?: string; message?: string };
@@ -162,11 +167,16 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   const matchesVersion = userVersion >= store.minVersion && userVersion <= store.version && isKnownListing(store, userVersion, master);
   const snapshot = matchesVersion ? null : inspectCached(db, master);
   const integrity = options.integrity ? quickCheck(db) : null;
-  const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
-  const deadTablesWithRows =
-    userVersion === 0 ? store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && hasRows(db, t)) : [];
+  const deadTablesWithRows = userVersion === 0 ? deadTablesHoldingRows(db, store, master) : [];
   const dataVersion = db.pragma('data_version', { simple: true }) as number;
   return { ...stat, userVersion, master, matchesVersion, snapshot, integrity, deadTablesWithRows, error: null, dataVersion };
+}
+
+/** The legacy rules' dead tables present in the file that hold rows (legacy files only). */
+function deadTablesHoldingRows(db: Database.Database, store: Store, master: readonly MasterRow[]): string[] {
+  if (store.legacy.deadTables.length === 0) return [];
+  const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
+  return store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && hasRows(db, t));
 }
 
 /** `PRAGMA quick_check`: 'ok', or the problems found. */

@@ -122,15 +122,27 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
   const plain: ReconcileOptions = { mode: options.mode, dryRun: options.dryRun, repair: options.repair, backup: options.backup };
 
   const skipped: string[] = [];
-  if (concurrency <= 1 || registry.source === 'code') {
-    for (let i = 0; i < list.length; i++) {
+  // Data dirs are taken in order, by this thread and by the pool's feeders alike.
+  let nextIndex = 0;
+  /** Reconciles data dirs in this thread while `more()` says so. */
+  const inThisThread = async (more: () => boolean) => {
+    while (more() && nextIndex < list.length) {
+      const i = nextIndex++;
+      const dir = list[i]!;
       if (options.mode !== 'check' && stopRequested(options.stop)) {
-        skipped.push(list[i]!);
+        skipped.push(dir);
         done(i, null);
         continue;
       }
-      done(i, await runDirStepwise(registry, list[i]!, options, options.stop));
+      try {
+        done(i, await runDirStepwise(registry, dir, options, options.stop));
+      } catch (err) {
+        done(i, failedDir(registry, dir, err, options.mode, 'reconciling this data dir'));
+      }
     }
+  };
+  if (concurrency <= 1 || registry.source === 'code') {
+    await inThisThread(() => true);
   } else {
     const pool = new WorkerPool(concurrency, registry, plain, options.mode === 'check' ? undefined : options.stop);
     // While the workers start (tens of milliseconds), this thread reconciles the first data dirs
@@ -144,7 +156,6 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
     try {
       // Feeders take the next data dir when their last one is done, so only the dirs in flight
       // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker.
-      let nextIndex = 0;
       const feedPool = async () => {
         while (nextIndex < list.length) {
           const i = nextIndex++;
@@ -159,23 +170,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
           }
         }
       };
-      const feedHere = async () => {
-        while (!workersReady && nextIndex < list.length) {
-          const i = nextIndex++;
-          const dir = list[i]!;
-          if (options.mode !== 'check' && stopRequested(options.stop)) {
-            skipped.push(dir);
-            done(i, null);
-            continue;
-          }
-          try {
-            done(i, await runDirStepwise(registry, dir, options, options.stop));
-          } catch (err) {
-            done(i, failedDir(registry, dir, err, options.mode, 'reconciling this data dir'));
-          }
-        }
-      };
-      await Promise.all([feedHere(), ...Array.from({ length: concurrency * QUEUE_DEPTH }, feedPool)]);
+      await Promise.all([inThisThread(() => !workersReady), ...Array.from({ length: concurrency * QUEUE_DEPTH }, feedPool)]);
     } finally {
       await pool.close();
     }
