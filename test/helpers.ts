@@ -137,3 +137,77 @@ INSERT INTO db_memory_bundles VALUES ('m1', 'notes', 'remember', 0);
 INSERT INTO db_drone_definitions VALUES ('d1', 'nightly', '{}', 1);
 INSERT INTO db_drone_runs VALUES ('r1', 'd1', 'queued', NULL, NULL);
 `;
+
+/**
+ * How to run the CLI as an unprivileged user (uid 65534, "nobody"), for tests of what a user
+ * without rights meets (EACCES, read-only media). As root that needs `setpriv`, and a copy of the
+ * CLI that such a user can reach: a checkout inside a directory only its owner may enter (`/root`,
+ * a `mktemp -d` folder) is unreadable to it. So the built CLI, the shipped registry and the
+ * runtime packages are copied, world-readable, into a temporary folder of their own. When even
+ * that cannot run (no `setpriv`, a Node binary the user cannot execute), `skip` says why.
+ */
+export interface UnprivilegedCli {
+  /** Command and arguments that start the CLI as the unprivileged user (append the CLI's args). */
+  readonly argv: readonly string[];
+  /** The registry folder, reachable by that user. */
+  readonly stores: string;
+  /** Why the case cannot run here, or null when it can. */
+  readonly skip: string | null;
+}
+
+let unprivileged: UnprivilegedCli | null = null;
+export function unprivilegedCli(): UnprivilegedCli {
+  unprivileged ??= makeUnprivilegedCli();
+  return unprivileged;
+}
+
+function makeUnprivilegedCli(): UnprivilegedCli {
+  if (process.getuid?.() !== 0) return { argv: [process.execPath, CLI], stores: STORES, skip: null };
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+  if (spawnSync('setpriv', ['--version']).status !== 0) {
+    return { argv: [], stores: STORES, skip: 'running as root without setpriv (util-linux): cannot act as an unprivileged user' };
+  }
+  const copy = fs.mkdtempSync('/tmp/stores-cli-');
+  made.push(copy);
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  fs.cpSync(STORES, path.join(copy, 'stores'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+  for (const pkg of runtimePackages()) {
+    fs.cpSync(path.join(ROOT, pkg), path.join(copy, pkg), { recursive: true, dereference: true });
+  }
+  spawnSync('chmod', ['-R', 'a+rX', copy]);
+  const argv = [...asNobody, process.execPath, path.join(copy, 'dist', 'cli', 'main.js')];
+  const probe = spawnSync(argv[0]!, [...argv.slice(1), 'verify', '--stores', path.join(copy, 'stores')], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    return { argv: [], stores: STORES, skip: `the unprivileged user cannot run the CLI here: ${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}` };
+  }
+  return { argv, stores: path.join(copy, 'stores'), skip: null };
+}
+
+/** The package folders (relative to ROOT) the built CLI loads: its dependencies, transitively. */
+function runtimePackages(): string[] {
+  const found = new Set<string>();
+  const visit = (pkgDir: string): void => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) {
+      // Node's lookup: the package's own node_modules, then each parent's, up to the checkout.
+      for (let dir = pkgDir; ; dir = path.dirname(dir)) {
+        const candidate = path.join(dir, 'node_modules', dep);
+        if (fs.existsSync(path.join(candidate, 'package.json'))) {
+          const rel = path.relative(ROOT, candidate);
+          if (!found.has(rel)) {
+            found.add(rel);
+            visit(candidate);
+          }
+          break;
+        }
+        if (dir === ROOT || !dir.startsWith(ROOT)) break;
+      }
+    }
+  };
+  visit(ROOT);
+  return [...found];
+}
