@@ -14,8 +14,11 @@ import { collect, type FileStat } from './engine/probe.js';
 import { runStep } from './engine/steps.js';
 import { inspect } from './schema/inspect.js';
 import { describeChange, diff } from './schema/diff.js';
-import type { Snapshot, Table } from './schema/model.js';
+import type { Snapshot } from './schema/model.js';
 import { foldCase, quoteIdent } from './sql/tokens.js';
+import { generateRows } from './verify-rows.js';
+
+export { generateRows } from './verify-rows.js';
 
 export interface VerifyCheck {
   readonly name: string;
@@ -47,75 +50,6 @@ function readRows(db: Database.Database, snap: Snapshot): Rows {
     out[k] = db.prepare(`SELECT * FROM ${quoteIdent(t.name)} ORDER BY ${order}`).all() as Record<string, unknown>[];
   }
   return out;
-}
-
-/** Tables in an order where parents come before the children that reference them. */
-function parentFirst(snap: Snapshot): Table[] {
-  const done = new Set<string>();
-  const out: Table[] = [];
-  const visit = (k: string, depth: number) => {
-    if (done.has(k) || depth > 64) return;
-    const t = snap.tables[k];
-    if (!t) return;
-    done.add(k);
-    for (const fk of t.foreignKeys) if (fk.table !== k) visit(fk.table, depth + 1);
-    out.push(t);
-  };
-  for (const k of Object.keys(snap.tables).sort()) visit(k, 0);
-  return out;
-}
-
-/** The literal a `col IN ('a', 'b')` CHECK allows first, if the table has one for `col`. */
-function allowedLiteral(t: Table, col: string): string | null {
-  for (const c of t.checks) {
-    const m = new RegExp(`^"?${col.replace(/[^a-z0-9_]/g, '.')}"? in \\( ('(?:[^']|'')*'|-?[0-9.]+)`).exec(c);
-    if (m) return m[1]!.startsWith("'") ? m[1]!.slice(1, -1).split("''").join("'") : m[1]!;
-  }
-  return null;
-}
-
-/**
- * Inserts `n` rows into every table of `snap`, parents first, with values that fit declared
- * types, `IN (…)` checks and foreign keys. Returns the tables it could not fill, with why.
- */
-export function generateRows(db: Database.Database, snap: Snapshot, n = 3): string[] {
-  const problems: string[] = [];
-  const values = new Map<string, Map<string, unknown[]>>(); // table -> column -> values inserted
-  for (const t of parentFirst(snap)) {
-    if (t.virtual) continue;
-    const key = foldCase(t.name);
-    const cols = t.columns.filter((c) => !c.generated && !c.hidden);
-    const inserted = new Map<string, unknown[]>(cols.map((c) => [foldCase(c.name), []]));
-    const insert = db.prepare(`INSERT INTO ${quoteIdent(t.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-    for (let i = 0; i < n; i++) {
-      const row = cols.map((c) => {
-        const name = foldCase(c.name);
-        const fk = t.foreignKeys.find((f) => f.from.includes(name));
-        if (fk) {
-          const parentVals = values.get(fk.table)?.get(fk.to[fk.from.indexOf(name)] ?? '') ?? [];
-          if (parentVals.length > 0) return parentVals[i % parentVals.length];
-          if (!c.notNull) return null;
-        }
-        const lit = allowedLiteral(t, name);
-        if (lit !== null) return /^-?[0-9.]+$/.test(lit) && !c.type.includes('TEXT') ? Number(lit) : lit;
-        const type = c.type;
-        if (type.includes('INT')) return c.pk > 0 ? i + 1 : 100 + i;
-        if (type.includes('CHAR') || type.includes('CLOB') || type.includes('TEXT')) return `${t.name}.${c.name}#${i + 1}`;
-        if (type.includes('BLOB') || type === '') return Buffer.from(`${t.name}.${c.name}#${i + 1}`);
-        if (type.includes('REAL') || type.includes('FLOA') || type.includes('DOUB')) return i + 0.5;
-        return i + 1;
-      });
-      try {
-        insert.run(...row);
-        cols.forEach((c, j) => inserted.get(foldCase(c.name))!.push(row[j]));
-      } catch (err) {
-        problems.push(`${t.name}: ${(err as Error).message}`);
-        break;
-      }
-    }
-    values.set(key, inserted);
-  }
-  return problems;
 }
 
 /** Rows of `before` (per table, mapped through renames) missing from `after`: none may be. */

@@ -1,11 +1,15 @@
 /**
  * `stores verify` as a library call: the shipped registry is proven; broken histories are caught.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/registry/define.js';
 import type { Registry, StoreDefinition } from '../src/registry/types.js';
-import { verifyRegistry } from '../src/verify.js';
-import { registry, storesFile } from './helpers.js';
+import { inspect } from '../src/schema/inspect.js';
+import { generateRows, verifyRegistry } from '../src/verify.js';
+import { fingerprint, query, registry, storesFile, tmpDir, userVersion, writeSql } from './helpers.js';
 
 let reg: Registry;
 beforeAll(async () => {
@@ -96,5 +100,111 @@ describe('verifyRegistry', () => {
     const sample = r.stores[0]!.checks.find((c) => c.name.includes('forge-era'))!;
     expect(sample.ok).toBe(false);
     expect(sample.detail).toMatch(/conflict|foreign|db_identities/);
+  });
+});
+
+/**
+ * Wallets with sessions under ON DELETE CASCADE, and a v2 step that purges terminated wallets.
+ * A step that leans on the cascade leaves sessions pointing at nothing, since no ON DELETE
+ * action fires during a reconcile (foreign keys are off there).
+ */
+const WALLETS_V1 = `CREATE TABLE wallets (
+  id     INTEGER PRIMARY KEY,
+  owner  TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'SUSPENDED', 'TERMINATED'))
+);
+CREATE TABLE sessions (
+  id        INTEGER PRIMARY KEY,
+  wallet_id INTEGER NOT NULL REFERENCES wallets(id) ON DELETE CASCADE,
+  token     TEXT NOT NULL UNIQUE
+);
+`;
+const WALLETS_V2 = `${WALLETS_V1}CREATE INDEX idx_sessions_wallet ON sessions(wallet_id);\n`;
+const PURGE_BY_CASCADE = `-- stores:destructive terminated wallets are purged
+DELETE FROM wallets WHERE status = 'TERMINATED';
+CREATE INDEX idx_sessions_wallet ON sessions(wallet_id);`;
+const PURGE_CHILDREN_FIRST = `-- stores:destructive terminated wallets are purged, with their sessions
+DELETE FROM sessions WHERE wallet_id IN (SELECT id FROM wallets WHERE status = 'TERMINATED');
+DELETE FROM wallets WHERE status = 'TERMINATED';
+CREATE INDEX idx_sessions_wallet ON sessions(wallet_id);`;
+
+function walletsRegistry(step: string): Registry {
+  return createRegistry([
+    { name: 'pay', file: 'pay.db', version: 2, minVersion: 1, oldestSchema: WALLETS_V1, schema: WALLETS_V2, migrations: [{ version: 2, name: '002-purge-terminated.sql', sql: step }] },
+  ]);
+}
+
+const CASCADE_ADVICE = /foreign-key actions are off during a reconcile.*no ON DELETE action fires.*must delete the sessions rows.*itself.*sessions\(wallet_id\) → wallets\(id\) ON DELETE CASCADE/;
+
+describe('verify catches what production would: cascades', () => {
+  it('a step that relies on ON DELETE CASCADE fails verify, saying foreign-key actions are off and the step must delete the children', () => {
+    const r = verifyRegistry(walletsRegistry(PURGE_BY_CASCADE));
+    expect(r.ok).toBe(false);
+    const v1 = r.stores[0]!.checks.find((c) => c.name.startsWith('v1'))!;
+    expect(v1.ok).toBe(false);
+    expect(v1.detail).toMatch(/foreign_key_check finds/);
+    expect(v1.detail).toMatch(CASCADE_ADVICE);
+  });
+
+  it('the corrected step (children deleted first) verifies', () => {
+    const r = verifyRegistry(walletsRegistry(PURGE_CHILDREN_FIRST));
+    expect(r.stores[0]!.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
+    expect(r.ok).toBe(true);
+  });
+
+  it('a real file with a terminated wallet that has sessions is refused by up with the same advice, bytes unchanged', () => {
+    const s = walletsRegistry(PURGE_BY_CASCADE).stores[0]!;
+    const dir = tmpDir();
+    const file = path.join(dir, 'pay.db');
+    writeSql(file, `${WALLETS_V1}INSERT INTO wallets VALUES (1, 'ann', 'ACTIVE'), (2, 'bob', 'TERMINATED');
+      INSERT INTO sessions VALUES (10, 1, 'a'), (11, 2, 'b'), (12, 2, 'c');`, 1);
+    const before = fingerprint(file);
+    const r = reconcileStore(s, dir, { mode: 'up' });
+    expect(r.action).toBe('refused');
+    expect(r.message).toMatch(/foreign_key_check finds 2 rows pointing at nothing/);
+    expect(r.message).toMatch(CASCADE_ADVICE);
+    expect(fingerprint(file)).toEqual(before);
+    expect(userVersion(file)).toBe(1);
+    // The corrected step migrates the same file, its sessions gone with their wallet.
+    const fixed = reconcileStore(walletsRegistry(PURGE_CHILDREN_FIRST).stores[0]!, dir, { mode: 'up' });
+    expect(fixed.action, fixed.message).toBe('migrated');
+    expect(query(file, 'SELECT id FROM sessions ORDER BY id')).toEqual([{ id: 10 }]);
+  });
+});
+
+describe('generated rows', () => {
+  function filled(schema: string): Database.Database {
+    const db = new Database(':memory:');
+    db.exec(schema);
+    expect(generateRows(db, inspect(db))).toEqual([]);
+    return db;
+  }
+  const all = (db: Database.Database, sql: string) => db.prepare(sql).all();
+
+  it('use every value of every IN (…) list of the CHECK constraints', () => {
+    const db = filled(`${WALLETS_V1}
+      CREATE TABLE jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, prio INTEGER NOT NULL DEFAULT 1,
+        CHECK (kind IN ('a', 'b', 'c', 'd', 'e') AND prio IN (1, 2, 3)), CONSTRAINT named CHECK (id <> kind));`);
+    expect(all(db, 'SELECT DISTINCT status FROM wallets ORDER BY 1')).toEqual([{ status: 'ACTIVE' }, { status: 'SUSPENDED' }, { status: 'TERMINATED' }]);
+    expect(all(db, 'SELECT DISTINCT kind FROM jobs ORDER BY 1').map((r) => (r as { kind: string }).kind)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(all(db, 'SELECT DISTINCT prio FROM jobs ORDER BY 1')).toEqual([{ prio: 1 }, { prio: 2 }, { prio: 3 }]);
+    db.close();
+  });
+
+  it('give every parent row children in every child table: multi-column and self references, NOT NULL, UNIQUE and CHECK kept', () => {
+    const db = filled(`${WALLETS_V1}
+      CREATE TABLE tenants (id TEXT PRIMARY KEY CHECK (length(id) > 2));
+      CREATE TABLE users (tenant_id TEXT NOT NULL REFERENCES tenants(id), id INTEGER NOT NULL CHECK (id > 0), PRIMARY KEY (tenant_id, id));
+      CREATE TABLE profiles (tenant_id TEXT NOT NULL, user_id INTEGER NOT NULL, bio TEXT NOT NULL UNIQUE,
+        FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE, UNIQUE (tenant_id, user_id));
+      CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES nodes(id) ON DELETE CASCADE, wallet_id INTEGER NOT NULL UNIQUE REFERENCES wallets(id));`);
+    expect(all(db, 'SELECT * FROM pragma_foreign_key_check')).toEqual([]);
+    const childless = (child: string, on: string, parent: string) => all(db, `SELECT * FROM ${parent} p WHERE NOT EXISTS (SELECT 1 FROM ${child} c WHERE ${on})`);
+    expect(childless('sessions', 'c.wallet_id = p.id', 'wallets')).toEqual([]);
+    expect(childless('users', 'c.tenant_id = p.id', 'tenants')).toEqual([]);
+    expect(childless('profiles', 'c.tenant_id = p.tenant_id AND c.user_id = p.id', 'users')).toEqual([]);
+    expect(childless('nodes', 'c.parent_id = p.id', 'nodes')).toEqual([]);
+    expect(childless('nodes', 'c.wallet_id = p.id', 'wallets')).toEqual([]);
+    db.close();
   });
 });
