@@ -46,7 +46,6 @@ describe('verifyRegistry', () => {
       'filestore: frozen v1 equals the baseline: ok',
       'filestore: legacy sample legacy/unstamped.sql adopts to the baseline: ok',
       'objects: fresh file equals the baseline (v4): ok',
-      'objects: frozen v1 equals v1 + its migrations: ok',
       'objects: frozen v4 equals the baseline: ok',
       'objects: v1 (frozen) with rows migrates to the baseline: ok',
       'objects: v2 with rows migrates to the baseline: ok',
@@ -94,6 +93,16 @@ describe('verifyRegistry', () => {
     expect(v1.detail).toMatch(/db_client: 3 of 3 rows lost or changed/);
   });
 
+  it('failures inside verify never end with advice to run verify', () => {
+    const edited = verifyRegistry(objectsWith({ schema: storesFile('objects/schema.sql') + '\nCREATE INDEX idx_extra ON db_client(version);' }));
+    const undeclared = verifyRegistry(objectsWith({ m4: storesFile('objects/migrations/004-agents-consolidation.sql') + '\nDELETE FROM db_drone_runs;' }));
+    const details = [edited, undeclared].flatMap((r) => r.stores[0]!.checks.filter((c) => !c.ok).map((c) => c.detail));
+    expect(details.length).toBeGreaterThan(2);
+    expect(details.some((d) => /the registry's steps do not produce its baseline/.test(d))).toBe(true);
+    expect(details.some((d) => /without declaring it/.test(d))).toBe(true);
+    for (const d of details) expect(d).not.toMatch(/stores verify/);
+  });
+
   it('a legacy sample that no longer adopts (a rename removed) fails with the cause', () => {
     const o = reg.stores.find((s) => s.name === 'objects')!;
     const r = verifyRegistry(objectsWith({ legacy: { ...o.legacy, renames: o.legacy.renames.filter((x) => x.from !== 'db_identities') } }));
@@ -133,6 +142,37 @@ function walletsRegistry(step: string): Registry {
     { name: 'pay', file: 'pay.db', version: 2, minVersion: 1, oldestSchema: WALLETS_V1, schema: WALLETS_V2, migrations: [{ version: 2, name: '002-purge-terminated.sql', sql: step }] },
   ]);
 }
+
+describe('frozen versions: each check says what it compares', () => {
+  const v1 = 'CREATE TABLE t (id INTEGER PRIMARY KEY);';
+  const m2 = 'ALTER TABLE t ADD COLUMN a TEXT;';
+  const m3 = 'ALTER TABLE t ADD COLUMN b TEXT;';
+  const v2 = 'CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);';
+  const v3 = 'CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);';
+  const def = (over: Partial<StoreDefinition>): StoreDefinition => ({
+    name: 't', file: 't.db', version: 3, minVersion: 1, oldestSchema: v1, schema: v3,
+    migrations: [{ version: 2, name: '002-a.sql', sql: m2 }, { version: 3, name: '003-b.sql', sql: m3 }],
+    frozen: { 1: v1, 2: v2, 3: v3 },
+    ...over,
+  });
+  const names = (d: StoreDefinition) => verifyRegistry(createRegistry([d])).stores[0]!.checks.filter((c) => c.name.includes('frozen')).map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`);
+
+  it('the oldest schema read from frozen v1 is not compared with itself; later versions are compared with the migrations', () => {
+    expect(names(def({}))).toEqual([
+      'the oldest schema and the migrations up to v2 still produce frozen v2: ok',
+      'frozen v3 equals the baseline: ok',
+      'v1 (frozen) with rows migrates to the baseline: ok',
+      'v2 (frozen) with rows migrates to the baseline: ok',
+    ]);
+  });
+
+  it('an edited released migration, and an oldest schema that is not frozen v1, are named as such', () => {
+    const r = names(def({ migrations: [{ version: 2, name: '002-a.sql', sql: 'ALTER TABLE t ADD COLUMN a INTEGER;' }, { version: 3, name: '003-b.sql', sql: m3 }], schema: 'CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT);', frozen: { 2: v2 } }));
+    expect(r[0]).toMatch(/^the oldest schema and the migrations up to v2 still produce frozen v2: a migration up to this version was edited after it was released: add a new migration instead; compared with the frozen schema: .*column t\.a/);
+    const r2 = names(def({ frozen: { 1: 'CREATE TABLE t (id INTEGER PRIMARY KEY, z TEXT);' } }));
+    expect(r2[0]).toMatch(/^the oldest schema still equals frozen v1: the oldest schema was edited after v1 was frozen/);
+  });
+});
 
 const CASCADE_ADVICE = /foreign-key actions are off during a reconcile.*no ON DELETE action fires.*must delete the sessions rows.*itself.*sessions\(wallet_id\) → wallets\(id\) ON DELETE CASCADE/;
 
