@@ -210,6 +210,23 @@ describe('verify catches what production would: cascades', () => {
     expect(fixed.action, fixed.message).toBe('migrated');
     expect(query(file, 'SELECT id FROM sessions ORDER BY id')).toEqual([{ id: 10 }]);
   });
+
+  it('each foreign key left dangling is named with what the step must do by hand: SET NULL, NO ACTION', () => {
+    const v1 = `${WALLETS_V1}CREATE TABLE audit (id INTEGER PRIMARY KEY, wallet_id INTEGER REFERENCES wallets ON DELETE SET NULL);
+      CREATE TABLE notes (id INTEGER PRIMARY KEY, w TEXT REFERENCES wallets(id));`;
+    const s = createRegistry([{ name: 'pay', file: 'pay.db', version: 2, minVersion: 1, oldestSchema: v1, schema: v1, migrations: [{ version: 2, name: '002-purge.sql', sql: "-- stores:destructive purge\nDELETE FROM wallets WHERE status = 'TERMINATED';" }] }]).stores[0]!;
+    const dir = tmpDir();
+    const file = path.join(dir, 'pay.db');
+    writeSql(file, `${v1}INSERT INTO wallets VALUES (2, 'bob', 'TERMINATED'); INSERT INTO audit VALUES (1, 2); INSERT INTO notes VALUES (1, '2');`, 1);
+    const before = fingerprint(file);
+    const r = reconcileStore(s, dir, { mode: 'up' });
+    expect(r.action).toBe('refused');
+    expect(r.message).toMatch(/audit rowid 1 → missing wallets row \(wallet_id = 2\)/);
+    expect(r.message).toMatch(/notes rowid 1 → missing wallets row \(w = '2'\)/);
+    expect(r.message).toMatch(/must set audit\.wallet_id to NULL in the rows that point at them itself \(audit\(wallet_id\) → wallets\(id\) ON DELETE SET NULL\)/);
+    expect(r.message).toMatch(/must delete or repoint the notes rows that point at them itself \(notes\(w\) → wallets\(id\)\)/);
+    expect(fingerprint(file)).toEqual(before);
+  });
 });
 
 describe('generated rows', () => {

@@ -8,7 +8,7 @@
  * by hand, read from SQLite (`pragma_foreign_key_check`, `pragma_foreign_key_list`).
  */
 import type Database from 'better-sqlite3';
-import { quoteIdent } from '../sql/tokens.js';
+import { quoteIdent, quoteString } from '../sql/tokens.js';
 
 interface Violation {
   readonly table: string;
@@ -30,13 +30,20 @@ function keyOf(db: Database.Database, table: string, fkid: number, parent: strin
   return { from: parts.map((p) => p.from), to: parts.map((p, i) => p.to ?? pk[i] ?? '?'), onDelete: parts[0]?.on_delete ?? 'NO ACTION' };
 }
 
+function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'string') return quoteString(v);
+  if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
+  return String(v);
+}
+
 /** `sessions rowid 11 → missing wallets row (wallet_id = 2)`. */
 function describeRow(db: Database.Database, v: Violation, key: Key): string {
   let values = '';
   if (v.rowid !== null) {
     try {
       const row = db.prepare(`SELECT ${key.from.map(quoteIdent).join(', ')} FROM ${quoteIdent(v.table)} WHERE rowid = ?`).raw().get(v.rowid) as unknown[] | undefined;
-      if (row) values = ` (${key.from.map((c, i) => `${c} = ${JSON.stringify(row[i])}`).join(', ')})`;
+      if (row) values = ` (${key.from.map((c, i) => `${c} = ${sqlLiteral(row[i])}`).join(', ')})`;
     } catch {
       // The values only illustrate; the row and the table are named anyway.
     }
