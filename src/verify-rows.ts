@@ -179,14 +179,14 @@ function insertRow(db: DB, p: Plan, filled: Map<string, Filled>, i: number, inse
     if (row) fk.from.forEach((f, k) => fixed.set(f, row.get(fk.to[k]!) ?? null));
   }
   const free = p.cols.filter((c) => !fixed.has(c.key));
-  const choices = new Map(free.map((c) => [c.key, candidates(p.name, c, i, p.allowed.get(c.key))]));
-  const at = new Map(free.map((c) => [c.key, 0]));
-  // Foreign-key columns linked afterwards (self-references, cycles): NULL when allowed, else a placeholder.
+  // Foreign-key columns linked afterwards (self-references, cycles): NULL first when allowed, else a placeholder.
   const later = new Set(p.fks.filter((fk) => !fk.from.every((f) => fixed.has(f))).flatMap((fk) => fk.from));
+  const choices = new Map(free.map((c) => [c.key, [...(later.has(c.key) && !c.notNull ? [null] : []), ...candidates(p.name, c, i, p.allowed.get(c.key))]]));
+  const at = new Map(free.map((c) => [c.key, 0]));
   let refusal = '';
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const values = new Map<string, Value>(fixed);
-    for (const c of free) values.set(c.key, later.has(c.key) && !c.notNull ? null : choices.get(c.key)![at.get(c.key)!]!);
+    for (const c of free) values.set(c.key, choices.get(c.key)![at.get(c.key)!] ?? null);
     const args = p.cols.map((c) => values.get(c.key) ?? null);
     try {
       const r = insert.run(...args);

@@ -1,10 +1,12 @@
 /**
  * `stores verify`: proves a registry in memory, touching no data dir.
  *
- * For every store: a fresh file equals the baseline; a file at every supported version, holding
- * generated rows, migrates to exactly the baseline and keeps every row; every legacy sample
- * adopts to the baseline and keeps the rows of the tables it keeps; the store's invariants hold
- * after each path; and a second pass finds the file current.
+ * For every store: a fresh file equals the baseline; each frozen version is still what the
+ * registry makes of it; a file at every supported version, holding generated rows (every parent
+ * with children, every `IN (…)` value: see verify-rows.ts), migrates to exactly the baseline and
+ * keeps every row; every legacy sample adopts to the baseline and keeps the rows of the tables it
+ * keeps; the store's invariants hold after each path; and a second pass finds the file current.
+ * The engine does the work, as `up` would: its refusals are verify's failures.
  */
 import Database from 'better-sqlite3';
 import type { Registry, Store } from './registry/types.js';
