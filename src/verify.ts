@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import type { Registry, Store } from './registry/types.js';
 import { classify } from './engine/classify.js';
 import { reconcileConnection } from './engine/apply.js';
+import { ALREADY_DANGLING } from './engine/dangling.js';
 import { collect, type FileStat } from './engine/probe.js';
 import { runStep } from './engine/steps.js';
 import { inspect } from './schema/inspect.js';
@@ -190,6 +191,46 @@ function check(name: string, fn: () => string[]): VerifyCheck {
   }
 }
 
+/** An in-memory file at version `k` (its frozen schema, or the oldest schema and the steps up to it), without rows. */
+function fileAt(store: Store, k: number): Database.Database {
+  const db = new Database(':memory:');
+  try {
+    const frozen = store.frozen.get(k);
+    if (frozen) db.exec(frozen);
+    else {
+      db.exec(store.oldestSchema);
+      for (const m of store.migrations) if (m.version <= k) runStep(db, store.name, m);
+    }
+    db.pragma(`user_version = ${k}`);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * The migration after `k` whose step first leaves rows pointing at nothing, run one at a time on
+ * the same generated rows with foreign keys off (as a reconcile runs them), or null.
+ */
+function stepLeavingDangling(store: Store, k: number): string | null {
+  const db = fileAt(store, k);
+  try {
+    generateRows(db, inspect(db));
+    db.pragma('foreign_keys = OFF');
+    for (const m of store.migrations) {
+      if (m.version <= k) continue;
+      runStep(db, store.name, m);
+      if (db.prepare('SELECT 1 FROM pragma_foreign_key_check LIMIT 1').get() !== undefined) return m.name;
+    }
+    return null;
+  } catch {
+    return null;
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * A released version's frozen schema against what the registry says that version is: the
  * baseline (for the current version), the oldest schema (for minVersion), or the oldest schema
@@ -233,22 +274,18 @@ function verifyStore(store: Store): VerifyCheck[] {
     if (c) checks.push(c);
   }
   for (let k = store.minVersion; k < store.version; k++) {
-    const frozen = store.frozen.get(k);
     checks.push(
-      check(`v${k}${frozen ? ' (frozen)' : ''} with rows migrates to the baseline`, () => {
-        const db = new Database(':memory:');
+      check(`v${k}${store.frozen.has(k) ? ' (frozen)' : ''} with rows migrates to the baseline`, () => {
+        const db = fileAt(store, k);
         try {
-          if (frozen) db.exec(frozen);
-          else {
-            db.exec(store.oldestSchema);
-            for (const m of store.migrations) if (m.version <= k) runStep(db, store.name, m);
-          }
-          db.pragma(`user_version = ${k}`);
           const snap = inspect(db);
           const problems = generateRows(db, snap).map((p) => `could not generate rows: ${p}`);
           const before = readRows(db, snap);
           const l = lineage(store, k, Object.keys(before));
-          return [...problems, ...reconcileInMemory(db, store, 'migrated', before, l.tables, l.dropped, l.columns)];
+          const result = reconcileInMemory(db, store, 'migrated', before, l.tables, l.dropped, l.columns);
+          // Generated rows point at something before the steps: name the step that left them instead.
+          const culprit = result.some((r) => r.includes(ALREADY_DANGLING)) ? stepLeavingDangling(store, k) : null;
+          return [...problems, ...(culprit ? result.map((r) => r.replace(ALREADY_DANGLING, `${culprit} is the step that leaves them`)) : result)];
         } finally {
           db.close();
         }

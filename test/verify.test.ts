@@ -184,6 +184,7 @@ describe('verify catches what production would: cascades', () => {
     expect(v1.ok).toBe(false);
     expect(v1.detail).toMatch(/foreign_key_check finds/);
     expect(v1.detail).toMatch(CASCADE_ADVICE);
+    expect(v1.detail).toMatch(/002-purge-terminated\.sql is the step that leaves them$/);
   });
 
   it('the corrected step (children deleted first) verifies', () => {

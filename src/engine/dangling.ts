@@ -66,6 +66,9 @@ function byHand(table: string, key: Key): string {
   }
 }
 
+/** The last sentence of the reason: for rows that pointed at nothing before any step ran. */
+export const ALREADY_DANGLING = 'Rows that already pointed at nothing before: delete or fix them, then run again';
+
 /**
  * The reason a reconcile is refused when `foreign_key_check` finds rows pointing at nothing
  * after `what` (e.g. "migrating"), or null when it finds none.
@@ -93,6 +96,6 @@ export function danglingRowsMessage(db: Database.Database, what: string): string
   return (
     `after ${what}, foreign_key_check finds ${n} row${n === 1 ? '' : 's'} pointing at nothing (${list}${n > 5 ? ', …' : ''}); rolled back, nothing changed — ` +
     `foreign-key actions are off during a reconcile (no ON DELETE action fires), so ${advice}${keys.size > 3 ? '; …' : ''}. ` +
-    `Rows that already pointed at nothing before: delete or fix them, then run again`
+    ALREADY_DANGLING
   );
 }
