@@ -1,21 +1,27 @@
 /**
  * `stores verify`: proves a registry in memory, touching no data dir.
  *
- * For every store: a fresh file equals the baseline; a file at every supported version, holding
- * generated rows, migrates to exactly the baseline and keeps every row; every legacy sample
- * adopts to the baseline and keeps the rows of the tables it keeps; the store's invariants hold
- * after each path; and a second pass finds the file current.
+ * For every store: a fresh file equals the baseline; each frozen version is still what the
+ * registry makes of it; a file at every supported version, holding generated rows (every parent
+ * with children, every `IN (…)` value: see verify-rows.ts), migrates to exactly the baseline and
+ * keeps every row; every legacy sample adopts to the baseline and keeps the rows of the tables it
+ * keeps; the store's invariants hold after each path; and a second pass finds the file current.
+ * The engine does the work, as `up` would: its refusals are verify's failures.
  */
 import Database from 'better-sqlite3';
 import type { Registry, Store } from './registry/types.js';
 import { classify } from './engine/classify.js';
 import { reconcileConnection } from './engine/apply.js';
+import { ALREADY_DANGLING } from './engine/dangling.js';
 import { collect, type FileStat } from './engine/probe.js';
 import { runStep } from './engine/steps.js';
 import { inspect } from './schema/inspect.js';
 import { describeChange, diff } from './schema/diff.js';
-import type { Snapshot, Table } from './schema/model.js';
+import type { Snapshot } from './schema/model.js';
 import { foldCase, quoteIdent } from './sql/tokens.js';
+import { generateRows } from './verify-rows.js';
+
+export { generateRows } from './verify-rows.js';
 
 export interface VerifyCheck {
   readonly name: string;
@@ -47,75 +53,6 @@ function readRows(db: Database.Database, snap: Snapshot): Rows {
     out[k] = db.prepare(`SELECT * FROM ${quoteIdent(t.name)} ORDER BY ${order}`).all() as Record<string, unknown>[];
   }
   return out;
-}
-
-/** Tables in an order where parents come before the children that reference them. */
-function parentFirst(snap: Snapshot): Table[] {
-  const done = new Set<string>();
-  const out: Table[] = [];
-  const visit = (k: string, depth: number) => {
-    if (done.has(k) || depth > 64) return;
-    const t = snap.tables[k];
-    if (!t) return;
-    done.add(k);
-    for (const fk of t.foreignKeys) if (fk.table !== k) visit(fk.table, depth + 1);
-    out.push(t);
-  };
-  for (const k of Object.keys(snap.tables).sort()) visit(k, 0);
-  return out;
-}
-
-/** The literal a `col IN ('a', 'b')` CHECK allows first, if the table has one for `col`. */
-function allowedLiteral(t: Table, col: string): string | null {
-  for (const c of t.checks) {
-    const m = new RegExp(`^"?${col.replace(/[^a-z0-9_]/g, '.')}"? in \\( ('(?:[^']|'')*'|-?[0-9.]+)`).exec(c);
-    if (m) return m[1]!.startsWith("'") ? m[1]!.slice(1, -1).split("''").join("'") : m[1]!;
-  }
-  return null;
-}
-
-/**
- * Inserts `n` rows into every table of `snap`, parents first, with values that fit declared
- * types, `IN (…)` checks and foreign keys. Returns the tables it could not fill, with why.
- */
-export function generateRows(db: Database.Database, snap: Snapshot, n = 3): string[] {
-  const problems: string[] = [];
-  const values = new Map<string, Map<string, unknown[]>>(); // table -> column -> values inserted
-  for (const t of parentFirst(snap)) {
-    if (t.virtual) continue;
-    const key = foldCase(t.name);
-    const cols = t.columns.filter((c) => !c.generated && !c.hidden);
-    const inserted = new Map<string, unknown[]>(cols.map((c) => [foldCase(c.name), []]));
-    const insert = db.prepare(`INSERT INTO ${quoteIdent(t.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-    for (let i = 0; i < n; i++) {
-      const row = cols.map((c) => {
-        const name = foldCase(c.name);
-        const fk = t.foreignKeys.find((f) => f.from.includes(name));
-        if (fk) {
-          const parentVals = values.get(fk.table)?.get(fk.to[fk.from.indexOf(name)] ?? '') ?? [];
-          if (parentVals.length > 0) return parentVals[i % parentVals.length];
-          if (!c.notNull) return null;
-        }
-        const lit = allowedLiteral(t, name);
-        if (lit !== null) return /^-?[0-9.]+$/.test(lit) && !c.type.includes('TEXT') ? Number(lit) : lit;
-        const type = c.type;
-        if (type.includes('INT')) return c.pk > 0 ? i + 1 : 100 + i;
-        if (type.includes('CHAR') || type.includes('CLOB') || type.includes('TEXT')) return `${t.name}.${c.name}#${i + 1}`;
-        if (type.includes('BLOB') || type === '') return Buffer.from(`${t.name}.${c.name}#${i + 1}`);
-        if (type.includes('REAL') || type.includes('FLOA') || type.includes('DOUB')) return i + 0.5;
-        return i + 1;
-      });
-      try {
-        insert.run(...row);
-        cols.forEach((c, j) => inserted.get(foldCase(c.name))!.push(row[j]));
-      } catch (err) {
-        problems.push(`${t.name}: ${(err as Error).message}`);
-        break;
-      }
-    }
-    values.set(key, inserted);
-  }
-  return problems;
 }
 
 /** Rows of `before` (per table, mapped through renames) missing from `after`: none may be. */
@@ -227,7 +164,7 @@ function lineage(store: Store, after: number, start: Iterable<string>): Lineage 
 function reconcileInMemory(db: Database.Database, store: Store, expectAction: string, before: Rows, renames: Map<string, string>, dropped: Set<string>, columnRenames?: Map<string, Map<string, string>>): string[] {
   const invariantsBefore = invariantViolations(db, store);
   const outcome = reconcileConnection(db, MEMORY_STAT, store, { backup: false });
-  if (!outcome.plan) return [`expected ${expectAction}, got ${outcome.classification.status}: ${outcome.reason ?? outcome.classification.message}`];
+  if (!outcome.plan) return [`${expectAction} expected, but the file (${outcome.classification.status}) is refused: ${outcome.reason ?? outcome.classification.message}`];
   const problems: string[] = [];
   if (outcome.plan.action !== expectAction) problems.push(`expected ${expectAction}, planned ${outcome.plan.action}`);
   const uv = db.pragma('user_version', { simple: true });
@@ -240,13 +177,84 @@ function reconcileInMemory(db: Database.Database, store: Store, expectAction: st
   return problems;
 }
 
+/** An engine's reason as verify reports it: without the hint to run verify (this is verify). */
+function inVerify(reason: string): string {
+  return reason.replace(/ ?\((?:and )?run `?stores verify`?\)/g, '');
+}
+
 function check(name: string, fn: () => string[]): VerifyCheck {
   try {
     const problems = fn();
-    return { name, ok: problems.length === 0, detail: problems.length === 0 ? 'ok' : problems.join('; ') };
+    return { name, ok: problems.length === 0, detail: problems.length === 0 ? 'ok' : inVerify(problems.join('; ')) };
   } catch (err) {
-    return { name, ok: false, detail: (err as Error).message };
+    return { name, ok: false, detail: inVerify((err as Error).message) };
   }
+}
+
+/** An in-memory file at version `k` (its frozen schema, or the oldest schema and the steps up to it), without rows. */
+function fileAt(store: Store, k: number): Database.Database {
+  const db = new Database(':memory:');
+  try {
+    const frozen = store.frozen.get(k);
+    if (frozen) db.exec(frozen);
+    else {
+      db.exec(store.oldestSchema);
+      for (const m of store.migrations) if (m.version <= k) runStep(db, store.name, m);
+    }
+    db.pragma(`user_version = ${k}`);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * The migration after `k` whose step first leaves rows pointing at nothing, run one at a time on
+ * the same generated rows with foreign keys off (as a reconcile runs them), or null.
+ */
+function stepLeavingDangling(store: Store, k: number): string | null {
+  const db = fileAt(store, k);
+  try {
+    generateRows(db, inspect(db));
+    db.pragma('foreign_keys = OFF');
+    for (const m of store.migrations) {
+      if (m.version <= k) continue;
+      runStep(db, store.name, m);
+      if (db.prepare('SELECT 1 FROM pragma_foreign_key_check LIMIT 1').get() !== undefined) return m.name;
+    }
+    return null;
+  } catch {
+    return null;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A released version's frozen schema against what the registry says that version is: the
+ * baseline (for the current version), the oldest schema (for minVersion), or the oldest schema
+ * with the migrations up to it. None when the frozen file is the oldest schema itself (it is
+ * where migrations start: nothing to compare, and the upgrade check migrates it).
+ */
+function frozenCheck(store: Store, k: number, sql: string): VerifyCheck | null {
+  if (k === store.minVersion && k < store.version && sql === store.oldestSchema) return null;
+  const [name, why] =
+    k === store.version
+      ? [`frozen v${k} equals the baseline`, 'the baseline was edited after this version was frozen: bump the version and add a migration']
+      : k === store.minVersion
+        ? [`the oldest schema still equals frozen v${k}`, `the oldest schema was edited after v${k} was frozen: files at v${k} hold the frozen schema, so restore it`]
+        : [`the oldest schema and the migrations up to v${k} still produce frozen v${k}`, 'a migration up to this version was edited after it was released: add a new migration instead'];
+  return check(name, () => {
+    const db = new Database(':memory:');
+    try {
+      db.exec(sql);
+      const changes = diff(store.expect.snapshots.get(k)!, inspect(db));
+      return changes.length === 0 ? [] : [`${why}; compared with the frozen schema: ${changes.map(describeChange).join('; ')}`];
+    } finally {
+      db.close();
+    }
+  });
 }
 
 function verifyStore(store: Store): VerifyCheck[] {
@@ -262,40 +270,22 @@ function verifyStore(store: Store): VerifyCheck[] {
     }),
   );
   for (const [k, sql] of [...store.frozen].sort((a, b) => a[0] - b[0])) {
-    checks.push(
-      check(`frozen v${k} equals ${k === store.version ? 'the baseline' : `v${store.minVersion} + its migrations`}`, () => {
-        const db = new Database(':memory:');
-        try {
-          db.exec(sql);
-          const changes = diff(store.expect.snapshots.get(k)!, inspect(db));
-          const why =
-            k === store.version
-              ? 'the baseline was edited after this version was frozen: bump the version and add a migration'
-              : 'a migration up to this version was edited after it was released: add a new migration instead';
-          return changes.length === 0 ? [] : [`${why}; compared with the frozen schema: ${changes.map(describeChange).join('; ')}`];
-        } finally {
-          db.close();
-        }
-      }),
-    );
+    const c = frozenCheck(store, k, sql);
+    if (c) checks.push(c);
   }
   for (let k = store.minVersion; k < store.version; k++) {
-    const frozen = store.frozen.get(k);
     checks.push(
-      check(`v${k}${frozen ? ' (frozen)' : ''} with rows migrates to the baseline`, () => {
-        const db = new Database(':memory:');
+      check(`v${k}${store.frozen.has(k) ? ' (frozen)' : ''} with rows migrates to the baseline`, () => {
+        const db = fileAt(store, k);
         try {
-          if (frozen) db.exec(frozen);
-          else {
-            db.exec(store.oldestSchema);
-            for (const m of store.migrations) if (m.version <= k) runStep(db, store.name, m);
-          }
-          db.pragma(`user_version = ${k}`);
           const snap = inspect(db);
           const problems = generateRows(db, snap).map((p) => `could not generate rows: ${p}`);
           const before = readRows(db, snap);
           const l = lineage(store, k, Object.keys(before));
-          return [...problems, ...reconcileInMemory(db, store, 'migrated', before, l.tables, l.dropped, l.columns)];
+          const result = reconcileInMemory(db, store, 'migrated', before, l.tables, l.dropped, l.columns);
+          // Generated rows point at something before the steps: name the step that left them instead.
+          const culprit = result.some((r) => r.includes(ALREADY_DANGLING)) ? stepLeavingDangling(store, k) : null;
+          return [...problems, ...(culprit ? result.map((r) => r.replace(ALREADY_DANGLING, `${culprit} is the step that leaves them`)) : result)];
         } finally {
           db.close();
         }

@@ -21,6 +21,7 @@ import { busyTimeout, collect, errorFacts, holdsExclusively, isBusy, quickCheck,
 import { runStep } from './steps.js';
 import { migratedListings } from './listings.js';
 import { rebuildTable } from './rebuild.js';
+import { danglingRowsMessage } from './dangling.js';
 
 /** The file's schema after the steps is not what the version must be: rolled back. */
 export class VerifyError extends Error {
@@ -93,14 +94,8 @@ export function verifyResult(db: Database.Database, store: Store, what: string, 
       changes,
     );
   }
-  const violations = db.prepare('SELECT "table", rowid, parent FROM pragma_foreign_key_check').all() as { table: string; rowid: number; parent: string }[];
-  if (violations.length > 0) {
-    const list = violations.slice(0, 5).map((v) => `${v.table} rowid ${v.rowid} → missing ${v.parent} row`).join(', ');
-    throw new VerifyError(
-      `after ${what}, foreign_key_check finds ${violations.length} row${violations.length === 1 ? '' : 's'} pointing at nothing (${list}${violations.length > 5 ? ', …' : ''}); rolled back, nothing changed — delete or fix those rows, then run again`,
-      [],
-    );
-  }
+  const dangling = danglingRowsMessage(db, what);
+  if (dangling !== null) throw new VerifyError(dangling, []);
 }
 
 /** Runs a plan's steps on `db` (inside the caller's transaction), then verifies. */
