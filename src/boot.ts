@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
+import { MissingStoresError, StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
 import { isRefusedStatus, type StoreReport } from './report.js';
 import type { Registry, Store } from './registry/types.js';
 import type { Classification } from './engine/classify.js';
@@ -18,7 +18,11 @@ import { lookAt } from './engine/look.js';
 import { decide } from './engine/reconcile.js';
 
 export interface OpenOptions {
-  /** Create the data dir when absent (default true). */
+  /**
+   * Create the data dir and the missing store files (default true). With false nothing is
+   * created: a missing data dir or store file throws {@link MissingStoresError} before any file
+   * is changed.
+   */
   readonly create?: boolean;
   /** Back up before dropping tables that hold rows (default true). */
   readonly backup?: boolean;
@@ -119,6 +123,10 @@ export async function openStores(registry: Registry, dataDir: string, options: O
     }
     const refused = slots.filter((s) => isRefusedStatus(s.cls.status));
     if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)));
+    if (options.create === false) {
+      const missing = slots.filter((s) => s.cls.status === 'missing').map((s) => ({ store: s.store.name, file: s.file }));
+      if (missing.length > 0) throw new MissingStoresError(dir, missing, !fs.existsSync(dir));
+    }
 
     // 2. Reconcile what needs it, each store in its own transaction: the same decision as
     // `stores up`, on the connection of the first look.
