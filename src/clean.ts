@@ -127,6 +127,8 @@ function sortOut(store: Store, dir: string, names: readonly string[], options: C
   const entry = (name: string, kind: CleanEntry['kind'], reason: string): CleanEntry => ({ file: path.join(dir, name), store: store.name, kind, bytes: size(path.join(dir, name)), reason });
   const backups: { name: string; at: Date }[] = [];
   for (const name of names) {
+    // Regular files only: a directory or symbolic link with such a name is not ours.
+    if (!fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false })?.isFile()) continue;
     if (partial.test(name)) removed.push(entry(name, 'partial-backup', 'a backup an interrupted run did not finish'));
     else {
       const c = creating.exec(name);
