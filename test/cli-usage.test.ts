@@ -98,6 +98,10 @@ describe('a mistyped command', () => {
     expect(r.stderr).not.toMatch(/Unknown arguments/);
     expect(cli(['--root', 'data', 'udp']).stderr).toMatch(/unknown command 'udp'; did you mean 'up'\?/);
     expect(cli(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate'; the commands are up, check/);
+    // `help` is not mistaken for a command.
+    const help = cli(['help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Commands:/);
     const j = cli(['verfiy', '--json']);
     expect(j.code).toBe(2);
     expect(JSON.parse(j.stdout).error.message).toMatch(/did you mean 'verify'/);

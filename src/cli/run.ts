@@ -53,8 +53,10 @@ export function packageVersion(): string {
 
 const EPILOGUE = `Exit codes:
   0  everything is current (after up: was made current)
-  3  something needs up or adopt, nothing is refused (check, dry runs, adopt)
-  4  at least one store is refused (too-new, too-old, drift, conflict, foreign, corrupt, locked, error)
+  3  something needs up or adopt, nothing is refused (check, dry runs, adopt, up --no-create);
+     clean --dry-run would remove something
+  4  at least one store is refused (too-new, too-old, drift, conflict, foreign, corrupt, locked, error);
+     clean skipped a data dir another process was working in
   2  usage or registry error (nothing was touched)
   1  unexpected failure
   130/143  interrupted by SIGINT/SIGTERM during up/adopt (stores in flight finished, the rest untouched)
@@ -155,6 +157,11 @@ function build(argv: readonly string[], width: number) {
 /** Parses and runs one command line. Returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const wantsJson = argv.includes('--json');
+  // `stores help` is `stores --help`.
+  if (commandWord(argv) === 'help') {
+    const i = argv.indexOf('help');
+    argv = [...argv.slice(0, i), '--help', ...argv.slice(i + 1)];
+  }
   const unknown = unknownCommand(argv);
   if (unknown) return fail(io, wantsJson, new UsageError(unknown));
   let parsed: Args | null = null;
