@@ -315,7 +315,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
       report = await runFleet(registry, dirs, roots, {
         retain: !stream,
         onDir: (d) => {
-          for (const st of d.stores) code = Math.max(code, storeExitCode(st, mode), uncreated(st) ? EXIT.pending : 0) as 0 | 3 | 4;
+          for (const st of d.stores) code = Math.max(code, storeExitCode(st, mode), command === 'up' && !create && uncreated(st) ? EXIT.pending : 0) as 0 | 3 | 4;
           if (stream) {
             io.stdout(`${first ? '\n' : ',\n'}    ${JSON.stringify(d)}`);
             first = false;
@@ -384,7 +384,11 @@ export async function loadForCli(registryPath: string): Promise<Registry> {
   }
 }
 
-/** A store `up --no-create` left missing: it still needs `up` (exit 3). */
+/**
+ * A store `up --no-create` left missing: it still needs `up` (exit 3). Only with --no-create: an
+ * ordinary `up` that finds a store missing and then finds it created by another process reports
+ * it `missing`, `unchanged` too.
+ */
 function uncreated(st: StoreReport): boolean {
   return st.status === 'missing' && st.action === 'unchanged';
 }
