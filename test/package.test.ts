@@ -4,9 +4,10 @@
  * drizzle-orm on the returned connection (one better-sqlite3 for both), type-checks, and runs the
  * `stores` executable.
  *
- * No network and no native build: the host's node_modules is seeded with copies of the packages
- * this checkout already installed (better-sqlite3 with its built binary), then
- * `npm install --offline --ignore-scripts` installs the tarball among them as a user's npm would.
+ * No network, no npm cache and no native build: the host's node_modules is seeded with copies of
+ * the packages this checkout installed (better-sqlite3 with its built binary) and the lockfiles
+ * npm would have written for them, then `npm install --offline --ignore-scripts` installs the
+ * tarball among them as a user's npm would ("added 1 package").
  * Uses the built dist/ (run `npx tsc -p .` first).
  */
 import { spawnSync } from 'node:child_process';
@@ -18,42 +19,75 @@ import { ROOT, tmpDir } from './helpers.js';
 const NM = path.join(ROOT, 'node_modules');
 const NPM_ENV = { ...process.env, CI: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 
+/** An empty npm cache of the test's own: nothing may come from the network or from a warm cache. */
+let npmCache = '';
+
 function run(cmd: string, args: string[], cwd: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd, env: NPM_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, shell: process.platform === 'win32' });
+  const r = spawnSync(cmd, args, { cwd, env: { ...NPM_ENV, npm_config_cache: npmCache }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, shell: process.platform === 'win32' });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
-/** Where Node would find package `name` required from `fromDir` (inside this checkout's node_modules), or null. */
-function resolveFrom(fromDir: string, name: string): string | null {
-  for (let dir = fromDir; dir.startsWith(ROOT); dir = path.dirname(dir)) {
-    const p = path.join(dir, 'node_modules', name);
-    if (fs.existsSync(path.join(p, 'package.json'))) return p;
-    if (dir === ROOT) break;
-  }
-  return null;
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  bin?: Record<string, string>;
+  [k: string]: unknown;
 }
 
 /**
- * The top-level folders of node_modules holding `names` and everything they need at run time,
- * resolved the way Node resolves (nested node_modules included).
+ * This checkout's lockfile entries for `names` and everything they need at run time, found the
+ * way Node resolves (`node_modules/a/node_modules/b` before `node_modules/b`).
  */
-function closure(names: readonly string[]): string[] {
-  const top = new Set<string>();
-  const seen = new Set<string>();
-  const todo = names.map((n) => [ROOT, n] as const).slice();
+function lockClosure(names: readonly string[]): Record<string, LockEntry> {
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const resolve = (from: string, name: string): string | null => {
+    for (let base = from; ; ) {
+      const key = `${base ? `${base}/` : ''}node_modules/${name}`;
+      if (lock.packages[key]) return key;
+      if (!base) return null;
+      const i = base.lastIndexOf('/node_modules/');
+      base = i < 0 ? '' : base.slice(0, i);
+    }
+  };
+  const out: Record<string, LockEntry> = {};
+  const todo: [string, string][] = names.map((n) => ['', n]);
   while (todo.length > 0) {
     const [from, name] = todo.pop()!;
-    const at = resolveFrom(from, name);
-    if (!at) throw new Error(`${name} (needed from ${from}) is not installed in ${NM}: run npm ci`);
-    if (seen.has(at)) continue;
-    seen.add(at);
-    const rel = path.relative(NM, at).split(path.sep);
-    top.add(rel[0]!.startsWith('@') ? `${rel[0]}/${rel[1]}` : rel[0]!);
-    const pkg = JSON.parse(fs.readFileSync(path.join(at, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
-    for (const d of Object.keys(pkg.dependencies ?? {})) todo.push([at, d]);
-    for (const d of Object.keys(pkg.optionalDependencies ?? {})) if (resolveFrom(at, d)) todo.push([at, d]);
+    const key = resolve(from, name);
+    if (!key) throw new Error(`${name} (needed by ${from || 'the host'}) is not in package-lock.json`);
+    if (out[key]) continue;
+    const { dev: _dev, devOptional: _devOptional, peer: _peer, ...entry } = lock.packages[key]!;
+    out[key] = entry;
+    for (const d of Object.keys(entry.dependencies ?? {})) todo.push([key, d]);
+    for (const d of Object.keys(entry.optionalDependencies ?? {})) if (resolve(key, d)) todo.push([key, d]);
   }
-  return [...top].sort();
+  return out;
+}
+
+/**
+ * Seeds `host/node_modules` with copies of this checkout's installed packages (better-sqlite3
+ * with its built binary), their `.bin` links, and the lockfiles npm writes, so that
+ * `npm install --offline` finds every package but `stores` already in place and needs neither
+ * the network nor the npm cache.
+ */
+function seedHost(host: string, manifest: { name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> }, names: readonly string[], stores: LockEntry): void {
+  const entries = lockClosure(names);
+  const bin = path.join(host, 'node_modules', '.bin');
+  fs.mkdirSync(bin, { recursive: true });
+  for (const [key, entry] of Object.entries(entries)) {
+    if (key.includes('/node_modules/')) continue; // nested: copied with its parent
+    const from = path.join(ROOT, key);
+    if (!fs.existsSync(path.join(from, 'package.json'))) throw new Error(`${from} is missing: run npm ci`);
+    fs.cpSync(from, path.join(host, key), { recursive: true, verbatimSymlinks: true });
+    for (const [b, target] of Object.entries(entry.bin ?? {})) fs.symlinkSync(path.relative(bin, path.join(host, key, target)), path.join(bin, b));
+  }
+  const lockfile = (packages: Record<string, LockEntry>) => JSON.stringify({ name: manifest.name, version: manifest.version, lockfileVersion: 3, requires: true, packages }, null, 2);
+  const root = { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, devDependencies: manifest.devDependencies };
+  fs.writeFileSync(path.join(host, 'package.json'), JSON.stringify(manifest, null, 2));
+  fs.writeFileSync(path.join(host, 'package-lock.json'), lockfile({ '': root, ...entries, 'node_modules/stores': stores }));
+  // The hidden lockfile last: npm trusts it only when it is newer than every package folder.
+  fs.writeFileSync(path.join(host, 'node_modules', '.package-lock.json'), lockfile(entries));
 }
 
 /** What a user's package needs: the code, its declarations, the README, the manifest, the store.json schema. */
@@ -108,6 +142,7 @@ describe('the packed package', () => {
     const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run `npx tsc -p .` first').toBe(true);
     const t = tmpDir('stores-pack-');
+    npmCache = path.join(t, 'npm-cache');
 
     // 1. The tarball and its file list (dist is built already: no scripts).
     const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', t], ROOT);
@@ -120,7 +155,7 @@ describe('the packed package', () => {
 
     // 2. A fresh host project: drizzle-orm and better-sqlite3 as a user lists them, stores from the tarball.
     const host = path.join(t, 'host');
-    fs.mkdirSync(path.join(host, 'node_modules'), { recursive: true });
+    const ours = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string; dependencies: Record<string, string>; peerDependencies: Record<string, string>; peerDependenciesMeta: unknown; engines: unknown };
     const installed = (name: string) => `^${(JSON.parse(fs.readFileSync(path.join(NM, name, 'package.json'), 'utf8')) as { version: string }).version}`;
     const manifest = {
       name: 'host',
@@ -130,12 +165,21 @@ describe('the packed package', () => {
       dependencies: { stores: `file:../${info.filename}`, 'better-sqlite3': installed('better-sqlite3'), 'drizzle-orm': installed('drizzle-orm') },
       devDependencies: { '@types/better-sqlite3': installed('@types/better-sqlite3'), '@types/node': installed('@types/node') },
     };
-    fs.writeFileSync(path.join(host, 'package.json'), JSON.stringify(manifest, null, 2));
-    const ours = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const seed = closure(['better-sqlite3', 'drizzle-orm', '@types/better-sqlite3', '@types/node', ...Object.keys(ours.dependencies)]);
-    for (const dir of seed) fs.cpSync(path.join(NM, dir), path.join(host, 'node_modules', dir), { recursive: true });
-    const install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], host);
+    const storesEntry: LockEntry = {
+      version: ours.version,
+      resolved: `file:../${info.filename}`,
+      license: ours.license,
+      dependencies: ours.dependencies,
+      peerDependencies: ours.peerDependencies,
+      peerDependenciesMeta: ours.peerDependenciesMeta,
+      bin: { stores: 'dist/cli/main.js' },
+      engines: ours.engines,
+    };
+    seedHost(host, manifest, [...Object.keys(manifest.dependencies).filter((n) => n !== 'stores'), ...Object.keys(manifest.devDependencies), ...Object.keys(ours.dependencies)], storesEntry);
+    const install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], host);
     expect(install.code, `${install.stdout}${install.stderr}`).toBe(0);
+    // Only the tarball was installed: every other package was found in place.
+    expect(install.stdout).toMatch(/added 1 package\b/);
     expect(fs.existsSync(path.join(host, 'node_modules', 'stores', 'dist', 'index.js'))).toBe(true);
     // One better-sqlite3: the peer dependency resolves to the host's own.
     expect(fs.existsSync(path.join(host, 'node_modules', 'stores', 'node_modules', 'better-sqlite3'))).toBe(false);
