@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { cleanDir, parseDuration, type CleanDirReport, type CleanOptions } from '../clean.js';
 import { listDirs } from '../fleet/run.js';
 import { paint, type Style } from './render.js';
-import { EXIT, isDir, loadForCli, type Args, type CliIO } from './run.js';
+import { EXIT, isDir, loadForCli, values, type Args, type CliIO } from './run.js';
 
 function cleanOptions(args: Args): CleanOptions {
   const keep = args.keep;
@@ -53,8 +53,7 @@ function render(reports: readonly CleanDirReport[], dryRun: boolean, style: Styl
 export async function runClean(args: Args, io: CliIO, registryPath: string, style: Style): Promise<number> {
   const options = cleanOptions(args);
   const dirs = (args.dirs ?? []).map((d) => path.resolve(io.cwd, d));
-  const rootArg = args.root;
-  const roots = (rootArg === undefined ? [] : Array.isArray(rootArg) ? rootArg : [rootArg]).map((r) => path.resolve(io.cwd, r));
+  const roots = values(args.root).map((r) => path.resolve(io.cwd, r));
   if (dirs.length === 0 && roots.length === 0) throw new UsageError('name at least one data dir or --root (e.g. stores clean --root data)');
   for (const r of roots) if (!isDir(r)) throw new UsageError(`--root ${r}: no such directory`);
   for (const d of dirs) if (!isDir(d)) throw new UsageError(`${d}: no such data dir`);

@@ -228,7 +228,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The values of a repeatable option: one per flag. */
-function values(v: string | string[] | undefined): string[] {
+export function values(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
