@@ -139,6 +139,12 @@ describe('up on a data dir that does not exist', () => {
     expect(listing(d)).toEqual(FILES);
     // Not on a dir that was there already.
     expect(cli(['up', d]).stdout).not.toMatch(/created data dir/);
+    // A dry run says what it would do, and does not.
+    const later = path.join(path.dirname(d), '1.7.0');
+    const dry = cli(['up', later, '--dry-run']);
+    expect(dry.code).toBe(3);
+    expect(dry.stdout).toContain(`would create data dir ${later}`);
+    expect(fs.existsSync(later)).toBe(false);
   });
 
   it('--no-create creates nothing, reports every missing store, exit 3', () => {

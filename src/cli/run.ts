@@ -348,6 +348,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     else {
       for (const d of absent) {
         if (isDir(d)) io.stdout(`created data dir ${d}\n`);
+        else if (create && args['dry-run'] === true) io.stdout(`would create data dir ${d}\n`);
         else if (!create) io.stderr(`stores: no data dir ${d}; nothing created (--no-create)\n`);
       }
       if (report.dirs.length === 0) io.stderr(`stores: no data dir found (a data dir holds at least one of ${registry.stores.map((s) => s.file).join(', ')})\n`);
