@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
+import { MissingStoresError, StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
 import { isRefusedStatus, type StoreReport } from './report.js';
 import type { Registry, Store } from './registry/types.js';
 import type { Classification } from './engine/classify.js';
@@ -18,7 +18,11 @@ import { lookAt } from './engine/look.js';
 import { decide } from './engine/reconcile.js';
 
 export interface OpenOptions {
-  /** Create the data dir when absent (default true). */
+  /**
+   * Create the data dir and the missing store files (default true). With false nothing is
+   * created: a missing data dir or store file throws {@link MissingStoresError} before any file
+   * is changed.
+   */
   readonly create?: boolean;
   /** Back up before dropping tables that hold rows (default true). */
   readonly backup?: boolean;
@@ -27,9 +31,13 @@ export interface OpenOptions {
 }
 
 /** Open, ready connections to every store of a data dir. */
-export interface OpenStores {
-  /** One better-sqlite3 connection per store, by store name, with its settings applied. */
-  readonly db: Readonly<Record<string, Database.Database>>;
+export interface OpenStores<Names extends string = string> {
+  /**
+   * One better-sqlite3 connection per store, by store name, with its settings applied. For a
+   * registry built in code the names are known to the compiler: `stores.db.objects` is a
+   * `Database`, no `!` needed under `noUncheckedIndexedAccess`.
+   */
+  readonly db: Readonly<Record<Names, Database.Database>>;
   /** What was found and done, per store (the same entries as `stores up --json`). */
   readonly report: readonly StoreReport[];
   /** Checkpoints each WAL (TRUNCATE, per the store's setting) and closes every connection. */
@@ -102,7 +110,7 @@ function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreR
  * stores.db.objects.prepare('SELECT count(*) FROM db_client').get();
  * await stores.close();
  */
-export async function openStores(registry: Registry, dataDir: string, options: OpenOptions = {}): Promise<OpenStores> {
+export async function openStores<Names extends string>(registry: Registry<Names>, dataDir: string, options: OpenOptions = {}): Promise<OpenStores<Names>> {
   const dir = path.resolve(dataDir);
   if (options.create !== false) fs.mkdirSync(dir, { recursive: true });
   const slots: Slot[] = [];
@@ -119,6 +127,10 @@ export async function openStores(registry: Registry, dataDir: string, options: O
     }
     const refused = slots.filter((s) => isRefusedStatus(s.cls.status));
     if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)));
+    if (options.create === false) {
+      const missing = slots.filter((s) => s.cls.status === 'missing').map((s) => ({ store: s.store.name, file: s.file }));
+      if (missing.length > 0) throw new MissingStoresError(dir, missing, !fs.existsSync(dir));
+    }
 
     // 2. Reconcile what needs it, each store in its own transaction: the same decision as
     // `stores up`, on the connection of the first look.
@@ -144,7 +156,8 @@ export async function openStores(registry: Registry, dataDir: string, options: O
       db[slot.store.name] = slot.db;
     }
     return {
-      db,
+      // Every store of the registry has its connection: the record is complete.
+      db: db as Record<Names, Database.Database>,
       report,
       close: async () => {
         // Every connection is closed even if a checkpoint fails; a checkpoint that cannot run

@@ -85,6 +85,32 @@ export class RegistryError extends Error {
   }
 }
 
+/** A store file that `openStores` found missing with `create: false`. */
+export interface MissingStore {
+  readonly store: string;
+  readonly file: string;
+}
+
+/**
+ * Thrown by `openStores(…, { create: false })` when the data dir or any store file is missing:
+ * nothing was created and no file was changed.
+ */
+export class MissingStoresError extends Error {
+  override readonly name = 'MissingStoresError';
+  readonly code = 'STORES_MISSING';
+  readonly dir: string;
+  readonly missing: readonly MissingStore[];
+
+  constructor(dir: string, missing: readonly MissingStore[], dirMissing: boolean) {
+    super(
+      `${dirMissing ? `no data dir ${dir}` : `${dir}: ${missing.length} store${missing.length === 1 ? '' : 's'} missing`} (${missing.map((m) => m.file).join(', ')}); ` +
+        'nothing was created because creating is turned off (create: false): check the path, or open with creating on to start a new data dir',
+    );
+    this.dir = dir;
+    this.missing = missing;
+  }
+}
+
 /** Bad command-line input. Exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

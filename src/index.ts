@@ -40,6 +40,8 @@ export type { FleetProgress } from './fleet/run.js';
 export { exitCode, type Report, type DirReport, type StoreReport, type Action, type Mode } from './report.js';
 export {
   StoreError,
+  MissingStoresError,
+  type MissingStore,
   RegistryError,
   UsageError,
   STATUSES,

@@ -51,10 +51,11 @@ describe('loadRegistry', () => {
     }
   });
 
-  it('a missing folder is a registry error that says what to pass', async () => {
+  it('a missing folder is a registry error that says what a registry is, in library terms (no CLI flag)', async () => {
     const err = await loadRegistry(path.join(tmpDir(), 'nope')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
-    expect((err as Error).message).toMatch(/--stores PATH/);
+    expect((err as Error).message).toMatch(/no registry folder here \(a registry is a folder with one sub-folder per store\)/);
+    expect((err as Error).message).not.toMatch(/--stores/);
   });
 
   const cases: [string, (dir: string) => void, RegExp, string][] = [

@@ -8,7 +8,7 @@ import yargs from 'yargs';
 import { RegistryError, UsageError, messageOf } from '../errors.js';
 import { loadRegistry } from '../registry/load.js';
 import type { Registry, Store } from '../registry/types.js';
-import { describeRegistry, storeExitCode, type Mode } from '../report.js';
+import { describeRegistry, storeExitCode, type Mode, type StoreReport } from '../report.js';
 import { runFleet } from '../fleet/run.js';
 import { createStopFlag, requestStop } from '../fleet/run-dir.js';
 import { diffFile, type FileDiff } from '../engine/explain.js';
@@ -19,6 +19,7 @@ import { describeChange, diff } from '../schema/diff.js';
 import { detectColor, paint, renderReport, type Style } from './render.js';
 import { ProgressBar } from './progress.js';
 import { renderHtml } from './html.js';
+import { runClean } from './clean.js';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -35,21 +36,42 @@ export interface CliIO {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
 
+/** The commands, for the unknown-command message. */
+export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean'] as const;
+
+/** Options that take a value: the word after them is not the command. */
+const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than']);
+
+/** Options that take one value and may be given once. */
+const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than'] as const;
+
+/** The version in package.json (two levels up from both src/cli and dist/cli). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 const EPILOGUE = `Exit codes:
   0  everything is current (after up: was made current)
-  3  something needs up or adopt, nothing is refused (check, dry runs, adopt)
-  4  at least one store is refused (too-new, too-old, drift, conflict, foreign, corrupt, locked, error)
+  3  something needs up or adopt, nothing is refused (check, dry runs, adopt, up --no-create);
+     clean --dry-run would remove something
+  4  at least one store is refused (too-new, too-old, drift, conflict, foreign, corrupt, locked, error);
+     clean skipped a data dir another process was working in
   2  usage or registry error (nothing was touched)
   1  unexpected failure
   130/143  interrupted by SIGINT/SIGTERM during up/adopt (stores in flight finished, the rest untouched)
 
 Environment: NO_COLOR turns colour off.`;
 
-interface Args {
+export interface Args {
   _: (string | number)[];
   dirs?: string[];
-  root?: string[];
+  /** One value per `--root`; repeated flags arrive as an array (see {@link values}). */
+  root?: string | string[];
   stores: string;
+  create?: boolean;
+  keep?: number;
+  'older-than'?: string;
   json?: boolean;
   'dry-run'?: boolean;
   repair?: boolean;
@@ -64,7 +86,9 @@ function build(argv: readonly string[], width: number) {
   const common = (y: ReturnType<typeof yargs>) =>
     y
       .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
-      .option('root', { type: 'string', array: true, describe: 'discover data dirs under ROOT (any depth; repeatable)' })
+      // One value per flag (no `array: true`: it would swallow the positional data dirs that
+      // follow); yargs collects repeated flags into an array.
+      .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'discover data dirs under ROOT (any depth; repeat the flag for more roots)' })
       .option('concurrency', { type: 'number', describe: 'data dirs handled at once, in worker threads (default: number of cores)' });
   return yargs([...argv])
     .scriptName('stores')
@@ -74,6 +98,7 @@ function build(argv: readonly string[], width: number) {
         .option('dry-run', { type: 'boolean', describe: 'print the SQL plan per store, write nothing' })
         .option('repair', { type: 'boolean', describe: 'add what a drifted file lacks (never drops)' })
         .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping tables holding rows (--no-backup skips)' })
+        .option('create', { type: 'boolean', default: true, describe: 'create a missing data dir and missing store files (--no-create: create nothing, report what is missing, exit 3)' })
         .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
         .example('$0 up --root data --dry-run', 'show what up would run under data/, change nothing')
         .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks'),
@@ -97,6 +122,16 @@ function build(argv: readonly string[], width: number) {
     .command('freeze <store>', 'record the schema of the version being released (versions/NNN.sql)', (y) =>
       y.positional('store', { type: 'string', describe: 'store name' }).example('$0 freeze objects', 'before releasing: stores/objects/versions/004.sql'),
     )
+    .command('clean [dirs..]', 'remove leftovers of interrupted runs; with --keep/--older-than, old backups', (y) =>
+      y
+        .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
+        .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'clean every data dir under ROOT (any depth; repeat the flag for more roots)' })
+        .option('keep', { type: 'number', requiresArg: true, nargs: 1, describe: 'keep the N newest backups of each store file, remove older ones' })
+        .option('older-than', { type: 'string', requiresArg: true, nargs: 1, describe: 'remove backups older than DURATION (e.g. 7d, 12h, 30m); with --keep, only those beyond the N newest' })
+        .option('dry-run', { type: 'boolean', describe: 'list what would be removed, remove nothing' })
+        .example('$0 clean --root data', 'remove the .partial and .stores-new-* files interrupted runs left')
+        .example('$0 clean --root data --keep 3 --older-than 30d', 'also remove backups beyond the 3 newest that are over 30 days old'),
+    )
     .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
       y.example('$0 verify --stores stores', 'run before releasing a new version'),
     )
@@ -107,12 +142,13 @@ function build(argv: readonly string[], width: number) {
     .example('$0 verify', 'prove the registry in memory before a release')
     .option('stores', { type: 'string', default: 'stores', describe: 'registry folder', global: true })
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else', global: true })
-    .demandCommand(1, 'name a command: up, check, adopt, diff, verify or freeze')
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
     .recommendCommands()
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version('version', 'print the version of stores', packageVersion())
+    .alias('v', 'version')
     .epilogue(EPILOGUE)
     .wrap(Math.min(100, width))
     .exitProcess(false);
@@ -121,6 +157,13 @@ function build(argv: readonly string[], width: number) {
 /** Parses and runs one command line. Returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const wantsJson = argv.includes('--json');
+  // `stores help` is `stores --help`.
+  if (commandWord(argv) === 'help') {
+    const i = argv.indexOf('help');
+    argv = [...argv.slice(0, i), '--help', ...argv.slice(i + 1)];
+  }
+  const unknown = unknownCommand(argv);
+  if (unknown) return fail(io, wantsJson, new UsageError(unknown));
   let parsed: Args | null = null;
   let helpText = '';
   let parseError: Error | null = null;
@@ -146,6 +189,57 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   }
 }
 
+/** The first word that is neither an option nor an option's value: the command. */
+function commandWord(argv: readonly string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return argv[i + 1] ?? null;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    return a;
+  }
+  return null;
+}
+
+/** The message for a word that names no command (with the closest command), or null. */
+function unknownCommand(argv: readonly string[]): string | null {
+  const word = commandWord(argv);
+  if (word === null || (COMMANDS as readonly string[]).includes(word)) return null;
+  const scored = COMMANDS.map((c) => ({ c, d: editDistance(word.toLowerCase(), c) })).sort((a, b) => a.d - b.d);
+  const best = scored[0]!;
+  const hint = best.d <= Math.max(1, Math.floor(word.length / 2)) ? `did you mean '${best.c}'?` : `the commands are ${COMMANDS.join(', ')}`;
+  return `unknown command '${word}'; ${hint}`;
+}
+
+/** Levenshtein distance (with adjacent transpositions counted as one edit). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The values of a repeatable option: one per flag. */
+export function values(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Options that take one value may not be given twice (yargs would hand over an array). */
+function checkSingles(args: Args): void {
+  for (const name of SINGLE_OPTIONS) {
+    const v = (args as unknown as Record<string, unknown>)[name];
+    if (Array.isArray(v)) throw new UsageError(`--${name} is given ${v.length} times; give it once`);
+  }
+}
+
 function fail(io: CliIO, json: boolean, err: unknown): number {
   const code = err instanceof RegistryError || err instanceof UsageError ? EXIT.usage : EXIT.failure;
   if (json) {
@@ -165,6 +259,7 @@ function fail(io: CliIO, json: boolean, err: unknown): number {
 }
 
 async function dispatch(args: Args, io: CliIO): Promise<number> {
+  checkSingles(args);
   const command = String(args._[0]);
   const style: Style = { color: !args.json && detectColor(io.env, io.stdoutTTY) };
   const registryPath = path.resolve(io.cwd, args.stores);
@@ -174,7 +269,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     }
     if (args.repair && args['dry-run'] === undefined && command !== 'up') throw new UsageError('--repair goes with up');
     const dirs = (args.dirs ?? []).map((d) => path.resolve(io.cwd, d));
-    const roots = (args.root ?? []).map((r) => path.resolve(io.cwd, r));
+    const roots = values(args.root).map((r) => path.resolve(io.cwd, r));
     if (dirs.length === 0 && roots.length === 0) throw new UsageError(`name at least one data dir or --root (e.g. stores ${command} data/1.5.0)`);
     for (const r of roots) {
       if (!isDir(r)) throw new UsageError(`--root ${r}: no such directory`);
@@ -184,8 +279,11 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     } else {
       for (const d of dirs) if (fs.existsSync(d) && !isDir(d)) throw new UsageError(`${d} is a file, not a data dir; name the directory that holds the store files`);
     }
-    const registry = await loadRegistry(registryPath);
+    const registry = await loadForCli(registryPath);
     const mode = command as Mode;
+    const create = command === 'up' && args.create !== false;
+    // Data dirs `up` is about to create: said in the human output (a mistyped path shows).
+    const absent = command === 'up' ? dirs.filter((d) => !fs.existsSync(d)) : [];
     const progress = !args.json && io.stderrTTY ? new ProgressBar(io.stderr, io.env, command) : null;
     // SIGINT/SIGTERM during up/adopt: the stores in flight finish (commit or roll back), the
     // rest are left as they are; a second signal quits at once (each store is one transaction).
@@ -217,7 +315,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
       report = await runFleet(registry, dirs, roots, {
         retain: !stream,
         onDir: (d) => {
-          for (const st of d.stores) code = Math.max(code, storeExitCode(st, mode)) as 0 | 3 | 4;
+          for (const st of d.stores) code = Math.max(code, storeExitCode(st, mode), command === 'up' && !create && uncreated(st) ? EXIT.pending : 0) as 0 | 3 | 4;
           if (stream) {
             io.stdout(`${first ? '\n' : ',\n'}    ${JSON.stringify(d)}`);
             first = false;
@@ -227,6 +325,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
         dryRun: args['dry-run'] === true,
         repair: args.repair === true,
         backup: args.backup !== false,
+        create: command === 'up' ? create : undefined,
         concurrency: args.concurrency,
         stop,
         onProgress: progress ? (p) => progress.update(p) : undefined,
@@ -247,6 +346,11 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     if (stream) io.stdout(`${first ? '' : '\n  '}],\n  "summary": ${JSON.stringify(report.summary)}\n}\n`);
     else if (args.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else {
+      for (const d of absent) {
+        if (isDir(d)) io.stdout(`created data dir ${d}\n`);
+        else if (create && args['dry-run'] === true) io.stdout(`would create data dir ${d}\n`);
+        else if (!create) io.stderr(`stores: no data dir ${d}; nothing created (--no-create)\n`);
+      }
       if (report.dirs.length === 0) io.stderr(`stores: no data dir found (a data dir holds at least one of ${registry.stores.map((s) => s.file).join(', ')})\n`);
       io.stdout(renderReport(report, mode, style, { dryRun: args['dry-run'] === true }));
     }
@@ -259,13 +363,38 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     }
     return code;
   }
+  if (command === 'clean') return runClean(args, io, registryPath, style);
   if (command === 'diff') return runDiff(args, io, registryPath, style);
   if (command === 'verify') return runVerify(args, io, registryPath, style);
   if (command === 'freeze') return runFreeze(args, io, registryPath);
   throw new UsageError(`unknown command ${command}`);
 }
 
-function isDir(p: string): boolean {
+/**
+ * Loads the registry; when the folder itself is wrong (missing, a file, one store's folder),
+ * adds to the library's message the flag that names another one.
+ */
+export async function loadForCli(registryPath: string): Promise<Registry> {
+  try {
+    return await loadRegistry(registryPath);
+  } catch (err) {
+    if (!(err instanceof RegistryError) || err.problems.length !== 1 || err.problems[0]!.store !== null || err.problems[0]!.file !== registryPath) throw err;
+    const p = err.problems[0]!;
+    const hint = fs.existsSync(path.join(registryPath, 'store.json')) ? `pass --stores ${path.dirname(registryPath)}` : 'pass --stores PATH';
+    throw new RegistryError([{ ...p, message: `${p.message}; ${hint}` }]);
+  }
+}
+
+/**
+ * A store `up --no-create` left missing: it still needs `up` (exit 3). Only with --no-create: an
+ * ordinary `up` that finds a store missing and then finds it created by another process reports
+ * it `missing`, `unchanged` too.
+ */
+function uncreated(st: StoreReport): boolean {
+  return st.status === 'missing' && st.action === 'unchanged';
+}
+
+export function isDir(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
   } catch {
@@ -275,7 +404,7 @@ function isDir(p: string): boolean {
 
 async function runDiff(args: Args, io: CliIO, registryPath: string, style: Style): Promise<number> {
   const target = path.resolve(io.cwd, args.target!);
-  const registry = await loadRegistry(registryPath);
+  const registry = await loadForCli(registryPath);
   let pairs: [Store, string][];
   if (isDir(target)) {
     pairs = registry.stores.map((s) => [s, path.join(target, s.file)]);
@@ -303,7 +432,7 @@ function renderDiff(d: FileDiff, style: Style): string {
 }
 
 async function runVerify(args: Args, io: CliIO, registryPath: string, style: Style): Promise<number> {
-  const registry: Registry = await loadRegistry(registryPath);
+  const registry: Registry = await loadForCli(registryPath);
   const result = verifyRegistry(registry);
   if (args.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   else {
@@ -321,7 +450,7 @@ async function runVerify(args: Args, io: CliIO, registryPath: string, style: Sty
 }
 
 async function runFreeze(args: Args, io: CliIO, registryPath: string): Promise<number> {
-  const registry = await loadRegistry(registryPath);
+  const registry = await loadForCli(registryPath);
   const store = registry.stores.find((s) => s.name === args.store);
   if (!store) throw new UsageError(`no store named ${args.store} (known: ${registry.stores.map((s) => s.name).join(', ')})`);
   const file = path.join(registryPath, store.name, 'versions', `${String(store.version).padStart(3, '0')}.sql`);

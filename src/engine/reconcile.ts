@@ -20,6 +20,8 @@ export interface ReconcileOptions extends ApplyOptions {
   readonly mode: Mode;
   /** Plan, print, write nothing. */
   readonly dryRun?: boolean;
+  /** Create missing store files (default true); with false a missing store is reported, not created. */
+  readonly create?: boolean;
 }
 
 function elapsed(t0: bigint): number {
@@ -156,6 +158,9 @@ export function decide(store: Store, file: string, cls: Classification, facts: F
 
   const stay = { from: cls.version, to: cls.version };
   if (cls.status === 'current') return { ...report, action: 'unchanged', ...stay };
+  if (cls.status === 'missing' && options.create === false && options.mode === 'up') {
+    return { ...report, action: 'unchanged', ...stay, message: `no ${store.file}; not created (creating is turned off)` };
+  }
   if (options.mode === 'adopt' && cls.status !== 'legacy') {
     if (isRefusedStatus(cls.status)) return { ...report, action: 'refused', ...stay };
     return { ...report, action: 'unchanged', ...stay, message: `${cls.message} (adopt handles legacy files only; run up)` };

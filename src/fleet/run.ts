@@ -119,7 +119,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
     options.onProgress?.({ dirsDone, dirsTotal: list.length, storesDone: dirsDone * registry.stores.length, storesTotal, dir: r });
   };
   // What a worker receives must cross threads: plain data only (no clock function).
-  const plain: ReconcileOptions = { mode: options.mode, dryRun: options.dryRun, repair: options.repair, backup: options.backup };
+  const plain: ReconcileOptions = { mode: options.mode, dryRun: options.dryRun, repair: options.repair, backup: options.backup, create: options.create };
 
   const skipped: string[] = [];
   // Data dirs are taken in order, by this thread and by the pool's feeders alike.

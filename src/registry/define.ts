@@ -328,7 +328,7 @@ function buildStore(def: StoreDefinition): Built {
  * @example
  * const registry = createRegistry([{ name: 'jobs', file: 'jobs.db', version: 1, schema: 'CREATE TABLE job (id TEXT PRIMARY KEY)' }]);
  */
-export function createRegistry(defs: readonly StoreDefinition[], source = 'code'): Registry {
+export function createRegistry<const Defs extends readonly StoreDefinition[]>(defs: Defs, source = 'code'): Registry<Defs[number]['name']> {
   const problems: RegistryProblem[] = [];
   const names = new Map<string, string>();
   const files = new Map<string, string>();
@@ -348,5 +348,6 @@ export function createRegistry(defs: readonly StoreDefinition[], source = 'code'
     if (built.store) stores.push(built.store);
   }
   if (problems.length > 0) throw new RegistryError(problems);
-  return { source, stores };
+  // Every store's name is its definition's.
+  return { source, stores } as Registry<Defs[number]['name']>;
 }

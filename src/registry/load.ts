@@ -40,9 +40,9 @@ export async function loadRegistry(dir: string, options: LoadOptions = {}): Prom
         file: root,
         message:
           code === 'ENOENT'
-            ? 'no registry folder here; pass --stores PATH (a folder with one sub-folder per store)'
+            ? 'no registry folder here (a registry is a folder with one sub-folder per store)'
             : code === 'ENOTDIR'
-              ? 'this is a file, not a registry folder; pass --stores PATH (a folder with one sub-folder per store)'
+              ? 'this is a file, not a registry folder (a registry is a folder with one sub-folder per store)'
               : `cannot read the registry folder: ${(err as Error).message}`,
       },
     ]);
@@ -68,7 +68,10 @@ export async function loadRegistry(dir: string, options: LoadOptions = {}): Prom
   }
   if (problems.length > 0) throw new RegistryError(problems);
   if (defs.length === 0) {
-    throw new RegistryError([{ store: null, file: root, message: 'no store folder here (a store folder holds store.json and schema.sql)' }]);
+    const message = fs.existsSync(path.join(root, 'store.json'))
+      ? `this is the folder of one store (${path.basename(root)}: it holds store.json); the registry is its parent folder, ${path.dirname(root)}`
+      : 'no store folder here (a store folder holds store.json and schema.sql)';
+    throw new RegistryError([{ store: null, file: root, message }]);
   }
   return createRegistry(defs, root);
 }

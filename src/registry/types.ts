@@ -141,9 +141,13 @@ export interface Store {
   readonly destructive: ReadonlyMap<number, DestructiveAnalysis>;
 }
 
-/** A validated registry. */
-export interface Registry {
+/**
+ * A validated registry. `Names` are its store names: literal when the registry was built in code
+ * from definitions the compiler sees (`createRegistry([...])`), so `openStores` can type
+ * `stores.db.objects`; `string` when loaded from a folder.
+ */
+export interface Registry<Names extends string = string> {
   /** Where it came from: a folder path, or `code`. */
   readonly source: string;
-  readonly stores: readonly Store[];
+  readonly stores: readonly (Store & { readonly name: Names })[];
 }
