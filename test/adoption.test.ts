@@ -136,6 +136,16 @@ CREATE TRIGGER log_bump AFTER INSERT ON log BEGIN UPDATE item SET n = n + 1 WHER
     expect(query(file, 'SELECT * FROM busy')).toEqual([{ id: 2, n: 3 }]);
   });
 
+  it('a rename SQLite refuses (a view naming a table the file lacks) is known before anything is written', () => {
+    const store = makeStore(`${v1}\nCREATE VIEW busy AS SELECT id, n FROM item WHERE n > 0;`, { renames: [{ from: 'thing', to: 'item' }] });
+    const { dir, file } = legacyDir(store, `CREATE TABLE thing (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE log (id INTEGER PRIMARY KEY, item_id INTEGER);
+      CREATE VIEW busy AS SELECT id, n FROM item WHERE n > 0;
+      INSERT INTO thing VALUES (1, 0);`);
+    const message = expectRefusedUntouched(store, dir, file, 'drift');
+    expect(message).toMatch(/legacy rename thing → item: .*busy/);
+  });
+
   it('an fts5 table is replayed and renamed by its module (shadow tables follow)', () => {
     const store = makeStore('CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT);\nCREATE VIRTUAL TABLE doc_fts USING fts5(body);', { renames: [{ from: 'old_fts', to: 'doc_fts' }] });
     const { dir, file } = legacyDir(store, `CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT);
