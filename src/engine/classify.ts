@@ -135,12 +135,13 @@ export function classify(facts: FileFacts, store: Store): Classification {
       };
     }
     if (adoption.missingModules.length > 0) {
-      const list = adoption.missingModules.map((m) => `${m.table} (module ${m.module})`).join(', ');
+      const one = adoption.missingModules.length === 1;
+      const list = adoption.missingModules.map((m) => `${m.table} uses module ${m.module}`).join(', ');
       return {
         ...base,
         status: 'error',
         adoption,
-        message: `${name} is a legacy file whose virtual table${adoption.missingModules.length === 1 ? '' : 's'} ${list} the legacy rules or v${store.minVersion} name, but this SQLite lacks the module: adoption cannot rename, drop or compare ${adoption.missingModules.length === 1 ? 'it' : 'them'}; adopt it with a build that has the module, or drop ${adoption.missingModules.length === 1 ? 'it' : 'them'} with one — stores will not touch the file`,
+        message: `${name} is a legacy file, but its virtual table ${list}, which this SQLite lacks: adoption cannot rename, drop or compare ${one ? 'it' : 'them'} (the legacy rules or v${store.minVersion} name ${one ? 'it' : 'them'}); nothing was changed — adopt the file where SQLite has the module, or drop ${one ? 'that table' : 'those tables'} with a program that has it`,
       };
     }
     if (adoption.failure !== null) {
