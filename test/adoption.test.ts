@@ -13,7 +13,7 @@ import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/registry/define.js';
 import type { LegacyDefinition, Store } from '../src/registry/types.js';
 import { verifyRegistry } from '../src/verify.js';
-import { fingerprint, query, registry, tmpDir, userVersion, writeSql } from './helpers.js';
+import { fingerprint, query, registry, storesFile, tmpDir, userVersion, writeSql } from './helpers.js';
 
 function makeStore(schema: string, legacy: LegacyDefinition, name = 'things'): Store {
   return createRegistry([{ name, file: `${name}.db`, version: 1, schema, legacy }]).stores[0]!;
@@ -211,6 +211,17 @@ describe('dry runs', () => {
     expect(fingerprint(file)).toEqual(before);
     expect(adopt(store, dir).action).toBe('adopted');
     expect(query(file, 'SELECT * FROM c ORDER BY id')).toEqual([{ id: 1, keep: 'p' }, { id: 2, keep: 'q' }, { id: 3, keep: 'r' }]);
+  });
+
+  it('dead-table drops show the rows they drop', async () => {
+    const objects = (await registry()).stores.find((x) => x.name === 'objects')!;
+    const dir = tmpDir('stores-adopt-');
+    const file = path.join(dir, objects.file);
+    writeSql(file, storesFile('objects/legacy/forge-era.sql'));
+    const n = (query(file, 'SELECT count(*) AS n FROM db_workflow_runs')[0] as { n: number }).n;
+    expect(n).toBeGreaterThan(0);
+    const dry = adopt(objects, dir, { dryRun: true });
+    expect(dry.plan!.find((p) => p.kind === 'drop-table' && p.sql.includes('db_workflow_runs'))).toMatchObject({ destructive: true, rows: { db_workflow_runs: n } });
   });
 });
 

@@ -143,7 +143,7 @@ function computeAdoption(master: readonly MasterRow[], snapshot: Snapshot, store
       for (const step of columnDropSteps(db, a, store)) run(db, a, step);
       for (const t of dead) {
         a.deadTables.push(t);
-        run(db, a, { kind: 'drop-table', sql: `DROP TABLE ${quoteIdent(t)}`, comment: `drop dead table ${t}`, source: LEGACY, destructive: true });
+        run(db, a, { kind: 'drop-table', sql: `DROP TABLE ${quoteIdent(t)}`, comment: `drop dead table ${t}`, source: LEGACY, destructive: true, tables: [fileName(a, t)] });
       }
       for (const obj of store.expect.oldestObjects) {
         // Shadow tables of the oldest version's virtual tables come with them.
