@@ -74,6 +74,15 @@ describe('adoption never drops what no rule names', () => {
     expect(check(store, dir).status).toBe('current');
   });
 
+  it('the rebuild changes no kept column: a t.code declared TEXT (v1: INTEGER) is refused, naming it, its text kept', () => {
+    const store = makeStore('CREATE TABLE t (id INTEGER PRIMARY KEY, code INTEGER);', { dropColumns: [{ table: 't', column: 'legacy_x' }] });
+    const { dir, file } = legacyDir(store, `CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT, legacy_x TEXT);
+      INSERT INTO t VALUES (1, '007', 'old');`);
+    const message = expectRefusedUntouched(store, dir, file, 'drift');
+    expect(message).toContain('t.code (TEXT here, INTEGER in v1)');
+    expect(query(file, 'SELECT code FROM t')).toEqual([{ code: '007' }]);
+  });
+
   it('a trigger using the dropped column, named by no rule: refused before anything is written, naming it', () => {
     const store = s();
     const { dir, file } = legacyDir(store, `CREATE TABLE t (id INTEGER PRIMARY KEY, keep TEXT NOT NULL, legacy_x TEXT);

@@ -47,6 +47,11 @@ export interface Adoption {
   readonly failure: string | null;
   /** Objects of the file the steps would remove although no rule names them (`column t.x`). */
   readonly unaccounted: readonly string[];
+  /**
+   * Columns a column-drop rebuild keeps but whose definition it would change (to the oldest
+   * version's): a rebuild drops the named columns and changes nothing else about the others.
+   */
+  readonly reshaped: readonly Change[];
   /** How the adopted file would still differ from the oldest version. */
   readonly remaining: readonly Change[];
   /** The adoption steps, in order: what ran on the replay is what runs on the file. */
@@ -93,7 +98,7 @@ const CACHE_KEY_CHARS = 1 << 18;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 
 function empty(): Mutable<Adoption> {
-  return { renames: [], columnRenames: [], columnDrops: [], dropIndexes: [], deadTables: [], creates: [], conflicts: [], unknownTables: [], missingModules: [], failure: null, unaccounted: [], remaining: [], steps: [] };
+  return { renames: [], columnRenames: [], columnDrops: [], dropIndexes: [], deadTables: [], creates: [], conflicts: [], unknownTables: [], missingModules: [], failure: null, unaccounted: [], reshaped: [], remaining: [], steps: [] };
 }
 
 function computeAdoption(master: readonly MasterRow[], snapshot: Snapshot, store: Store): Adoption {
@@ -212,6 +217,8 @@ function columnDropSteps(db: Database.Database, a: Mutable<Adoption>, store: Sto
   const byTable = new Map<string, string[]>();
   for (const d of store.legacy.dropColumns) byTable.set(foldCase(d.table), [...(byTable.get(foldCase(d.table)) ?? []), foldCase(d.column)]);
   const steps: PlanStep[] = [];
+  // What each kept column is now, compared with the oldest version, before any rebuild.
+  const now = byTable.size > 0 ? diff(store.expect.snapshots.get(store.minVersion)!, inspect(db)) : [];
   for (const [tk, cols] of byTable) {
     const table = nameIn(db, 'table', tk);
     const create = store.expect.oldestObjects.find((o) => o.type === 'table' && foldCase(o.name) === tk)?.sql;
@@ -219,6 +226,7 @@ function columnDropSteps(db: Database.Database, a: Mutable<Adoption>, store: Sto
     const present = columnsOf(db, table).filter((c) => cols.includes(foldCase(c)));
     if (present.length === 0) continue;
     const fileTable = fileName(a, table);
+    a.reshaped.push(...now.filter((c) => c.object === 'column' && c.change === 'changed' && foldCase(c.table) === tk));
     a.columnDrops.push({ table, fileTable, columns: present, create });
     steps.push({
       kind: 'drop-column',

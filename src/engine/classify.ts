@@ -152,6 +152,16 @@ export function classify(facts: FileFacts, store: Store): Classification {
         message: `${name} looks like a legacy file, but adopting it fails when run on its schema in memory (${adoption.failure}); nothing was changed — fix the file by hand, or the store's legacy rules`,
       };
     }
+    if (adoption.reshaped.length > 0) {
+      const list = adoption.reshaped.map((c) => `${c.table}.${c.name} (${c.actual} here, ${c.expected} in v${store.minVersion})`).join(', ');
+      return {
+        ...base,
+        status: 'drift',
+        adoption,
+        changes: adoption.reshaped,
+        message: `${name} looks like a legacy file, but the rebuild that drops its legacy columns would also change column${adoption.reshaped.length === 1 ? '' : 's'} ${list}, which no legacy rule names; nothing was changed — fix ${adoption.reshaped.length === 1 ? 'that column' : 'those columns'} by hand, or restore the file`,
+      };
+    }
     if (adoption.unaccounted.length > 0) {
       const list = adoption.unaccounted.slice(0, 10).join(', ') + (adoption.unaccounted.length > 10 ? `, … (${adoption.unaccounted.length} in all)` : '');
       return {
