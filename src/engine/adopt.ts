@@ -218,7 +218,7 @@ function columnDropSteps(db: Database.Database, a: Mutable<Adoption>, store: Sto
   for (const d of store.legacy.dropColumns) byTable.set(foldCase(d.table), [...(byTable.get(foldCase(d.table)) ?? []), foldCase(d.column)]);
   const steps: PlanStep[] = [];
   // What each kept column is now, compared with the oldest version, before any rebuild.
-  const now = byTable.size > 0 ? diff(store.expect.snapshots.get(store.minVersion)!, inspect(db)) : [];
+  let now: Change[] | null = null;
   for (const [tk, cols] of byTable) {
     const table = nameIn(db, 'table', tk);
     const create = store.expect.oldestObjects.find((o) => o.type === 'table' && foldCase(o.name) === tk)?.sql;
@@ -226,6 +226,7 @@ function columnDropSteps(db: Database.Database, a: Mutable<Adoption>, store: Sto
     const present = columnsOf(db, table).filter((c) => cols.includes(foldCase(c)));
     if (present.length === 0) continue;
     const fileTable = fileName(a, table);
+    now ??= diff(store.expect.snapshots.get(store.minVersion)!, inspect(db));
     a.reshaped.push(...now.filter((c) => c.object === 'column' && c.change === 'changed' && foldCase(c.table) === tk));
     a.columnDrops.push({ table, fileTable, columns: present, create });
     steps.push({
