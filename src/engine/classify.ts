@@ -1,6 +1,7 @@
 /**
  * Classification: facts about a file in, one status of the contract out, with its evidence and
- * a message for the operator. Pure: no I/O.
+ * a message for the operator. No file I/O: a legacy file's adoption is worked out on its schema
+ * replayed in memory (adopt.ts).
  */
 import type { Status } from '../errors.js';
 import type { Store } from '../registry/types.js';

@@ -123,8 +123,7 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
       if (refusal) return { none: 'refused', reason: refusal };
       const a = cls.adoption!;
       // The adoption steps ran on the file's schema replayed in memory: the same steps run here.
-      const steps: PlanStep[] = [...a.steps];
-      steps.push(...migrationSteps(store, store.minVersion), ...tail(store));
+      const steps: PlanStep[] = [...a.steps, ...migrationSteps(store, store.minVersion), ...tail(store)];
       return { plan: { action: 'adopted', from: 0, to, steps, backupFor: [...facts.deadTablesWithRows, ...a.columnDrops.map((d) => d.table), ...destructiveTables(store, store.minVersion)] } };
     }
     case 'drift': {
