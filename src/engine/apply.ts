@@ -20,8 +20,8 @@ import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
 import { busyTimeout, collect, errorFacts, holdsExclusively, isBusy, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 import { runStep } from './steps.js';
 import { migratedListings } from './listings.js';
-import { rebuildTable } from './rebuild.js';
 import { danglingRowsMessage } from './dangling.js';
+import { execStep } from './adopt.js';
 
 /** The file's schema after the steps is not what the version must be: rolled back. */
 export class VerifyError extends Error {
@@ -103,8 +103,7 @@ export function runPlan(db: Database.Database, store: Store, p: Plan): void {
   for (const step of p.steps) {
     if (step.kind === 'stamp') continue;
     if (step.migration) runStep(db, store.name, step.migration);
-    else if (step.rebuild) rebuildTable(db, step.rebuild);
-    else db.exec(step.sql);
+    else execStep(db, step);
   }
   verifyResult(db, store, p.action === 'created' || p.action === 'initialized' ? 'creating it' : p.action === 'adopted' ? 'adoption' : p.action === 'repaired' ? 'repair' : 'migrating', p.action === 'migrated' ? p.from : undefined);
   db.pragma(`user_version = ${store.version}`);

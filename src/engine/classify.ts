@@ -1,35 +1,17 @@
 /**
  * Classification: facts about a file in, one status of the contract out, with its evidence and
- * a message for the operator. Pure: no I/O.
+ * a message for the operator. No file I/O: a legacy file's adoption is worked out on its schema
+ * replayed in memory (adopt.ts).
  */
 import type { Status } from '../errors.js';
-import type { RenameRule, Store } from '../registry/types.js';
+import type { Store } from '../registry/types.js';
 import { diff, summarizeChanges } from '../schema/diff.js';
-import type { Change, MasterRow, Snapshot, Table } from '../schema/model.js';
+import type { Change } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
+import { planAdoption, type Adoption } from './adopt.js';
 import type { FileFacts } from './probe.js';
 
-/** What adopting a legacy file takes, worked out on its snapshot. */
-export interface Adoption {
-  /** Renames that apply to this file, in order. */
-  readonly renames: readonly RenameRule[];
-  /** Column renames that apply to this file, in order (table as named after the table renames). */
-  readonly columnRenames: readonly { readonly table: string; readonly from: string; readonly to: string }[];
-  /** Tables rebuilt to their oldest-version definition to drop legacy columns. */
-  readonly columnDrops: readonly { readonly table: string; readonly columns: readonly string[]; readonly create: string }[];
-  /** Leftover indexes present in the file (after renames), to drop. */
-  readonly dropIndexes: readonly string[];
-  /** Dead tables present in the file, to drop. */
-  readonly deadTables: readonly string[];
-  /** Objects of the oldest version the file lacks, to create (creation order). */
-  readonly creates: readonly MasterRow[];
-  /** Pairs (old, new) that both exist: the file is a conflict. */
-  readonly conflicts: readonly (readonly [string, string])[];
-  /** Tables that are neither legacy nor of the oldest version. */
-  readonly unknownTables: readonly string[];
-  /** How the adopted file would still differ from the oldest version. */
-  readonly remaining: readonly Change[];
-}
+export type { Adoption } from './adopt.js';
 
 export interface Classification {
   readonly status: Status;
@@ -44,110 +26,11 @@ export interface Classification {
   readonly adoption?: Adoption;
 }
 
-function renameTable(t: Table, to: string): Table {
-  return { ...t, name: to };
-}
-
-/** Works out, on plain data, what adopting a `user_version = 0` file would do and leave. */
-export function planAdoption(snapshot: Snapshot, store: Store): Adoption {
-  const tables: Record<string, Table> = { ...snapshot.tables };
-  const indexes = { ...snapshot.indexes };
-  const renames: RenameRule[] = [];
-  const conflicts: [string, string][] = [];
-  for (const r of store.legacy.renames) {
-    const from = foldCase(r.from);
-    const to = foldCase(r.to);
-    if (!tables[from]) continue;
-    if (tables[to]) {
-      conflicts.push([tables[from]!.name, tables[to]!.name]);
-      continue;
-    }
-    renames.push({ from: tables[from]!.name, to: r.to });
-    tables[to] = renameTable(tables[from]!, r.to);
-    delete tables[from];
-    // SQLite rewrites references to the renamed table in the other tables and keeps its indexes.
-    for (const [k, t] of Object.entries(tables)) {
-      if (t.foreignKeys.some((fk) => fk.table === from)) {
-        tables[k] = { ...t, foreignKeys: t.foreignKeys.map((fk) => (fk.table === from ? { ...fk, table: to } : fk)) };
-      }
-    }
-    for (const [k, ix] of Object.entries(indexes)) if (ix.table === from) indexes[k] = { ...ix, table: to };
-  }
-  const columnRenames: { table: string; from: string; to: string }[] = [];
-  for (const r of store.legacy.renameColumns) {
-    const tk = foldCase(r.table);
-    const t = tables[tk];
-    const from = foldCase(r.from);
-    const to = foldCase(r.to);
-    if (!t || !t.columns.some((c) => foldCase(c.name) === from)) continue;
-    if (t.columns.some((c) => foldCase(c.name) === to)) {
-      conflicts.push([`${t.name}.${r.from}`, `${t.name}.${r.to}`]);
-      continue;
-    }
-    columnRenames.push({ table: t.name, from: t.columns.find((c) => foldCase(c.name) === from)!.name, to: r.to });
-    // SQLite rewrites the column's uses: the table's own keys, other tables' references, indexes.
-    const ren = (c: string | null) => (c === from ? to : c);
-    tables[tk] = { ...t, columns: t.columns.map((c) => (foldCase(c.name) === from ? { ...c, name: r.to } : c)), foreignKeys: t.foreignKeys.map((fk) => ({ ...fk, from: fk.from.map((c) => ren(c)!) })) };
-    for (const [k, other] of Object.entries(tables)) {
-      if (other.foreignKeys.some((fk) => fk.table === tk)) tables[k] = { ...other, foreignKeys: other.foreignKeys.map((fk) => (fk.table === tk ? { ...fk, to: fk.to.map(ren) } : fk)) };
-    }
-    for (const [k, ix] of Object.entries(indexes)) if (ix.table === tk) indexes[k] = { ...ix, terms: ix.terms.map((term) => term.split(' ').map((w) => (w === from ? to : w)).join(' ')) };
-  }
-  const dropIndexes: string[] = [];
-  for (const name of store.legacy.dropIndexes) {
-    const k = foldCase(name);
-    if (indexes[k]) {
-      dropIndexes.push(indexes[k]!.name);
-      delete indexes[k];
-    }
-  }
-  const columnDrops: { table: string; columns: string[]; create: string }[] = [];
-  const oldestSnap = store.expect.snapshots.get(store.minVersion)!;
-  const dropsByTable = new Map<string, string[]>();
-  for (const d of store.legacy.dropColumns) dropsByTable.set(foldCase(d.table), [...(dropsByTable.get(foldCase(d.table)) ?? []), foldCase(d.column)]);
-  for (const [tk, cols] of dropsByTable) {
-    const t = tables[tk];
-    const present = t ? t.columns.filter((c) => cols.includes(foldCase(c.name))).map((c) => c.name) : [];
-    const create = store.expect.oldestObjects.find((o) => o.type === 'table' && foldCase(o.name) === tk)?.sql;
-    if (!t || present.length === 0 || !create || !oldestSnap.tables[tk]) continue;
-    columnDrops.push({ table: t.name, columns: present, create });
-    // The rebuild gives the table exactly its oldest definition.
-    tables[tk] = oldestSnap.tables[tk]!;
-  }
-  const deadTables: string[] = [];
-  for (const name of store.legacy.deadTables) {
-    const k = foldCase(name);
-    if (tables[k]) {
-      deadTables.push(tables[k]!.name);
-      delete tables[k];
-      for (const [ik, ix] of Object.entries(indexes)) if (ix.table === k) delete indexes[ik];
-    }
-  }
-  const oldest = oldestSnap;
-  const unknownTables = Object.keys(tables)
-    .filter((k) => !oldest.tables[k])
-    .map((k) => tables[k]!.name);
-  const creates: MasterRow[] = [];
-  const triggers = { ...snapshot.triggers };
-  const views = { ...snapshot.views };
-  for (const obj of store.expect.oldestObjects) {
-    const k = foldCase(obj.name);
-    if (obj.type === 'table' && !tables[k]) {
-      creates.push(obj);
-      tables[k] = oldest.tables[k]!;
-    } else if (obj.type === 'index' && !indexes[k]) {
-      creates.push(obj);
-      indexes[k] = oldest.indexes[k]!;
-    } else if (obj.type === 'trigger' && !triggers[k]) {
-      creates.push(obj);
-      triggers[k] = oldest.triggers[k]!;
-    } else if (obj.type === 'view' && !views[k]) {
-      creates.push(obj);
-      views[k] = oldest.views[k]!;
-    }
-  }
-  const remaining = diff(oldest, { tables, indexes, triggers, views });
-  return { renames, columnRenames, columnDrops, dropIndexes, deadTables, creates, conflicts, unknownTables, remaining };
+/** The legacy rules that would name objects such as `column t.x`, `index i`, `table t`. */
+function ruleFor(objects: readonly string[]): string {
+  const rules = { column: 'legacy.dropColumns', index: 'legacy.dropIndexes', table: 'legacy.deadTables' } as Record<string, string>;
+  const named = [...new Set(objects.map((o) => rules[o.split(' ')[0]!] ?? 'legacy.deadTables (with its table)'))];
+  return named.join(' or ');
 }
 
 function v(n: number): string {
@@ -233,7 +116,7 @@ export function classify(facts: FileFacts, store: Store): Classification {
     if (objects === 0) {
       return { ...base, status: 'empty', message: `${name} holds no tables; up initializes it at ${v(target)}` };
     }
-    const adoption = planAdoption(snap, store);
+    const adoption = planAdoption(facts.master!, snap, store);
     if (adoption.conflicts.length > 0) {
       const pairs = adoption.conflicts.map(([a, b]) => `${a} and ${b}`).join(', ');
       return {
@@ -250,6 +133,44 @@ export function classify(facts: FileFacts, store: Store): Classification {
         status: 'foreign',
         adoption,
         message: `${name} has user_version 0 and tables that match no legacy layout of store ${store.name} (${list}): it belongs to another program; move it away or point stores at the right data dir`,
+      };
+    }
+    if (adoption.missingModules.length > 0) {
+      const one = adoption.missingModules.length === 1;
+      const list = adoption.missingModules.map((m) => `${m.table} uses module ${m.module}`).join(', ');
+      return {
+        ...base,
+        status: 'error',
+        adoption,
+        message: `${name} is a legacy file, but its virtual table ${list}, which this SQLite lacks: adoption cannot rename, drop or compare ${one ? 'it' : 'them'} (the legacy rules or v${store.minVersion} name ${one ? 'it' : 'them'}); nothing was changed — adopt the file where SQLite has the module, or drop ${one ? 'that table' : 'those tables'} with a program that has it`,
+      };
+    }
+    if (adoption.failure !== null) {
+      return {
+        ...base,
+        status: 'drift',
+        adoption,
+        message: `${name} looks like a legacy file, but adopting it fails when run on its schema in memory (${adoption.failure}); nothing was changed — fix the file by hand, or the store's legacy rules`,
+      };
+    }
+    if (adoption.reshaped.length > 0) {
+      const list = adoption.reshaped.map((c) => `${c.table}.${c.name} (${c.actual} here, ${c.expected} in v${store.minVersion})`).join(', ');
+      return {
+        ...base,
+        status: 'drift',
+        adoption,
+        changes: adoption.reshaped,
+        message: `${name} looks like a legacy file, but the rebuild that drops its legacy columns would also change column${adoption.reshaped.length === 1 ? '' : 's'} ${list}, which no legacy rule names; nothing was changed — fix ${adoption.reshaped.length === 1 ? 'that column' : 'those columns'} by hand, or restore the file`,
+      };
+    }
+    if (adoption.unaccounted.length > 0) {
+      const list = adoption.unaccounted.slice(0, 10).join(', ') + (adoption.unaccounted.length > 10 ? `, … (${adoption.unaccounted.length} in all)` : '');
+      return {
+        ...base,
+        status: 'drift',
+        adoption,
+        ...(adoption.remaining.length > 0 ? { changes: adoption.remaining } : {}),
+        message: `${name} looks like a legacy file, but adopting it would drop what no legacy rule names: ${list}; nothing was changed — if nobody needs ${adoption.unaccounted.length === 1 ? 'it' : 'them'}, name ${adoption.unaccounted.length === 1 ? 'it' : 'them'} in the store's ${ruleFor(adoption.unaccounted)}; otherwise move ${adoption.unaccounted.length === 1 ? 'it' : 'them'} out of the file by hand (or keep ${adoption.unaccounted.length === 1 ? 'it' : 'them'} in a new version of the schema)`,
       };
     }
     if (adoption.remaining.length > 0) {

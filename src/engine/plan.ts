@@ -122,35 +122,8 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
       const refusal = undeclared(store, store.minVersion);
       if (refusal) return { none: 'refused', reason: refusal };
       const a = cls.adoption!;
-      const steps: PlanStep[] = [];
-      for (const r of a.renames) {
-        steps.push({ kind: 'rename', sql: `ALTER TABLE ${quoteIdent(r.from)} RENAME TO ${quoteIdent(r.to)}`, comment: `legacy rename ${r.from} → ${r.to}`, source: 'legacy rules' });
-      }
-      for (const r of a.columnRenames) {
-        steps.push({ kind: 'rename-column', sql: `ALTER TABLE ${quoteIdent(r.table)} RENAME COLUMN ${quoteIdent(r.from)} TO ${quoteIdent(r.to)}`, comment: `legacy column rename ${r.table}.${r.from} → ${r.to}`, source: 'legacy rules' });
-      }
-      for (const ix of a.dropIndexes) {
-        steps.push({ kind: 'drop-index', sql: `DROP INDEX ${quoteIdent(ix)}`, comment: `drop index ${ix} left under its old name`, source: 'legacy rules', destructive: true });
-      }
-      for (const d of a.columnDrops) {
-        steps.push({
-          kind: 'drop-column',
-          sql: `-- stores:rebuild ${d.table}\n${d.create}`,
-          comment: `drop legacy column${d.columns.length === 1 ? '' : 's'} ${d.columns.map((c) => `${d.table}.${c}`).join(', ')}: rebuild ${d.table} to its v${store.minVersion} definition, foreign keys off`,
-          source: 'legacy rules',
-          destructive: true,
-          // Rows are counted before anything runs: under the table's name in the file as found.
-          tables: [a.renames.find((r) => r.to.toLowerCase() === d.table.toLowerCase())?.from ?? d.table],
-          rebuild: { table: d.table, create: d.create },
-        });
-      }
-      for (const t of a.deadTables) {
-        steps.push({ kind: 'drop-table', sql: `DROP TABLE ${quoteIdent(t)}`, comment: `drop dead table ${t}`, source: 'legacy rules', destructive: true });
-      }
-      for (const obj of a.creates) {
-        steps.push({ kind: 'create', sql: obj.sql!, comment: `create ${obj.type} ${obj.name} (part of v${store.minVersion}, absent here)`, source: store.sources.oldestSchema ?? src(store, 'schema') });
-      }
-      steps.push(...migrationSteps(store, store.minVersion), ...tail(store));
+      // The adoption steps ran on the file's schema replayed in memory: the same steps run here.
+      const steps: PlanStep[] = [...a.steps, ...migrationSteps(store, store.minVersion), ...tail(store)];
       return { plan: { action: 'adopted', from: 0, to, steps, backupFor: [...facts.deadTablesWithRows, ...a.columnDrops.map((d) => d.table), ...destructiveTables(store, store.minVersion)] } };
     }
     case 'drift': {

@@ -176,7 +176,16 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
 function deadTablesHoldingRows(db: Database.Database, store: Store, master: readonly MasterRow[]): string[] {
   if (store.legacy.deadTables.length === 0) return [];
   const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
-  return store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && hasRows(db, t));
+  return store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && holdsRows(db, t));
+}
+
+/** True when the table holds rows, or cannot be read (a virtual table whose module is missing): then a backup is due. */
+function holdsRows(db: Database.Database, table: string): boolean {
+  try {
+    return hasRows(db, table);
+  } catch {
+    return true;
+  }
 }
 
 /** `PRAGMA quick_check`: 'ok', or the problems found. */
