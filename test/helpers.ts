@@ -143,8 +143,9 @@ INSERT INTO db_drone_runs VALUES ('r1', 'd1', 'queued', NULL, NULL);
  * without rights meets (EACCES, read-only media). As root that needs `setpriv`, and a copy of the
  * CLI that such a user can reach: a checkout inside a directory only its owner may enter (`/root`,
  * a `mktemp -d` folder) is unreadable to it. So the built CLI, the shipped registry and the
- * runtime packages are copied, world-readable, into a temporary folder of their own. When even
- * that cannot run (no `setpriv`, a Node binary the user cannot execute), `skip` says why.
+ * runtime packages are copied, world-readable, into a temporary folder of their own. When the
+ * machine cannot do it (no `setpriv`, a Node binary the user cannot execute), `skip` says why;
+ * a copy that does not run is an error, never a skip.
  */
 export interface UnprivilegedCli {
   /** Command and arguments that start the CLI as the unprivileged user (append the CLI's args). */
@@ -167,6 +168,10 @@ function makeUnprivilegedCli(): UnprivilegedCli {
   if (spawnSync('setpriv', ['--version']).status !== 0) {
     return { argv: [], stores: STORES, skip: 'running as root without setpriv (util-linux): cannot act as an unprivileged user' };
   }
+  const node = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, '-e', '0'], { encoding: 'utf8' });
+  if (node.status !== 0) {
+    return { argv: [], stores: STORES, skip: `the unprivileged user cannot run ${process.execPath}: ${(node.stderr || node.error?.message || '').trim()}` };
+  }
   const copy = fs.mkdtempSync('/tmp/stores-cli-');
   made.push(copy);
   fs.cpSync(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
@@ -178,9 +183,9 @@ function makeUnprivilegedCli(): UnprivilegedCli {
   spawnSync('chmod', ['-R', 'a+rX', copy]);
   const argv = [...asNobody, process.execPath, path.join(copy, 'dist', 'cli', 'main.js')];
   const probe = spawnSync(argv[0]!, [...argv.slice(1), 'verify', '--stores', path.join(copy, 'stores')], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    return { argv: [], stores: STORES, skip: `the unprivileged user cannot run the CLI here: ${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}` };
-  }
+  // Node runs, so a copy that does not is a bug of this helper (a runtime package left out), not
+  // a limit of the machine: fail loudly rather than skip.
+  if (probe.status !== 0) throw new Error(`the copied CLI does not run as uid 65534: ${probe.stderr || probe.error?.message}`);
   return { argv, stores: path.join(copy, 'stores'), skip: null };
 }
 
@@ -191,8 +196,11 @@ function runtimePackages(): string[] {
     const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;
       optionalDependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
     };
-    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) {
+    // The checkout's peer dependencies (better-sqlite3) are what a host installs beside it.
+    const peers = pkgDir === ROOT ? manifest.peerDependencies : undefined;
+    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies, ...peers })) {
       // Node's lookup: the package's own node_modules, then each parent's, up to the checkout.
       for (let dir = pkgDir; ; dir = path.dirname(dir)) {
         const candidate = path.join(dir, 'node_modules', dep);
