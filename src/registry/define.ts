@@ -178,6 +178,8 @@ function buildStore(def: StoreDefinition): Built {
     base.close();
   }
 
+  // Each step's starting schema, serialized: the destructive analysis runs the step on a copy.
+  const images = new Map<number, Buffer>();
   const old = new Database(':memory:');
   try {
     old.exec(minVersion < version ? def.oldestSchema! : def.schema);
@@ -185,6 +187,7 @@ function buildStore(def: StoreDefinition): Built {
     oldestSnap = inspect(old);
     snapshots.set(minVersion, oldestSnap);
     for (const m of migrations) {
+      images.set(m.version, old.serialize());
       try {
         runStep(old, name, m);
         snapshots.set(m.version, inspect(old));
@@ -296,9 +299,15 @@ function buildStore(def: StoreDefinition): Built {
   const expect: Expectations = { snapshots, baselineMaster, oldestObjects, baselineObjects };
   const destructive = new Map<number, DestructiveAnalysis>();
   for (const m of migrations) {
-    const before = snapshots.get(m.version - 1);
-    if (m.sql !== undefined && before) destructive.set(m.version, analyzeMigration(m.sql, before));
+    const before = images.get(m.version);
+    if (!before) continue;
+    try {
+      destructive.set(m.version, analyzeMigration(m, before, name));
+    } catch (err) {
+      problem(migFile(m.version), `migration ${m.name} cannot be judged for what it destroys: ${(err as Error).message}`);
+    }
   }
+  if (problems.length > 0) return { store: null, problems };
   const store: Store = {
     name,
     file: def.file,
