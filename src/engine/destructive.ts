@@ -170,8 +170,11 @@ function virtualTables(db: Database.Database, tables: ReadonlyMap<string, TableS
 function analyzeSql(db: Database.Database, sql: string, watch: Watch, tally: Tally): string {
   const runs: string[] = [];
   let tables = watch.start;
+  const schemaVersion = () => db.pragma('main.schema_version', { simple: true }) as number;
   const step = (run: () => void) => {
+    const version = schemaVersion();
     run();
+    if (schemaVersion() === version) return; // no table changed
     const after = watch.tables();
     tally.apply(compareTables(tables, after), after);
     tables = after;
@@ -225,7 +228,7 @@ export function analyzeMigration(step: MigrationDefinition | string, before: Dat
     copy.pragma('foreign_keys = OFF');
     copy.pragma('recursive_triggers = ON');
     copy.exec('BEGIN');
-    const watch = new Watch(copy);
+    const watch = new Watch(copy, def.sql === undefined);
     const tally = new Tally(watch.start);
     let runs: string | null = null;
     if (def.sql !== undefined) runs = analyzeSql(copy, def.sql, watch, tally);

@@ -116,10 +116,17 @@ export class Watch {
   /** The tables when the watch started. */
   readonly start: ReadonlyMap<string, TableState>;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * `rows` (default true) counts rows; without it, only the BEFORE DELETE triggers are made —
+   * enough to identify tables and to make every deletion compile to an `OP_Delete`.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly rows = true,
+  ) {
     if (exists(db, COUNTERS)) throw new Error('a watch is already running on this connection');
     db.exec(`CREATE TEMP TABLE ${COUNTERS} (id INTEGER PRIMARY KEY, deleted INTEGER NOT NULL DEFAULT 0, inserted INTEGER NOT NULL DEFAULT 0, base INTEGER, base_deleted INTEGER);
-             CREATE TEMP TABLE ${ARMS} (arm INTEGER PRIMARY KEY, id INTEGER NOT NULL)`);
+             CREATE TEMP TABLE ${ARMS} (arm INTEGER PRIMARY KEY, id INTEGER NOT NULL, rows INTEGER NOT NULL)`);
     this.start = this.tables();
   }
 
@@ -131,12 +138,14 @@ export class Watch {
       ),
     );
     const out = new Map<string, TableState>();
+    const triggers: string[] = [];
     for (const t of readTables(this.db)) {
       let id = watched.get(foldCase(t.name));
-      if (id === undefined && !t.virtual && arm) id = armTable(this.db, t.name, null);
+      if (id === undefined && !t.virtual && arm) id = armTable(this.db, t.name, null, this.rows, triggers);
       const key = id === undefined ? `v:${foldCase(t.name)}` : `w${id}`;
       out.set(key, { key, ...t });
     }
+    if (triggers.length > 0) this.db.exec(triggers.join('\n'));
     return out;
   }
 
@@ -164,17 +173,26 @@ export class Watch {
   }
 }
 
-/** Watches `table` on counters row `id` (a new one when null); returns the id. */
-function armTable(db: Database.Database, table: string, id: number | null): number {
+/**
+ * Watches `table` on counters row `id` (a new one when null); returns the id. The triggers'
+ * SQL is run, or appended to `defer` for the caller to run in one go.
+ */
+function armTable(db: Database.Database, table: string, id: number | null, rows: boolean, defer?: string[]): number {
   const counters = id ?? ((db.prepare(`INSERT INTO temp.${COUNTERS} DEFAULT VALUES RETURNING id`).get() as { id: number }).id);
-  const arm = (db.prepare(`INSERT INTO temp.${ARMS} (id) VALUES (?) RETURNING arm`).get(counters) as { arm: number }).arm;
+  const arm = (db.prepare(`INSERT INTO temp.${ARMS} (id, rows) VALUES (?, ?) RETURNING arm`).get(counters, rows ? 1 : 0) as { arm: number }).arm;
   const on = `main.${quoteIdent(table)}`;
   const row = `temp.${COUNTERS}`;
   const base = `UPDATE ${row} SET base = (SELECT count(*) FROM ${on}), base_deleted = deleted WHERE id = ${counters} AND base IS NULL`;
-  db.exec(`CREATE TEMP TRIGGER ${triggerName(arm, 'd')} BEFORE DELETE ON ${on} BEGIN UPDATE ${row} SET deleted = deleted + 1 WHERE id = ${counters}; END;
-           CREATE TEMP TRIGGER ${triggerName(arm, 'b')} BEFORE INSERT ON ${on} BEGIN ${base}; END;
-           CREATE TEMP TRIGGER ${triggerName(arm, 'u')} BEFORE UPDATE ON ${on} BEGIN ${base}; END;
-           CREATE TEMP TRIGGER ${triggerName(arm, 'i')} AFTER INSERT ON ${on} BEGIN UPDATE ${row} SET inserted = inserted + 1 WHERE id = ${counters}; END;`);
+  const sql = [`CREATE TEMP TRIGGER ${triggerName(arm, 'd')} BEFORE DELETE ON ${on} BEGIN UPDATE ${row} SET deleted = deleted + 1 WHERE id = ${counters}; END;`];
+  if (rows) {
+    sql.push(
+      `CREATE TEMP TRIGGER ${triggerName(arm, 'b')} BEFORE INSERT ON ${on} BEGIN ${base}; END;`,
+      `CREATE TEMP TRIGGER ${triggerName(arm, 'u')} BEFORE UPDATE ON ${on} BEGIN ${base}; END;`,
+      `CREATE TEMP TRIGGER ${triggerName(arm, 'i')} AFTER INSERT ON ${on} BEGIN UPDATE ${row} SET inserted = inserted + 1 WHERE id = ${counters}; END;`,
+    );
+  }
+  if (defer) defer.push(...sql);
+  else db.exec(sql.join('\n'));
   return counters;
 }
 
@@ -190,5 +208,6 @@ export function watchOf(db: Database.Database, table: string): number | null {
 
 /** Watches `table`, which now holds the rows of the table watched as `id` (a rebuild). */
 export function rewatch(db: Database.Database, table: string, id: number): void {
-  armTable(db, table, id);
+  const rows = db.prepare(`SELECT rows FROM temp.${ARMS} WHERE id = ? ORDER BY arm LIMIT 1`).pluck().get(id) === 1;
+  armTable(db, table, id, rows);
 }
