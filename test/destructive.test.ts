@@ -49,6 +49,7 @@ describe('SQL steps are judged by their bytecode and their effect on the schema'
     ["REPLACE INTO w VALUES ('a', 'b')", ['deletes rows of w']],
     ['DELETE FROM f WHERE rowid = 1', ['deletes rows of f']],
     ['DROP TABLE main.t', ['drops table t']],
+    ['DROP TABLE f', ['drops table f']], // a virtual table (its shadow tables go with it, unnamed)
     ['DROP TABLE IF EXISTS "t"', ['drops table t']],
     ['ALTER TABLE t DROP COLUMN x', ['drops column t.x']],
     ['ALTER TABLE t RENAME TO t2; DELETE FROM t2 WHERE id > 3', ['deletes rows of t2']],

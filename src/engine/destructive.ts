@@ -73,7 +73,7 @@ export function howToDeclare(step: MigrationDefinition): string {
 
 /** The refusal of a step that destroys `what` without declaring it. */
 export function undeclaredMessage(step: MigrationDefinition, what: readonly string[]): string {
-  return `migration ${step.name} ${what.join(', ')} without declaring it; if that is intended, ${howToDeclare(step)} (and verify the registry again)`;
+  return `migration ${step.name} ${what.join(', ')} without declaring it; if that is intended, ${howToDeclare(step)}`;
 }
 
 /** A step destroyed something it did not declare: rolled back, the store refused. */
@@ -226,7 +226,10 @@ export function analyzeMigration(step: MigrationDefinition | string, before: Dat
   const copy = new Database(Buffer.isBuffer(before) ? before : before.serialize());
   try {
     copy.pragma('foreign_keys = OFF');
-    copy.pragma('recursive_triggers = ON');
+    // REPLACE deletions fire DELETE triggers only with recursive triggers on: so they compile to
+    // an OP_Delete naming their table (https://www.sqlite.org/lang_conflict.html). SQL only: a
+    // JavaScript step runs as it will on the file.
+    if (def.sql !== undefined) copy.pragma('recursive_triggers = ON');
     copy.exec('BEGIN');
     const watch = new Watch(copy, def.sql === undefined);
     const tally = new Tally(watch.start);
