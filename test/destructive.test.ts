@@ -12,6 +12,7 @@ import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/registry/define.js';
 import { loadRegistry } from '../src/registry/load.js';
 import type { Store, StoreDefinition } from '../src/registry/types.js';
+import { verifyRegistry } from '../src/verify.js';
 import { cli, fingerprint, query, tmpDir, userVersion, writeSql } from './helpers.js';
 
 const SCHEMA = `
@@ -186,6 +187,25 @@ describe('JavaScript steps run under the same rule', () => {
     expect(query(r.backup!, 'SELECT line FROM old_log ORDER BY id')).toEqual([{ line: 'x' }, { line: 'y' }]);
     expect(query(r.backup!, 'SELECT count(*) AS n FROM thing')).toEqual([{ n: 3 }]);
     expect(userVersion(r.backup!)).toBe(1);
+  });
+
+  it('verify runs the same rule with its generated rows: undeclared deletions fail, declared ones verify', () => {
+    const s = "CREATE TABLE job (id TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('live', 'cancelled')));";
+    const purge = (destructive?: string) =>
+      createRegistry([
+        {
+          name: 'j',
+          file: 'j.db',
+          version: 2,
+          minVersion: 1,
+          oldestSchema: s,
+          schema: s,
+          migrations: [{ version: 2, name: '002-purge.mjs', ...(destructive ? { destructive } : {}), run: (db) => void db.prepare('DELETE FROM job').run() }],
+        },
+      ]);
+    const failed = verifyRegistry(purge()).stores[0]!.checks.filter((c) => !c.ok);
+    expect(failed.map((c) => c.detail).join('\n')).toMatch(/migration 002-purge\.mjs deletes rows of job \(\d+ rows?\) without declaring it/);
+    expect(verifyRegistry(purge('jobs are purged at 2.0')).stores[0]!.checks.filter((c) => !c.ok)).toEqual([]);
   });
 
   it('a JavaScript step that declares destructive with a non-string is a registry error', async () => {
