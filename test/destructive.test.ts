@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { openStores } from '../src/boot.js';
 import { analyzeMigration } from '../src/engine/destructive.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/registry/define.js';
@@ -171,6 +172,19 @@ describe('JavaScript steps run under the same rule', () => {
     expect(query(file, 'SELECT count(*) AS n FROM thing')).toEqual([{ n: 4 }]);
     // The watch leaves nothing behind in the file.
     expect(query(file, "SELECT name FROM sqlite_schema WHERE name LIKE 'stores%'")).toEqual([]);
+  });
+
+  it('openStores migrates through a watched step and hands back a connection with nothing of the watch on it', async () => {
+    const step = "export default function (db) { db.exec(\"INSERT INTO thing VALUES ('d', 'live', 'D')\"); }\n";
+    const { store, dir, file } = await things(V1, ['002-add.mjs', step]);
+    const opened = await openStores({ source: 'code', stores: [store] }, dir);
+    try {
+      expect(opened.report[0]).toMatchObject({ action: 'migrated' });
+      expect(opened.db.things!.prepare('SELECT name FROM temp.sqlite_schema').all()).toEqual([]);
+    } finally {
+      await opened.close();
+    }
+    expect(query(file, 'SELECT count(*) AS n FROM thing')).toEqual([{ n: 4 }]);
   });
 
   it('a declared .mjs step gets a backup first, and the report says the backup is a full copy of the file', async () => {
