@@ -143,6 +143,8 @@ describe('JavaScript steps run under the same rule', () => {
     const step = "export default function (db) { db.prepare(\"DELETE FROM thing WHERE state = 'gone'\").run(); }\n";
     const { store, dir, file } = await things(V1, ['002-purge.mjs', step]);
     const before = fingerprint(file);
+    const dry = reconcileStore(store, dir, { mode: 'up', dryRun: true });
+    expect(dry.plan![0]!.comment).toMatch(/JavaScript, watched as it runs: refused if it destroys anything undeclared/);
     const r = reconcileStore(store, dir, { mode: 'up' });
     expect(r.action).toBe('refused');
     expect(r.message).toMatch(/things\.db: migration 002-purge\.mjs deletes rows of thing \(2 rows\) without declaring it.*rolled back, nothing changed/);
@@ -224,6 +226,8 @@ describe('JavaScript steps run under the same rule', () => {
 
   it('a JavaScript step that declares destructive with a non-string is a registry error', async () => {
     await expect(loadRegistry(thingsRegistry(V1, V1, ['002-x.mjs', 'export const destructive = true;\nexport default function () {}\n']))).rejects.toThrow(/export const destructive` must be a sentence/);
+    const def: StoreDefinition = { name: 'x', file: 'x.db', version: 2, minVersion: 1, oldestSchema: V1, schema: V1, migrations: [{ version: 2, name: '002-x.mjs', destructive: '  ', run: () => {} }] };
+    expect(() => createRegistry([def])).toThrow(/destructive must be a sentence/);
   });
 });
 

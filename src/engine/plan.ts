@@ -70,7 +70,7 @@ function migrationSteps(store: Store, after: number): PlanStep[] {
         kind: 'migration' as const,
         // What runs: a declared rebuild is shown as the statements it runs.
         sql: d?.runs && d.rebuilds.length > 0 ? d.runs : m.sql !== undefined ? m.sql.trim() : `-- JavaScript step ${m.name}`,
-        comment: `migration to v${m.version}: ${m.name}${rebuilds}${marked ? ` — DESTRUCTIVE: ${what} (declared: ${d.declared ?? 'no'})` : ''}`,
+        comment: `migration to v${m.version}: ${m.name}${rebuilds}${marked ? ` — DESTRUCTIVE: ${what} (declared: ${d.declared ?? 'no'})` : m.run ? ' — JavaScript, watched as it runs: refused if it destroys anything undeclared' : ''}`,
         source: store.sources.migrations?.[m.version] ?? m.name,
         ...(marked ? { destructive: true } : {}),
         ...(d && d.tables.length > 0 ? { tables: d.tables } : {}),

@@ -112,6 +112,9 @@ function buildStore(def: StoreDefinition): Built {
     if (m.version <= minVersion) problem(migFile(m.version), `migration ${m.name} is for version ${m.version}, but the oldest supported version is ${minVersion}: remove it or lower minVersion`);
     if (m.version > version) problem(migFile(m.version), `migration ${m.name} brings the file to version ${m.version}, past the store's version ${version}: bump version to ${m.version} (and update the baseline)`);
     if ((m.sql === undefined) === (m.run === undefined)) problem(migFile(m.version), `migration ${m.name} must have exactly one of sql or run`);
+    if (m.destructive !== undefined && (typeof m.destructive !== 'string' || m.destructive.trim() === '')) {
+      problem(migFile(m.version), `migration ${m.name}: destructive must be a sentence saying why the step destroys data`);
+    }
     if (m.sql !== undefined) {
       for (const bad of forbiddenStatements(m.sql)) problem(migFile(m.version), `migration ${m.name} contains \`${bad}\`: the engine owns transactions and pragmas; remove it`);
       try {
