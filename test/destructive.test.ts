@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openStores } from '../src/boot.js';
@@ -160,6 +161,22 @@ describe('JavaScript steps run under the same rule', () => {
     expect(r.action).toBe('refused');
     expect(r.message).toMatch(/deletes rows of thing \(1 row\) without declaring it/);
     expect(fingerprint(file)).toEqual(before);
+  });
+
+  it('rebuildTable in an undeclared step is no drop (every row is copied); rows deleted after it are still seen', async () => {
+    const V2 = "CREATE TABLE thing (id TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('live', 'gone')), code TEXT UNIQUE);\nCREATE TABLE old_log (id INTEGER PRIMARY KEY, line TEXT);";
+    const rebuild = "import { rebuildTable } from " + JSON.stringify(pathToFileURL(path.resolve('src/engine/rebuild.ts')).href) + ";\n" +
+      "export default function (db) { rebuildTable(db, { table: 'thing', create: \"CREATE TABLE thing (id TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('live', 'gone')), code TEXT UNIQUE)\" }); EXTRA }\n";
+    const clean = await things(V2, ['002-check.mjs', rebuild.replace('EXTRA', '')]);
+    const r = reconcileStore(clean.store, clean.dir, { mode: 'up', backup: false });
+    expect(r.action, r.message).toBe('migrated');
+    expect(query(clean.file, 'SELECT count(*) AS n FROM thing')).toEqual([{ n: 3 }]);
+    const purge = await things(V2, ['002-check.mjs', rebuild.replace('EXTRA', "db.exec(\"DELETE FROM thing WHERE id = 'c'\");")]);
+    const before = fingerprint(purge.file);
+    const refused = reconcileStore(purge.store, purge.dir, { mode: 'up', backup: false });
+    expect(refused.action).toBe('refused');
+    expect(refused.message).toMatch(/deletes rows of thing \(1 row\) without declaring it/);
+    expect(fingerprint(purge.file)).toEqual(before);
   });
 
   it('a harmless step (inserts, updates, a rename there and back) runs, with no backup', async () => {
