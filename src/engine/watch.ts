@@ -138,14 +138,20 @@ export class Watch {
       ),
     );
     const out = new Map<string, TableState>();
-    const triggers: string[] = [];
+    const sql: string[] = [];
+    let next = nextIds(this.db);
     for (const t of readTables(this.db)) {
       let id = watched.get(foldCase(t.name));
-      if (id === undefined && !t.virtual && arm) id = armTable(this.db, t.name, null, this.rows, triggers);
+      if (id === undefined && !t.virtual && arm) {
+        id = next.id;
+        sql.push(armSql(t.name, next.id, next.arm, this.rows));
+        next = { id: next.id + 1, arm: next.arm + 1 };
+      }
       const key = id === undefined ? `v:${foldCase(t.name)}` : `w${id}`;
       out.set(key, { key, ...t });
     }
-    if (triggers.length > 0) this.db.exec(triggers.join('\n'));
+    // One exec for every new table: each statement that changes the temp schema costs a reparse.
+    if (sql.length > 0) this.db.exec(sql.join('\n'));
     return out;
   }
 
@@ -173,27 +179,30 @@ export class Watch {
   }
 }
 
-/**
- * Watches `table` on counters row `id` (a new one when null); returns the id. The triggers'
- * SQL is run, or appended to `defer` for the caller to run in one go.
- */
-function armTable(db: Database.Database, table: string, id: number | null, rows: boolean, defer?: string[]): number {
-  const counters = id ?? ((db.prepare(`INSERT INTO temp.${COUNTERS} DEFAULT VALUES RETURNING id`).get() as { id: number }).id);
-  const arm = (db.prepare(`INSERT INTO temp.${ARMS} (id, rows) VALUES (?, ?) RETURNING arm`).get(counters, rows ? 1 : 0) as { arm: number }).arm;
+/** The next free counters id and arm number. */
+function nextIds(db: Database.Database): { id: number; arm: number } {
+  const r = db.prepare(`SELECT (SELECT coalesce(max(id), 0) + 1 FROM temp.${COUNTERS}) AS id, (SELECT coalesce(max(arm), 0) + 1 FROM temp.${ARMS}) AS arm`).get() as { id: number; arm: number };
+  return r;
+}
+
+/** The SQL that watches `table` on counters row `id` (made if absent), as arm number `arm`. */
+function armSql(table: string, id: number, arm: number, rows: boolean): string {
   const on = `main.${quoteIdent(table)}`;
   const row = `temp.${COUNTERS}`;
-  const base = `UPDATE ${row} SET base = (SELECT count(*) FROM ${on}), base_deleted = deleted WHERE id = ${counters} AND base IS NULL`;
-  const sql = [`CREATE TEMP TRIGGER ${triggerName(arm, 'd')} BEFORE DELETE ON ${on} BEGIN UPDATE ${row} SET deleted = deleted + 1 WHERE id = ${counters}; END;`];
+  const base = `UPDATE ${row} SET base = (SELECT count(*) FROM ${on}), base_deleted = deleted WHERE id = ${id} AND base IS NULL`;
+  const sql = [
+    `INSERT OR IGNORE INTO ${row} (id) VALUES (${id});`,
+    `INSERT INTO temp.${ARMS} (arm, id, rows) VALUES (${arm}, ${id}, ${rows ? 1 : 0});`,
+    `CREATE TEMP TRIGGER ${triggerName(arm, 'd')} BEFORE DELETE ON ${on} BEGIN UPDATE ${row} SET deleted = deleted + 1 WHERE id = ${id}; END;`,
+  ];
   if (rows) {
     sql.push(
       `CREATE TEMP TRIGGER ${triggerName(arm, 'b')} BEFORE INSERT ON ${on} BEGIN ${base}; END;`,
       `CREATE TEMP TRIGGER ${triggerName(arm, 'u')} BEFORE UPDATE ON ${on} BEGIN ${base}; END;`,
-      `CREATE TEMP TRIGGER ${triggerName(arm, 'i')} AFTER INSERT ON ${on} BEGIN UPDATE ${row} SET inserted = inserted + 1 WHERE id = ${counters}; END;`,
+      `CREATE TEMP TRIGGER ${triggerName(arm, 'i')} AFTER INSERT ON ${on} BEGIN UPDATE ${row} SET inserted = inserted + 1 WHERE id = ${id}; END;`,
     );
   }
-  if (defer) defer.push(...sql);
-  else db.exec(sql.join('\n'));
-  return counters;
+  return sql.join('\n');
 }
 
 /** The watch id of `table` when a watch runs on `db` (for {@link rebuildTable}), or null. */
@@ -209,5 +218,5 @@ export function watchOf(db: Database.Database, table: string): number | null {
 /** Watches `table`, which now holds the rows of the table watched as `id` (a rebuild). */
 export function rewatch(db: Database.Database, table: string, id: number): void {
   const rows = db.prepare(`SELECT rows FROM temp.${ARMS} WHERE id = ? ORDER BY arm LIMIT 1`).pluck().get(id) === 1;
-  armTable(db, table, id, rows);
+  db.exec(armSql(table, id, nextIds(db).arm, rows));
 }
