@@ -156,6 +156,8 @@ function lineage(store: Store, after: number, start: Iterable<string>): Lineage 
       const m2 = /^(?:drops table|deletes rows of) (.+)$/.exec(w);
       if (m2) for (const o of originOf(m2[1]!)) dropped.add(o);
     }
+    // A declared JavaScript step may delete rows anywhere (only real rows show which).
+    if (m.run !== undefined && d.declared !== null) for (const o of tables.keys()) dropped.add(o);
   }
   return { tables, columns, dropped };
 }

@@ -56,7 +56,7 @@ describe('worked cases', () => {
     const dry = reconcileStore(s, dir, { mode: 'up', dryRun: true });
     const step = dry.plan!.find((p) => p.kind === 'migration')!;
     expect(step.destructive).toBe(true);
-    expect(step.comment).toMatch(/DESTRUCTIVE: rebuilds table sessions \(rows copied\); drops column sessions\.wallet_id \(declared: sessions\.wallet_id is dropped after its values move to session_wallets\)/);
+    expect(step.comment).toMatch(/rebuilds sessions \(every row copied\) — DESTRUCTIVE: drops column sessions\.wallet_id \(declared: sessions\.wallet_id is dropped after its values move to session_wallets\)/);
     expect(step.rows).toEqual({ sessions: 4 });
     const r = reconcileStore(s, dir, { mode: 'up', now: () => new Date('2026-02-03T04:05:06.007Z') });
     expect(r.action, r.message).toBe('migrated');
@@ -299,6 +299,8 @@ CREATE TRIGGER account_audit AFTER UPDATE ON account BEGIN INSERT INTO audit (wh
           {
             version: 2,
             name: '002-balance.mjs',
+            // cents is dropped (its values move into balance): a column drop is declared.
+            destructive: 'cents become balance, in currency units',
             run: (db) =>
               rebuildTable(db, {
                 table: 'account',

@@ -1,7 +1,8 @@
 /**
  * Applying a plan: one transaction per store file. Foreign keys are switched off around it
  * (outside the transaction, where the pragma has effect), the file is re-read and re-classified
- * under the write lock, a backup is taken when a table holding rows is dropped, the steps run,
+ * under the write lock, a backup (a full copy of the file) is taken before a step that destroys
+ * or rebuilds, the steps run (a JavaScript step watched for what it destroys),
  * the result is verified by meaning, `foreign_key_check` must be clean, `user_version` is
  * stamped, and only then does it commit. Any failure rolls everything back.
  *
@@ -18,7 +19,7 @@ import { quoteString } from '../sql/tokens.js';
 import { classify, type Classification } from './classify.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
 import { busyTimeout, collect, errorFacts, holdsExclusively, isBusy, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
-import { runStep } from './steps.js';
+import { DestructiveError, runMigration } from './destructive.js';
 import { migratedListings } from './listings.js';
 import { danglingRowsMessage } from './dangling.js';
 import { execStep } from './adopt.js';
@@ -102,7 +103,7 @@ export function verifyResult(db: Database.Database, store: Store, what: string, 
 export function runPlan(db: Database.Database, store: Store, p: Plan): void {
   for (const step of p.steps) {
     if (step.kind === 'stamp') continue;
-    if (step.migration) runStep(db, store.name, step.migration);
+    if (step.migration) runMigration(db, store.name, store.file, step.migration);
     else execStep(db, step);
   }
   verifyResult(db, store, p.action === 'created' || p.action === 'initialized' ? 'creating it' : p.action === 'adopted' ? 'adoption' : p.action === 'repaired' ? 'repair' : 'migrating', p.action === 'migrated' ? p.from : undefined);
@@ -163,7 +164,7 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
     facts ??= unreadFacts(stat, e);
     const base = cls ?? classify(facts, store);
     const reason =
-      err instanceof VerifyError
+      err instanceof VerifyError || err instanceof DestructiveError
         ? err.message
         : cls === null
           ? base.message

@@ -9,6 +9,7 @@ import { foldCase, quoteIdent } from '../sql/tokens.js';
 import { repairStatus, type Classification } from './classify.js';
 import type { FileFacts } from './probe.js';
 import type { RebuildSpec } from './rebuild.js';
+import { undeclaredMessage } from './destructive.js';
 
 export type StepKind = 'baseline' | 'rename' | 'rename-column' | 'drop-index' | 'drop-column' | 'drop-table' | 'create' | 'migration' | 'repair' | 'seed' | 'stamp';
 
@@ -36,7 +37,11 @@ export interface Plan {
   readonly from: number;
   readonly to: number;
   readonly steps: readonly PlanStep[];
-  /** Tables dropped while they hold rows: a backup is taken first (unless --no-backup). */
+  /**
+   * What a backup is taken for: tables dropped while they hold rows, tables a step destroys or
+   * rebuilds, or a declared destructive step. When not empty, a full copy of the file is written
+   * before the first step (unless backups are off).
+   */
   readonly backupFor: readonly string[];
 }
 
@@ -58,32 +63,40 @@ function migrationSteps(store: Store, after: number): PlanStep[] {
     .filter((m) => m.version > after)
     .map((m) => {
       const d = store.destructive.get(m.version);
-      const marked = d && d.what.length > 0;
+      const marked = d?.destructive === true;
+      const rebuilds = d && d.rebuilds.length > 0 ? ` — rebuilds ${d.rebuilds.join(', ')} (every row copied)` : '';
+      const what = d && d.what.length > 0 ? d.what.join('; ') : 'what the step declares';
       return {
         kind: 'migration' as const,
-        sql: m.sql !== undefined ? m.sql.trim() : `-- JavaScript step ${m.name}`,
-        comment: `migration to v${m.version}: ${m.name}${marked ? ` — DESTRUCTIVE: ${d.what.join('; ')}${d.declared ? ` (declared: ${d.declared})` : ' (not declared)'}` : ''}`,
+        // What runs: a declared rebuild is shown as the statements it runs.
+        sql: d?.runs && d.rebuilds.length > 0 ? d.runs : m.sql !== undefined ? m.sql.trim() : `-- JavaScript step ${m.name}`,
+        comment: `migration to v${m.version}: ${m.name}${rebuilds}${marked ? ` — DESTRUCTIVE: ${what} (declared: ${d.declared ?? 'no'})` : m.run ? ' — JavaScript, watched as it runs: refused if it destroys anything undeclared' : ''}`,
         source: store.sources.migrations?.[m.version] ?? m.name,
-        ...(marked ? { destructive: true, tables: d.tables } : {}),
+        ...(marked ? { destructive: true } : {}),
+        ...(d && d.tables.length > 0 ? { tables: d.tables } : {}),
         migration: m,
       };
     });
 }
 
-/** Refuses a plan holding a destructive migration its file does not declare. */
+/** Refuses a plan holding a migration that destroys what it does not declare (the rule `up` applies). */
 function undeclared(store: Store, after: number): string | null {
   for (const m of store.migrations) {
     const d = store.destructive.get(m.version);
-    if (m.version > after && d?.undeclared) {
-      return `migration ${m.name} ${d.what.filter((w) => !w.startsWith('rebuilds')).join(', ')} without declaring it; if that is intended, add \`-- stores:destructive <why>\` to the migration (and run stores verify) — nothing was changed`;
-    }
+    if (m.version > after && d?.undeclared) return `${undeclaredMessage(m, d.what)} — nothing was changed`;
   }
   return null;
 }
 
-/** Tables that destructive migrations after `after` touch: backed up first. */
+/** What destructive or rebuilding migrations after `after` touch: a backup is taken first. */
 function destructiveTables(store: Store, after: number): string[] {
-  return store.migrations.filter((m) => m.version > after).flatMap((m) => store.destructive.get(m.version)?.tables ?? []);
+  return store.migrations
+    .filter((m) => m.version > after)
+    .flatMap((m) => {
+      const d = store.destructive.get(m.version);
+      if (!d || (!d.destructive && d.rebuilds.length === 0)) return [];
+      return d.tables.length > 0 ? d.tables : [`migration ${m.name}`];
+    });
 }
 
 function tail(store: Store): PlanStep[] {

@@ -17,6 +17,7 @@
  */
 import type Database from 'better-sqlite3';
 import { foldCase, isName, isWord, nameOf, quoteIdent, statementRanges, tokenize } from '../sql/tokens.js';
+import { rewatch, watchOf } from './watch.js';
 
 export interface RebuildSpec {
   /** The table to rebuild. */
@@ -101,8 +102,9 @@ interface Saved {
  * them off around every reconcile). Indexes of the table, and every trigger and view, are
  * recreated after the swap; one that no longer fits the new table (it uses a dropped column)
  * fails the rebuild with its name: drop it before the rebuild and create its replacement after.
+ * Returns the statements it ran, in order (what a dry run shows).
  */
-export function rebuildTable(db: Database.Database, spec: RebuildSpec): void {
+export function rebuildTable(db: Database.Database, spec: RebuildSpec): string[] {
   if (db.pragma('foreign_keys', { simple: true }) !== 0) {
     throw new Error(`rebuilding ${spec.table} needs foreign keys off (ON DELETE actions would fire); stores turns them off for migrations`);
   }
@@ -110,6 +112,12 @@ export function rebuildTable(db: Database.Database, spec: RebuildSpec): void {
   const table = spec.table;
   const exists = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE").pluck().get(table) as string | undefined;
   if (!exists) throw new Error(`cannot rebuild ${table}: no such table`);
+  const ran: string[] = [];
+  const run = (sql: string) => {
+    db.exec(sql);
+    ran.push(sql);
+  };
+  const watched = watchOf(db, exists);
   const tmp = `stores_rebuild_${foldCase(exists)}`;
   const oldCols = (db.prepare('SELECT name, hidden FROM pragma_table_xinfo(?)').all(exists) as { name: string; hidden: number }[]).filter((c) => c.hidden === 0).map((c) => c.name);
   const saved = db
@@ -120,8 +128,8 @@ export function rebuildTable(db: Database.Database, spec: RebuildSpec): void {
     )
     .all(exists) as Saved[];
   // Views and triggers anywhere may name the table; drop them all for the swap, recreate after.
-  for (const o of saved) if (o.type !== 'index') db.exec(`DROP ${o.type.toUpperCase()} ${quoteIdent(o.name)}`);
-  db.exec(renameCreate(spec.create, tmp));
+  for (const o of saved) if (o.type !== 'index') run(`DROP ${o.type.toUpperCase()} ${quoteIdent(o.name)}`);
+  run(renameCreate(spec.create, tmp));
   const newCols = (db.prepare('SELECT name, hidden FROM pragma_table_xinfo(?)').all(tmp) as { name: string; hidden: number }[]).filter((c) => c.hidden === 0).map((c) => c.name);
   const map = new Map(Object.entries(spec.map ?? {}).map(([k, v]) => [foldCase(k), v]));
   for (const k of map.keys()) {
@@ -136,14 +144,17 @@ export function rebuildTable(db: Database.Database, spec: RebuildSpec): void {
     target.push(quoteIdent(c));
     source.push(expr);
   }
-  if (target.length > 0) db.exec(`INSERT INTO ${quoteIdent(tmp)} (${target.join(', ')}) SELECT ${source.join(', ')} FROM ${quoteIdent(exists)}`);
-  db.exec(`DROP TABLE ${quoteIdent(exists)}`);
-  db.exec(`ALTER TABLE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(table)}`);
+  if (target.length > 0) run(`INSERT INTO ${quoteIdent(tmp)} (${target.join(', ')}) SELECT ${source.join(', ')} FROM ${quoteIdent(exists)}`);
+  run(`DROP TABLE ${quoteIdent(exists)}`);
+  run(`ALTER TABLE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(table)}`);
+  // A watch (see watch.ts) follows the rows into the new table.
+  if (watched !== null) rewatch(db, table, watched);
   for (const o of saved) {
     try {
-      db.exec(o.sql);
+      run(o.sql);
     } catch (err) {
       throw new Error(`rebuild of ${table}: cannot recreate ${o.type} ${o.name} (${(err as Error).message}); drop it before the rebuild in the migration and create what replaces it after`);
     }
   }
+  return ran;
 }

@@ -88,7 +88,7 @@ export function outcomeReport(store: Store, file: string, found: Classification,
       from: outcome.classification.version ?? p.from,
       to: p.to,
       backup: outcome.backup,
-      message: `${did} v${p.to}${p.action === 'migrated' ? ` from v${p.from}` : ''}${outcome.backup ? `; backup of the dropped rows at ${outcome.backup}` : ''}`,
+      message: `${did} v${p.to}${p.action === 'migrated' ? ` from v${p.from}` : ''}${outcome.backup ? `; backup: ${outcome.backup} (a full copy of the file, taken before the first step)` : ''}`,
       ms: elapsed(t0),
     };
   }

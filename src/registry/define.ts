@@ -112,6 +112,9 @@ function buildStore(def: StoreDefinition): Built {
     if (m.version <= minVersion) problem(migFile(m.version), `migration ${m.name} is for version ${m.version}, but the oldest supported version is ${minVersion}: remove it or lower minVersion`);
     if (m.version > version) problem(migFile(m.version), `migration ${m.name} brings the file to version ${m.version}, past the store's version ${version}: bump version to ${m.version} (and update the baseline)`);
     if ((m.sql === undefined) === (m.run === undefined)) problem(migFile(m.version), `migration ${m.name} must have exactly one of sql or run`);
+    if (m.destructive !== undefined && (typeof m.destructive !== 'string' || m.destructive.trim() === '')) {
+      problem(migFile(m.version), `migration ${m.name}: destructive must be a sentence saying why the step destroys data`);
+    }
     if (m.sql !== undefined) {
       for (const bad of forbiddenStatements(m.sql)) problem(migFile(m.version), `migration ${m.name} contains \`${bad}\`: the engine owns transactions and pragmas; remove it`);
       try {
@@ -178,6 +181,8 @@ function buildStore(def: StoreDefinition): Built {
     base.close();
   }
 
+  // Each step's starting schema, serialized: the destructive analysis runs the step on a copy.
+  const images = new Map<number, Buffer>();
   const old = new Database(':memory:');
   try {
     old.exec(minVersion < version ? def.oldestSchema! : def.schema);
@@ -185,6 +190,7 @@ function buildStore(def: StoreDefinition): Built {
     oldestSnap = inspect(old);
     snapshots.set(minVersion, oldestSnap);
     for (const m of migrations) {
+      images.set(m.version, old.serialize());
       try {
         runStep(old, name, m);
         snapshots.set(m.version, inspect(old));
@@ -296,9 +302,15 @@ function buildStore(def: StoreDefinition): Built {
   const expect: Expectations = { snapshots, baselineMaster, oldestObjects, baselineObjects };
   const destructive = new Map<number, DestructiveAnalysis>();
   for (const m of migrations) {
-    const before = snapshots.get(m.version - 1);
-    if (m.sql !== undefined && before) destructive.set(m.version, analyzeMigration(m.sql, before));
+    const before = images.get(m.version);
+    if (!before) continue;
+    try {
+      destructive.set(m.version, analyzeMigration(m, before, name));
+    } catch (err) {
+      problem(migFile(m.version), `migration ${m.name} cannot be judged for what it destroys: ${(err as Error).message}`);
+    }
   }
+  if (problems.length > 0) return { store: null, problems };
   const store: Store = {
     name,
     file: def.file,

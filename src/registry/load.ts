@@ -167,10 +167,13 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
         migrations.push({ version: v, name: f, sql: readText(file, name) });
       } else {
         try {
-          const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; up?: unknown };
+          const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; up?: unknown; destructive?: unknown };
           const fn = (mod.up ?? mod.default) as StepFunction | undefined;
+          const destructive = mod.destructive;
           if (typeof fn !== 'function') problem(file, 'a JavaScript migration must export a function (`export default function (db) {…}` or `export function up(db) {…}`)');
-          else migrations.push({ version: v, name: f, run: fn });
+          else if (destructive !== undefined && (typeof destructive !== 'string' || destructive.trim() === '')) {
+            problem(file, "`export const destructive` must be a sentence saying why the step destroys data (`export const destructive = 'legacy rows are purged'`)");
+          } else migrations.push({ version: v, name: f, run: fn, ...(typeof destructive === 'string' ? { destructive } : {}) });
         } catch (err) {
           problem(file, `cannot import: ${(err as Error).message}`);
         }

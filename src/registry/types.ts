@@ -28,6 +28,13 @@ export interface MigrationDefinition {
   readonly sql?: string;
   /** …or a function, for data work that SQL cannot say. */
   readonly run?: StepFunction;
+  /**
+   * Why the step may destroy data (drop a table or a column, delete rows). A JavaScript module
+   * declares it with `export const destructive = '<why>'`; a SQL step may use the comment
+   * `-- stores:destructive <why>` instead. An undeclared step that destroys something is refused;
+   * a declared one runs after a backup of the file.
+   */
+  readonly destructive?: string;
 }
 
 export interface RenameRule {
@@ -137,7 +144,7 @@ export interface Store {
   readonly invariants: readonly Invariant[];
   readonly sources: NonNullable<StoreDefinition['sources']>;
   readonly expect: Expectations;
-  /** What each SQL migration destroys (by the version it brings the file to). */
+  /** What each migration step destroys (by the version it brings the file to). */
   readonly destructive: ReadonlyMap<number, DestructiveAnalysis>;
 }
 
