@@ -298,8 +298,8 @@ const cases: Case[] = [
   { what: 'column DEFAULT value', expected: 'CREATE TABLE t(a, b INT DEFAULT 0)', actual: 'CREATE TABLE t(a, b INT DEFAULT 1)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'column DEFAULT absent', expected: `CREATE TABLE t(a, b TEXT DEFAULT '')`, actual: 'CREATE TABLE t(a, b TEXT)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'column DEFAULT string case', expected: `CREATE TABLE t(a, b TEXT DEFAULT 'X')`, actual: `CREATE TABLE t(a, b TEXT DEFAULT 'x')`, change: 'changed', object: 'column', table: 't', name: 'b' },
-  { what: 'column primary key', expected: 'CREATE TABLE t(a INTEGER PRIMARY KEY, b)', actual: 'CREATE TABLE t(a INTEGER, b)', change: 'changed', object: 'column', table: 't', name: 'a' },
-  { what: 'primary key column order', expected: 'CREATE TABLE t(a, b, PRIMARY KEY (a, b))', actual: 'CREATE TABLE t(a, b, PRIMARY KEY (b, a))', change: 'changed', object: 'column', table: 't', name: 'a' },
+  { what: 'column primary key', expected: 'CREATE TABLE t(a INTEGER PRIMARY KEY, b)', actual: 'CREATE TABLE t(a INTEGER, b)', change: 'missing', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'primary key column order', expected: 'CREATE TABLE t(a, b, PRIMARY KEY (a, b))', actual: 'CREATE TABLE t(a, b, PRIMARY KEY (b, a))', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
   { what: 'column collation added', expected: 'CREATE TABLE t(a, b TEXT COLLATE NOCASE)', actual: 'CREATE TABLE t(a, b TEXT)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'column collation changed', expected: 'CREATE TABLE t(a, b TEXT COLLATE NOCASE)', actual: 'CREATE TABLE t(a, b TEXT COLLATE RTRIM)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'generated VIRTUAL vs STORED', expected: 'CREATE TABLE t(a INT, b INT AS (a * 2) VIRTUAL)', actual: 'CREATE TABLE t(a INT, b INT AS (a * 2) STORED)', change: 'changed', object: 'column', table: 't', name: 'b' },
@@ -365,13 +365,56 @@ const cases: Case[] = [
   },
 
   // constraints and options
+  // issue 10: what the model used not to read (each was `no difference` before)
+  {
+    what: 'foreign key DEFERRABLE INITIALLY DEFERRED',
+    expected: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)',
+    actual: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a REFERENCES p(id))',
+    change: 'missing', object: 'foreign-key', table: 'c',
+  },
+  {
+    what: 'table-level foreign key DEFERRABLE INITIALLY DEFERRED',
+    expected: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a, FOREIGN KEY (a) REFERENCES p(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED)',
+    actual: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a, FOREIGN KEY (a) REFERENCES p(id) ON DELETE CASCADE)',
+    change: 'missing', object: 'foreign-key', table: 'c',
+  },
+  { what: 'UNIQUE constraint collation', expected: 'CREATE TABLE t(u TEXT, UNIQUE (u COLLATE NOCASE))', actual: 'CREATE TABLE t(u TEXT, UNIQUE (u))', change: 'missing', object: 'unique', table: 't' },
+  { what: 'UNIQUE constraint ON CONFLICT', expected: 'CREATE TABLE t(u TEXT, UNIQUE (u) ON CONFLICT REPLACE)', actual: 'CREATE TABLE t(u TEXT, UNIQUE (u))', change: 'missing', object: 'unique', table: 't' },
+  { what: 'column UNIQUE ON CONFLICT', expected: 'CREATE TABLE t(u TEXT UNIQUE ON CONFLICT IGNORE)', actual: 'CREATE TABLE t(u TEXT UNIQUE)', change: 'missing', object: 'unique', table: 't' },
+  {
+    what: 'UNIQUE (u COLLATE NOCASE) ON CONFLICT REPLACE vs UNIQUE (u)',
+    expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY, u TEXT, UNIQUE (u COLLATE NOCASE) ON CONFLICT REPLACE)',
+    actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, u TEXT, UNIQUE (u))',
+    change: 'missing', object: 'unique', table: 't',
+  },
+  { what: 'NOT NULL ON CONFLICT', expected: 'CREATE TABLE t(a, b TEXT NOT NULL ON CONFLICT REPLACE DEFAULT 0)', actual: 'CREATE TABLE t(a, b TEXT NOT NULL DEFAULT 0)', change: 'changed', object: 'column', table: 't', name: 'b' },
+  { what: 'PRIMARY KEY ON CONFLICT', expected: 'CREATE TABLE t(k TEXT PRIMARY KEY ON CONFLICT REPLACE, v)', actual: 'CREATE TABLE t(k TEXT PRIMARY KEY, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'rowid PRIMARY KEY ON CONFLICT', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, v)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'PRIMARY KEY collation', expected: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k COLLATE NOCASE))', actual: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k))', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'PRIMARY KEY DESC', expected: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k DESC))', actual: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k))', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  // `INTEGER PRIMARY KEY DESC` on the column is no rowid alias (https://www.sqlite.org/lang_createtable.html#rowid)
+  { what: 'INTEGER PRIMARY KEY DESC is not the rowid', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY, v)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY DESC, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'view column list', expected: 'CREATE TABLE t(a, b); CREATE VIEW v(x) AS SELECT a FROM t', actual: 'CREATE TABLE t(a, b); CREATE VIEW v(y) AS SELECT a FROM t', change: 'changed', object: 'view', table: 'v', name: 'v' },
+  {
+    what: 'trigger UPDATE OF columns',
+    expected: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE OF a ON t BEGIN SELECT 1; END',
+    actual: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE OF b ON t BEGIN SELECT 1; END',
+    change: 'changed', object: 'trigger', table: 'tr', name: 'tr',
+  },
+  {
+    what: 'trigger WHEN',
+    expected: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE ON t WHEN new.a > 0 BEGIN SELECT 1; END',
+    actual: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE ON t BEGIN SELECT 1; END',
+    change: 'changed', object: 'trigger', table: 'tr', name: 'tr',
+  },
+
   { what: 'CHECK changed', expected: 'CREATE TABLE t(a, CHECK (a > 0))', actual: 'CREATE TABLE t(a, CHECK (a >= 0))', change: 'missing', object: 'check', table: 't' },
   { what: 'CHECK removed', expected: 'CREATE TABLE t(a CHECK (a > 0))', actual: 'CREATE TABLE t(a)', change: 'missing', object: 'check', table: 't' },
   { what: 'CHECK added', expected: 'CREATE TABLE t(a)', actual: `CREATE TABLE t(a CHECK (a <> ''))`, change: 'extra', object: 'check', table: 't' },
   { what: 'UNIQUE constraint removed', expected: 'CREATE TABLE t(a, b, UNIQUE (a))', actual: 'CREATE TABLE t(a, b)', change: 'missing', object: 'unique', table: 't' },
   { what: 'UNIQUE constraint columns', expected: 'CREATE TABLE t(a, b, UNIQUE (a, b))', actual: 'CREATE TABLE t(a, b, UNIQUE (a))', change: 'missing', object: 'unique', table: 't' },
   { what: 'UNIQUE constraint vs UNIQUE INDEX', expected: 'CREATE TABLE t(a, b UNIQUE)', actual: 'CREATE TABLE t(a, b); CREATE UNIQUE INDEX ub ON t(b)', change: 'missing', object: 'unique', table: 't' },
-  { what: 'AUTOINCREMENT', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, a)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, a)', change: 'changed', object: 'table-option', table: 't', name: 'autoincrement' },
+  { what: 'AUTOINCREMENT', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, a)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, a)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
   { what: 'WITHOUT ROWID', expected: 'CREATE TABLE t(k TEXT PRIMARY KEY, v) WITHOUT ROWID', actual: 'CREATE TABLE t(k TEXT PRIMARY KEY, v)', change: 'changed', object: 'table-option', table: 't', name: 'withoutRowid' },
   { what: 'STRICT', expected: 'CREATE TABLE t(a INTEGER, b TEXT) STRICT', actual: 'CREATE TABLE t(a INTEGER, b TEXT)', change: 'changed', object: 'table-option', table: 't', name: 'strict' },
 
@@ -530,7 +573,7 @@ describe('describeChange', () => {
 
   it('names the index and its table', () => {
     expect(lines('CREATE TABLE t(a, b); CREATE UNIQUE INDEX t_ab ON t(a, b DESC) WHERE a > 0', 'CREATE TABLE t(a, b)')).toEqual([
-      'missing index t_ab on t: UNIQUE ON t(a, b desc) WHERE a > 0',
+      'missing index t_ab on t: UNIQUE ON t(a, b DESC) WHERE a > 0',
     ]);
     const [changed] = lines('CREATE TABLE t(a); CREATE INDEX ix ON t(a)', 'CREATE TABLE t(a); CREATE UNIQUE INDEX ix ON t(a)');
     expect(changed).toBe('changed index ix on t: expected ON t(a), found UNIQUE ON t(a)');
@@ -548,9 +591,9 @@ describe('describeChange', () => {
       ),
     ).toEqual(['missing foreign-key of table c: (pid) REFERENCES p(id) ON DELETE CASCADE']);
     expect(lines('CREATE TABLE t(a CHECK (a > 0))', 'CREATE TABLE t(a)')).toEqual(['missing check of table t: a > 0']);
-    expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(a, b, UNIQUE (a, b))')).toEqual(['unexpected unique of table t: a, b']);
+    expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(a, b, UNIQUE (a, b))')).toEqual(['unexpected unique of table t: UNIQUE (a, b)']);
     expect(lines('CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT)', 'CREATE TABLE t(id INTEGER PRIMARY KEY)')).toEqual([
-      'changed autoincrement of table t: expected true, found false',
+      'changed primary key of table t: expected PRIMARY KEY (id) AUTOINCREMENT, the rowid, found PRIMARY KEY (id), the rowid',
     ]);
     expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(b, a)')).toEqual(['changed column order of table t: expected a, b, found b, a']);
   });
@@ -562,7 +605,7 @@ describe('describeChange', () => {
     );
     expect(trig).toMatch(/^changed trigger tr: expected .*select 1.*, found .*select 2/);
     expect(lines('CREATE TABLE t(a); CREATE VIEW v AS SELECT a FROM t', 'CREATE TABLE t(a)')).toEqual([
-      'missing view v: create view v as select a from t',
+      'missing view v: AS select a from t',
     ]);
   });
 });
