@@ -72,9 +72,19 @@ interface IndexKeyRow {
   coll: string;
 }
 
-/** A declared type, upper-cased, with white space folded and none around parentheses and commas. */
+/**
+ * A declared type, upper-cased, without comments, with white space folded and none around
+ * parentheses and commas. SQLite keeps the type as written, comments included, and takes
+ * `GENERATED ALWAYS` off its end only when white space alone separates the words (a comment
+ * between them leaves `GENERATED` or both in the type). Neither word can change the column's
+ * affinity (https://www.sqlite.org/datatype3.html#determination_of_column_affinity), so every
+ * spelling gives the same text here.
+ */
 export function canonicalType(type: string): string {
-  return type.toUpperCase().replace(/\s+/g, ' ').replace(/\s*([(),])\s*/g, '$1').trim();
+  const words = tokenize(type);
+  if (isWord(words[words.length - 1], 'always')) words.pop();
+  if (isWord(words[words.length - 1], 'generated')) words.pop();
+  return words.map((t) => upperCase(t.value)).join(' ').replace(/\s*([(),])\s*/g, '$1');
 }
 
 const DEFAULT_KEYWORDS = new Set(['null', 'true', 'false', 'current_time', 'current_date', 'current_timestamp']);
@@ -143,13 +153,11 @@ export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): 
   const reported = ask(db);
   // Shadow tables of virtual tables are the module's business, not the schema's.
   const shadow = new Set<string>();
-  const parsedTables = new Map<string, ParsedTable>();
   for (const t of db.prepare(Q_TABLES).all() as TableRow[]) {
     const key = foldCase(t.name);
     if (t.type === 'shadow') shadow.add(key);
     if (t.type !== 'table' && t.type !== 'virtual') continue;
     const parsed = parseCreateTable(sqlOf.get(`table\u0000${key}`) ?? '');
-    parsedTables.set(key, parsed);
     tables[key] = readTable(t, parsed, reported);
   }
   resolveForeignKeyTargets(tables);
@@ -161,7 +169,7 @@ export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): 
     if (row.type === 'index') {
       const parsed = parseCreateIndex(row.sql);
       const rows = reported.indexKeys.get(on)?.get(key) ?? [];
-      const keys = rows.map((r) => indexTerm(r, parsed.terms[r.seqno], parsedTables.get(on)));
+      const keys = rows.map((r) => indexTerm(r, parsed.terms[r.seqno]));
       indexes[key] = { name: row.name, table: on, unique: rows[0]?.isUnique === 1, keys, terms: keys.map(describeKeyTerm), where: parsed.where };
     } else if (row.type === 'trigger') {
       triggers[key] = { name: row.name, table: on, ...parseCreateTrigger(row.sql) };
@@ -178,20 +186,19 @@ function columnCollation(parsed: ParsedTable | undefined, column: string): strin
 }
 
 /**
- * One key column of an index, as SQLite reports it. An expression (cid -2) is read from the
- * statement; SQLite gives it a collation only from a COLLATE that wraps the whole expression,
- * so that COLLATE is taken off the text and reported as the term's collation.
+ * One key column of an index, as SQLite reports it, with the collation it really has (the
+ * column's own when none is written). An expression (cid -2) is read from the statement;
+ * SQLite gives it a collation only from a COLLATE that wraps the whole expression, so that
+ * COLLATE is taken off the text and kept as the term's collation.
  */
-function indexTerm(r: IndexKeyRow, written: readonly Token[] | undefined, parsed: ParsedTable | undefined): KeyTerm {
+function indexTerm(r: IndexKeyRow, written: readonly Token[] | undefined): KeyTerm {
   const coll = upperCase(r.coll);
-  if (r.cid >= 0 || r.cid === -1) {
-    const name = r.cid === -1 ? 'rowid' : foldCase(r.col ?? '');
-    return { name, collate: coll === columnCollation(parsed, name) ? null : coll, desc: r.descending === 1 };
-  }
+  const collate = coll === 'BINARY' ? null : coll;
+  if (r.cid >= 0 || r.cid === -1) return { name: r.cid === -1 ? 'rowid' : foldCase(r.col ?? ''), collate, desc: r.descending === 1 };
   let toks = written ?? [];
   const n = toks.length;
-  if (coll !== 'BINARY' && n >= 2 && isWord(toks[n - 2], 'collate') && upperCase(nameOf(toks[n - 1]!)) === coll) toks = toks.slice(0, -2);
-  return { name: canonical(stripOuterParens(toks)), collate: coll === 'BINARY' ? null : coll, desc: r.descending === 1 };
+  if (collate && n >= 2 && isWord(toks[n - 2], 'collate') && upperCase(nameOf(toks[n - 1]!)) === coll) toks = toks.slice(0, -2);
+  return { name: canonical(stripOuterParens(toks)), collate, desc: r.descending === 1 };
 }
 
 /** A table, from what SQLite reports about it and, for the rest, its statement. */
@@ -207,13 +214,13 @@ function readTable(t: TableRow, parsed: ParsedTable, reported: Reported): Table 
       notNullConflict: c.notnull === 1 ? (p?.notNullConflict ?? null) : null,
       default: c.dflt_value === null ? null : canonicalDefault(c.dflt_value),
       pk: c.pk,
-      collate: p?.collate ?? null,
+      collate: p?.collate && p.collate !== 'BINARY' ? p.collate : null,
       generated: c.hidden === 2 || c.hidden === 3 ? { stored: c.hidden === 3, expr: p?.generated?.expr ?? '' } : null,
       hidden: c.hidden === 1,
     };
   });
   const indexKeys = reported.indexKeys.get(key) ?? new Map<string, IndexKeyRow[]>();
-  const keyOf = (rows: readonly IndexKeyRow[]) => rows.map((r) => indexTerm(r, undefined, parsed));
+  const keyOf = (rows: readonly IndexKeyRow[]) => rows.map((r) => indexTerm(r, undefined));
   const uniques: Unique[] = [];
   let pkIndex: IndexKeyRow[] | null = null;
   for (const rows of indexKeys.values()) {

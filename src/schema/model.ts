@@ -45,10 +45,7 @@ export interface ForeignKey {
 export interface KeyTerm {
   /** Column name (case-folded), or the canonical text of an indexed expression. */
   readonly name: string;
-  /**
-   * Collating sequence (upper-case) where it is not the one the term has anyway (the column's
-   * declared collation, BINARY for an expression); null otherwise.
-   */
+  /** Collating sequence the term really has (upper-case), as SQLite reports it; null for BINARY. */
   readonly collate: string | null;
   readonly desc: boolean;
 }
