@@ -101,15 +101,16 @@ export function canonicalDefault(text: string): string {
   return canonicalExpr(text);
 }
 
-// Every pragma is asked once per database, for all tables at once (a join with pragma_table_list),
-// not once per table. https://www.sqlite.org/pragma.html#pragma_table_list
-const USER_TABLES = `pragma_table_list AS l WHERE l.schema = 'main' AND l.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'`;
-const Q_TABLES = `SELECT l.name, l.type, l.wr, l.strict FROM ${USER_TABLES}`;
-const Q_COLUMNS = `SELECT l.name AS tbl, x.* FROM ${USER_TABLES.replace('AS l', 'AS l JOIN pragma_table_xinfo(l.name, l.schema) AS x')} AND l.type = 'table'`;
-const Q_FKS = `SELECT l.name AS tbl, f.* FROM ${USER_TABLES.replace('AS l', 'AS l JOIN pragma_foreign_key_list(l.name, l.schema) AS f')} AND l.type = 'table'`;
-const Q_INDEX_KEYS = `SELECT l.name AS tbl, i.name AS idx, i."unique" AS isUnique, i.origin, x.seqno, x.cid, x.name AS col, x."desc" AS descending, x.coll
-  FROM ${USER_TABLES.replace('AS l', 'AS l JOIN pragma_index_list(l.name, l.schema) AS i JOIN pragma_index_xinfo(i.name, l.schema) AS x')}
-   AND l.type = 'table' AND x.key = 1`;
+// Every pragma is asked once per database, for all tables at once (a join with sqlite_schema),
+// not once per table. A virtual table is left out: asking about it would load its module.
+// https://www.sqlite.org/pragma.html#pragfunc
+const Q_TABLES = `SELECT l.name, l.type, l.wr, l.strict FROM pragma_table_list AS l WHERE l.schema = 'main' AND l.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'`;
+const ORDINARY = `s.type = 'table' AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND s.sql NOT LIKE 'create virtual%'`;
+const Q_COLUMNS = `SELECT s.name AS tbl, x.* FROM sqlite_schema AS s JOIN pragma_table_xinfo(s.name, 'main') AS x WHERE ${ORDINARY}`;
+const Q_FKS = `SELECT s.name AS tbl, f.* FROM sqlite_schema AS s JOIN pragma_foreign_key_list(s.name, 'main') AS f WHERE ${ORDINARY}`;
+const Q_INDEX_KEYS = `SELECT s.name AS tbl, i.name AS idx, i."unique" AS isUnique, i.origin, x.seqno, x.cid, x.name AS col, x."desc" AS descending, x.coll
+  FROM sqlite_schema AS s JOIN pragma_index_list(s.name, 'main') AS i JOIN pragma_index_xinfo(i.name, 'main') AS x
+ WHERE ${ORDINARY} AND x.key = 1`;
 
 function groupBy<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
