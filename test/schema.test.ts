@@ -548,6 +548,21 @@ describe('each dimension is detected', () => {
     expect(Object.keys(snap('CREATE VIRTUAL TABLE docs USING fts5(body)').tables)).toEqual(['docs']);
   });
 
+  it('a virtual table whose module is not loaded is compared by its module and arguments, never asked about', () => {
+    const db = new Database(':memory:');
+    try {
+      db.unsafeMode(true);
+      db.exec(`CREATE TABLE t(a); PRAGMA writable_schema = ON;
+        INSERT INTO sqlite_schema VALUES ('table', 'v', 'v', 0, 'CREATE VIRTUAL TABLE v USING nosuchmod(a, b)');
+        PRAGMA writable_schema = RESET;`);
+      const s = inspect(db);
+      expect(s.tables.v).toMatchObject({ virtual: 'nosuchmod(a , b)', columns: [] });
+      expect(s.tables.t!.columns.map((c) => c.name)).toEqual(['a']);
+    } finally {
+      db.close();
+    }
+  });
+
   it('virtual tables with different module arguments are told apart', () => {
     expect(diffSql('CREATE VIRTUAL TABLE docs USING fts5(body)', 'CREATE VIRTUAL TABLE docs USING fts5(body, title)')).toContainEqual(
       expect.objectContaining({ change: 'changed', object: 'table-option', table: 'docs', name: 'virtual' }),
