@@ -1,5 +1,9 @@
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { reconcileStore } from '../src/engine/reconcile.js';
+import { createRegistry } from '../src/registry/define.js';
+import { tmpDir, writeSql } from './helpers.js';
 import { inspect, inspectCached, readMaster } from '../src/schema/inspect.js';
 import { diff, describeChange } from '../src/schema/diff.js';
 import type { Change, Snapshot } from '../src/schema/model.js';
@@ -658,5 +662,27 @@ describe('snapshots shared by files with the same sqlite_schema rows', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('keys follow a legacy column rename', () => {
+  // The primary key and UNIQUE constraints name their columns; a legacy rename must rename them
+  // too, or a file SQLite would adopt cleanly is called drift.
+  it('a legacy file whose PRIMARY KEY and UNIQUE columns are renamed is legacy, not drift', () => {
+    const v1 = 'CREATE TABLE owner (key TEXT PRIMARY KEY, display_name TEXT NOT NULL UNIQUE);';
+    const legacy = `CREATE TABLE owner (id TEXT PRIMARY KEY, nick TEXT NOT NULL UNIQUE); INSERT INTO owner VALUES ('a', 'b');`;
+    const [store] = createRegistry([
+      {
+        name: 'pets',
+        file: 'pets.db',
+        version: 1,
+        schema: v1,
+        legacy: { renameColumns: [{ table: 'owner', from: 'id', to: 'key' }, { table: 'owner', from: 'nick', to: 'display_name' }] },
+      },
+    ]).stores;
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'pets.db'), legacy);
+    const c = reconcileStore(store!, dir, { mode: 'check' });
+    expect(c.status, c.message).toBe('legacy');
   });
 });

@@ -87,7 +87,8 @@ export function planAdoption(snapshot: Snapshot, store: Store): Adoption {
     columnRenames.push({ table: t.name, from: t.columns.find((c) => foldCase(c.name) === from)!.name, to: r.to });
     // SQLite rewrites the column's uses: the table's own keys, other tables' references, indexes.
     const ren = (c: string | null) => (c === from ? to : c);
-    tables[tk] = { ...t, columns: t.columns.map((c) => (foldCase(c.name) === from ? { ...c, name: r.to } : c)), foreignKeys: t.foreignKeys.map((fk) => ({ ...fk, from: fk.from.map((c) => ren(c)!) })) };
+    const renKeys = <K extends { columns: readonly { name: string }[] }>(k: K): K => ({ ...k, columns: k.columns.map((c) => ({ ...c, name: ren(c.name)! })) });
+    tables[tk] = { ...t, columns: t.columns.map((c) => (foldCase(c.name) === from ? { ...c, name: r.to } : c)), foreignKeys: t.foreignKeys.map((fk) => ({ ...fk, from: fk.from.map((c) => ren(c)!) })), primaryKey: t.primaryKey && renKeys(t.primaryKey), uniques: t.uniques.map(renKeys) };
     for (const [k, other] of Object.entries(tables)) {
       if (other.foreignKeys.some((fk) => fk.table === tk)) tables[k] = { ...other, foreignKeys: other.foreignKeys.map((fk) => (fk.table === tk ? { ...fk, to: fk.to.map(ren) } : fk)) };
     }
