@@ -160,6 +160,34 @@ end;
     );
   });
 
+  it('== equals =, <> equals !=, in CHECKs, partial indexes and triggers', () => {
+    expectSame(
+      'CREATE TABLE t(a, b, CHECK (a == 1)); CREATE INDEX ix ON t(a) WHERE b <> 0; CREATE TRIGGER tr AFTER INSERT ON t WHEN new.a == 2 BEGIN SELECT 1; END',
+      'CREATE TABLE t(a, b, CHECK (a = 1)); CREATE INDEX ix ON t(a) WHERE b != 0; CREATE TRIGGER tr AFTER INSERT ON t WHEN new.a = 2 BEGIN SELECT 1; END',
+    );
+  });
+
+  it('COLLATE BINARY, ON CONFLICT ABORT, MATCH and a lone DEFERRABLE are what SQLite does without them', () => {
+    expectSame(
+      'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a TEXT COLLATE BINARY NOT NULL ON CONFLICT ABORT UNIQUE ON CONFLICT ABORT REFERENCES p(id) MATCH FULL DEFERRABLE)',
+      'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a TEXT NOT NULL UNIQUE REFERENCES p(id))',
+    );
+  });
+
+  it('a DEFERRABLE clause standing on its own, even on another column, applies to the foreign key declared last, as in SQLite', () => {
+    const db = new Database(':memory:');
+    try {
+      db.exec(`PRAGMA foreign_keys = ON; CREATE TABLE p(id INTEGER PRIMARY KEY);
+        CREATE TABLE c(x REFERENCES p(id), y REFERENCES p(id), z INTEGER DEFAULT 0 DEFERRABLE INITIALLY DEFERRED); BEGIN;`);
+      db.exec('INSERT INTO c (x, y) VALUES (NULL, 1)'); // y's key is deferred: no error before COMMIT
+      expect(() => db.exec('INSERT INTO c (x, y) VALUES (1, NULL)')).toThrow(/FOREIGN KEY/); // x's is not
+      const fks = inspect(db).tables.c!.foreignKeys;
+      expect(Object.fromEntries(fks.map((fk) => [fk.from[0], fk.deferred]))).toEqual({ x: false, y: true });
+    } finally {
+      db.close();
+    }
+  });
+
   it('type names compare regardless of case', () => {
     expectSame('CREATE TABLE t(a varchar(10), b Text)', 'CREATE TABLE t(a VARCHAR(10), b TEXT)');
   });
