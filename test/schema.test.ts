@@ -419,6 +419,18 @@ const cases: Case[] = [
     actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, u TEXT, UNIQUE (u))',
     change: 'missing', object: 'unique', table: 't',
   },
+  {
+    what: 'UNIQUE on the rowid column keeps its own ON CONFLICT, not the primary key\'s',
+    expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, UNIQUE (id) ON CONFLICT REPLACE)',
+    actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, UNIQUE (id))',
+    change: 'missing', object: 'unique', table: 't',
+  },
+  {
+    what: 'a UNIQUE on the primary key columns is that key, with its ON CONFLICT',
+    expected: 'CREATE TABLE t(k TEXT PRIMARY KEY, v, UNIQUE (k) ON CONFLICT REPLACE)',
+    actual: 'CREATE TABLE t(k TEXT PRIMARY KEY, v, UNIQUE (k))',
+    change: 'changed', object: 'primary-key', table: 't', name: 'primary key',
+  },
   { what: 'NOT NULL ON CONFLICT', expected: 'CREATE TABLE t(a, b TEXT NOT NULL ON CONFLICT REPLACE DEFAULT 0)', actual: 'CREATE TABLE t(a, b TEXT NOT NULL DEFAULT 0)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'PRIMARY KEY ON CONFLICT', expected: 'CREATE TABLE t(k TEXT PRIMARY KEY ON CONFLICT REPLACE, v)', actual: 'CREATE TABLE t(k TEXT PRIMARY KEY, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
   { what: 'rowid PRIMARY KEY ON CONFLICT', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, v)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },

@@ -226,7 +226,7 @@ function readTable(t: TableRow, parsed: ParsedTable, reported: Reported): Table 
   let pkIndex: IndexKeyRow[] | null = null;
   for (const rows of indexKeys.values()) {
     if (rows[0]!.origin === 'pk') pkIndex = rows;
-    else if (rows[0]!.origin === 'u') uniques.push({ columns: keyOf(rows), conflict: conflictOf(rows, parsed, null) });
+    else if (rows[0]!.origin === 'u') uniques.push({ columns: keyOf(rows), conflict: conflictOf(rows, parsed, undefined) });
   }
   const pkCols = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
   const writtenPk = parsed.keys.find((k) => k.kind === 'pk');
@@ -254,17 +254,20 @@ function readTable(t: TableRow, parsed: ParsedTable, reported: Reported): Table 
 
 /**
  * The conflict clause of the index SQLite made for a PRIMARY KEY or UNIQUE constraint. SQLite
- * makes one index for constraints on the same columns with the same collations, and keeps the
- * clause that is not the default: https://www.sqlite.org/lang_conflict.html
+ * makes one index for constraints on the same columns with the same collations (the primary
+ * key's, if it is one of them), and keeps the clause that is not the default:
+ * https://www.sqlite.org/lang_conflict.html. A UNIQUE index never takes the clause of a
+ * primary key: that one has an index of its own, or is the rowid.
  */
-function conflictOf(rows: readonly IndexKeyRow[], parsed: ParsedTable, fallback: ParsedKey | undefined | null): string | null {
+function conflictOf(rows: readonly IndexKeyRow[], parsed: ParsedTable, written: ParsedKey | undefined): string | null {
   const cols = rows.map((r) => `${foldCase(r.col ?? '')} ${upperCase(r.coll)}`).join(',');
+  const pk = rows[0]?.origin === 'pk';
   for (const k of parsed.keys) {
-    if (k.conflict === null) continue;
-    const written = k.terms.map((t) => `${t.name} ${t.collate ?? columnCollation(parsed, t.name)}`).join(',');
-    if (written === cols) return k.conflict;
+    if (k.conflict === null || (!pk && k.kind === 'pk')) continue;
+    const terms = k.terms.map((t) => `${t.name} ${t.collate ?? columnCollation(parsed, t.name)}`).join(',');
+    if (terms === cols) return k.conflict;
   }
-  return fallback?.conflict ?? null;
+  return written?.conflict ?? null;
 }
 
 /**
