@@ -95,8 +95,17 @@ const SLOTS = {
   itemRowid: { target: 'table-option:item.withoutRowid', values: [[' WITHOUT ROWID', 'without'], [' without rowid', 'without'], ['', 'rowid']] },
   markPk: {
     target: 'primary-key:mark.primary key',
-    values: [['id INTEGER PRIMARY KEY', 'rowid'], ['id INTEGER PRIMARY KEY ASC', 'rowid'], ['id INTEGER PRIMARY KEY DESC', 'not rowid'], ['id INTEGER PRIMARY KEY ON CONFLICT IGNORE', 'rowid ignore']],
+    values: [
+      ['id INTEGER PRIMARY KEY', 'rowid'],
+      ['id INTEGER PRIMARY KEY ASC', 'rowid'],
+      // Written on the table, DESC keeps the rowid alias; written on the column, it does not.
+      ['id INTEGER, PRIMARY KEY (id DESC)', 'rowid'],
+      ['id INTEGER PRIMARY KEY DESC', 'not rowid'],
+      ['id INTEGER PRIMARY KEY ON CONFLICT IGNORE', 'rowid ignore'],
+      ['id INTEGER, PRIMARY KEY (id) ON CONFLICT IGNORE', 'rowid ignore'],
+    ],
   },
+  markDefault: { target: 'column:mark.at', values: [[' DEFAULT CURRENT_TIMESTAMP', 'now'], [' DEFAULT (current_timestamp)', 'now'], [' DEFAULT CURRENT_DATE', 'today'], ['', 'none']] },
   tagStrict: { target: 'table-option:tag.strict', values: [[' STRICT', 'strict'], [' strict', 'strict'], ['', 'loose']] },
   tagFk: { target: 'foreign-key:tag', values: [[' ON DELETE SET NULL', 'set null'], [' ON DELETE CASCADE', 'cascade']] },
   ixUnique: { target: 'index:item.item_price', values: [['CREATE INDEX', 'plain'], ['create index', 'plain'], ['CREATE UNIQUE INDEX', 'unique']] },
@@ -127,6 +136,7 @@ const SLOTS = {
   trgEvent: { target: 'trigger:item_qty.item_qty', values: [['UPDATE OF qty, price', 'qp'], ['UPDATE OF price, qty', 'qp'], ['UPDATE OF qty', 'q'], ['UPDATE', 'any']] },
   trgRow: { target: 'trigger:item_qty.item_qty', values: [[' FOR EACH ROW', 'row'], ['', 'row']] },
   trgWhen: { target: 'trigger:item_qty.item_qty', values: [[' WHEN new.qty > old.qty', 'gt'], [' WHEN (NEW.qty>OLD.qty)', 'gt'], ['', 'none'], [' WHEN new.qty <> old.qty', 'ne'], [' WHEN new.qty != old.qty', 'ne']] },
+  ioEvent: { target: 'trigger:tag_io.tag_io', values: [['DELETE', 'delete'], ['delete', 'delete'], ['INSERT', 'insert']] },
   trgBody: { target: 'trigger:item_qty.item_qty', values: [['rank + 1', '1'], ['"rank"+1', '1'], ['rank + 2', '2']] },
   viewCols: { target: 'view:item_totals.item_totals', values: [['(owner, sum_total)', 'a'], ['("owner", [sum_total])', 'a'], ['(owner, total_sum)', 'b'], ['', 'none']] },
   viewBody: { target: 'view:item_totals.item_totals', values: [['sum(total)', 'sum'], ['SUM( total )', 'sum'], ['max(total)', 'max']] },
@@ -175,12 +185,16 @@ CREATE TABLE tag (
   item_slot TEXT,
   FOREIGN KEY (item_parent, item_slot) REFERENCES item(parent_id, slot)${v('tagFk')}
 )${v('tagStrict')};
-CREATE TABLE mark (${v('markPk')}, at TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE mark (at TEXT${v('markDefault')}, ${v('markPk')});
 ${v('ixUnique')} item_price ON item(${v('ixTerms')})${v('ixWhere')};
 CREATE UNIQUE INDEX parent_title ON parent(${v('exprIx')});
 CREATE VIEW item_totals${v('viewCols')} AS SELECT parent_id, ${v('viewBody')} FROM item GROUP BY parent_id;
 CREATE TRIGGER item_qty ${v('trgTiming')}${v('trgEvent')} ON item${v('trgRow')}${v('trgWhen')} BEGIN
   UPDATE parent SET rank = ${v('trgBody')} WHERE id = new.parent_id;
+END;
+CREATE VIEW tag_names AS SELECT name FROM tag;
+CREATE TRIGGER tag_io INSTEAD OF ${v('ioEvent')} ON tag_names BEGIN
+  DELETE FROM tag WHERE id < 0;
 END;
 CREATE VIRTUAL TABLE doc USING ${v('vtab')};
 `;
@@ -228,6 +242,7 @@ describe('the schema uses every construct', () => {
     expect(baseSnap.indexes.parent_title!.terms).toEqual(['lower ( title )']);
     expect(baseSnap.triggers.item_qty).toMatchObject({ timing: 'AFTER', event: 'UPDATE', columns: ['price', 'qty'], when: 'new . qty > old . qty' });
     expect(baseSnap.views.item_totals!.columns).toEqual(['owner', 'sum_total']);
+    expect(baseSnap.triggers.tag_io).toMatchObject({ timing: 'INSTEAD OF', event: 'DELETE', table: 'tag_names' });
   });
 });
 
@@ -301,7 +316,7 @@ describe('each single-attribute mutation is exactly that change', () => {
 
 /** Names of the schema's objects and columns: these may be quoted; every other word is a keyword or a function. */
 const IDENTIFIERS = new Set([
-  'parent', 'item', 'tag', 'doc', 'item_price', 'parent_title', 'item_totals', 'item_qty',
+  'parent', 'item', 'tag', 'doc', 'item_price', 'parent_title', 'item_totals', 'item_qty', 'tag_io', 'tag_names',
   'mark', 'at', 'id', 'code', 'title', 'rank', 'parent_id', 'slot', 'qty', 'price', 'total', 'label', 'note', 'name', 'item_parent', 'item_slot', 'owner', 'sum_total', 'total_sum', 'extra',
 ]);
 const SEPARATORS = [' ', '  ', '\n', '\n\t ', ' /* a comment; with ( and ) */ ', ' -- a comment\n'];
