@@ -652,7 +652,7 @@ describe('describeChange', () => {
     expect(lines('CREATE TABLE t(a CHECK (a > 0))', 'CREATE TABLE t(a)')).toEqual(['missing check of table t: a > 0']);
     expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(a, b, UNIQUE (a, b))')).toEqual(['unexpected unique of table t: UNIQUE (a, b)']);
     expect(lines('CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT)', 'CREATE TABLE t(id INTEGER PRIMARY KEY)')).toEqual([
-      'changed primary key of table t: expected PRIMARY KEY (id) AUTOINCREMENT, the rowid, found PRIMARY KEY (id), the rowid',
+      'changed primary key of table t: expected PRIMARY KEY (id) AUTOINCREMENT (the rowid), found PRIMARY KEY (id) (the rowid)',
     ]);
     expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(b, a)')).toEqual(['changed column order of table t: expected a, b, found b, a']);
   });

@@ -27,15 +27,16 @@ export function describeUnique(u: Unique): string {
 }
 
 /**
- * Readable primary key, e.g. `PRIMARY KEY (id) AUTOINCREMENT, the rowid`. Whether the key is the
- * rowid follows from the column's type, the order and WITHOUT ROWID, each compared on its own.
+ * Readable primary key, e.g. `PRIMARY KEY (id) AUTOINCREMENT (the rowid)`. Whether the key is the
+ * rowid is said, since it decides what inserting NULL into it does (SQLite reports it: such a
+ * key has no index of its own).
  */
 export function describePrimaryKey(pk: PrimaryKey | null): string {
   if (!pk) return 'none (rowid only)';
   const parts = [`PRIMARY KEY (${pk.columns.map(describeKeyTerm).join(', ')})`];
   if (pk.conflict) parts.push(`ON CONFLICT ${pk.conflict}`);
   if (pk.autoincrement) parts.push('AUTOINCREMENT');
-  return parts.join(' ') + (pk.rowid ? ', the rowid' : '');
+  return parts.join(' ') + (pk.rowid ? ' (the rowid)' : '');
 }
 
 function describeFk(fk: ForeignKey): string {
