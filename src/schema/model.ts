@@ -7,7 +7,7 @@
 
 export interface Column {
   readonly name: string;
-  /** Declared type, upper-cased, white space folded ('' when none). */
+  /** Declared type, upper-cased, comments dropped, white space folded ('' when none). */
   readonly type: string;
   readonly notNull: boolean;
   /**
@@ -88,7 +88,7 @@ export interface Index {
   readonly unique: boolean;
   /** Indexed terms as SQLite reports them (column or expression, collation, order). */
   readonly keys: readonly KeyTerm[];
-  /** The same terms as readable text: `name`, `lower ( b ) COLLATE NOCASE DESC`. */
+  /** The same terms as readable text (`name`, `lower ( b ) COLLATE NOCASE DESC`): what `diff` compares. */
   readonly terms: readonly string[];
   /** Canonical WHERE of a partial index, or null. */
   readonly where: string | null;
