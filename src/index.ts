@@ -32,7 +32,7 @@ export { plan, planToSql, type Plan, type PlanStep } from './engine/plan.js';
 export { rebuildTable, type RebuildSpec } from './engine/rebuild.js';
 export { inspect } from './schema/inspect.js';
 export { diff, describeChange } from './schema/diff.js';
-export type { Change, Snapshot, Table, Column, Index, ForeignKey } from './schema/model.js';
+export type { Change, Snapshot, Table, Column, Index, ForeignKey, PrimaryKey, Unique, KeyTerm, Trigger, View } from './schema/model.js';
 export { verifyRegistry, type VerifyResult } from './verify.js';
 export { discover } from './fleet/discover.js';
 export { createStopFlag, requestStop, type StopFlag } from './fleet/run-dir.js';

@@ -1,5 +1,9 @@
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { reconcileStore } from '../src/engine/reconcile.js';
+import { createRegistry } from '../src/registry/define.js';
+import { tmpDir, writeSql } from './helpers.js';
 import { inspect, inspectCached, readMaster } from '../src/schema/inspect.js';
 import { diff, describeChange } from '../src/schema/diff.js';
 import type { Change, Snapshot } from '../src/schema/model.js';
@@ -156,6 +160,34 @@ end;
     );
   });
 
+  it('== equals =, <> equals !=, in CHECKs, partial indexes and triggers', () => {
+    expectSame(
+      'CREATE TABLE t(a, b, CHECK (a == 1)); CREATE INDEX ix ON t(a) WHERE b <> 0; CREATE TRIGGER tr AFTER INSERT ON t WHEN new.a == 2 BEGIN SELECT 1; END',
+      'CREATE TABLE t(a, b, CHECK (a = 1)); CREATE INDEX ix ON t(a) WHERE b != 0; CREATE TRIGGER tr AFTER INSERT ON t WHEN new.a = 2 BEGIN SELECT 1; END',
+    );
+  });
+
+  it('COLLATE BINARY, ON CONFLICT ABORT, MATCH and a lone DEFERRABLE are what SQLite does without them', () => {
+    expectSame(
+      'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a TEXT COLLATE BINARY NOT NULL ON CONFLICT ABORT UNIQUE ON CONFLICT ABORT REFERENCES p(id) MATCH FULL DEFERRABLE)',
+      'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a TEXT NOT NULL UNIQUE REFERENCES p(id))',
+    );
+  });
+
+  it('a DEFERRABLE clause standing on its own, even on another column, applies to the foreign key declared last, as in SQLite', () => {
+    const db = new Database(':memory:');
+    try {
+      db.exec(`PRAGMA foreign_keys = ON; CREATE TABLE p(id INTEGER PRIMARY KEY);
+        CREATE TABLE c(x REFERENCES p(id), y REFERENCES p(id), z INTEGER DEFAULT 0 DEFERRABLE INITIALLY DEFERRED); BEGIN;`);
+      db.exec('INSERT INTO c (x, y) VALUES (NULL, 1)'); // y's key is deferred: no error before COMMIT
+      expect(() => db.exec('INSERT INTO c (x, y) VALUES (1, NULL)')).toThrow(/FOREIGN KEY/); // x's is not
+      const fks = inspect(db).tables.c!.foreignKeys;
+      expect(Object.fromEntries(fks.map((fk) => [fk.from[0], fk.deferred]))).toEqual({ x: false, y: true });
+    } finally {
+      db.close();
+    }
+  });
+
   it('type names compare regardless of case', () => {
     expectSame('CREATE TABLE t(a varchar(10), b Text)', 'CREATE TABLE t(a VARCHAR(10), b TEXT)');
   });
@@ -298,8 +330,8 @@ const cases: Case[] = [
   { what: 'column DEFAULT value', expected: 'CREATE TABLE t(a, b INT DEFAULT 0)', actual: 'CREATE TABLE t(a, b INT DEFAULT 1)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'column DEFAULT absent', expected: `CREATE TABLE t(a, b TEXT DEFAULT '')`, actual: 'CREATE TABLE t(a, b TEXT)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'column DEFAULT string case', expected: `CREATE TABLE t(a, b TEXT DEFAULT 'X')`, actual: `CREATE TABLE t(a, b TEXT DEFAULT 'x')`, change: 'changed', object: 'column', table: 't', name: 'b' },
-  { what: 'column primary key', expected: 'CREATE TABLE t(a INTEGER PRIMARY KEY, b)', actual: 'CREATE TABLE t(a INTEGER, b)', change: 'changed', object: 'column', table: 't', name: 'a' },
-  { what: 'primary key column order', expected: 'CREATE TABLE t(a, b, PRIMARY KEY (a, b))', actual: 'CREATE TABLE t(a, b, PRIMARY KEY (b, a))', change: 'changed', object: 'column', table: 't', name: 'a' },
+  { what: 'column primary key', expected: 'CREATE TABLE t(a INTEGER PRIMARY KEY, b)', actual: 'CREATE TABLE t(a INTEGER, b)', change: 'missing', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'primary key column order', expected: 'CREATE TABLE t(a, b, PRIMARY KEY (a, b))', actual: 'CREATE TABLE t(a, b, PRIMARY KEY (b, a))', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
   { what: 'column collation added', expected: 'CREATE TABLE t(a, b TEXT COLLATE NOCASE)', actual: 'CREATE TABLE t(a, b TEXT)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'column collation changed', expected: 'CREATE TABLE t(a, b TEXT COLLATE NOCASE)', actual: 'CREATE TABLE t(a, b TEXT COLLATE RTRIM)', change: 'changed', object: 'column', table: 't', name: 'b' },
   { what: 'generated VIRTUAL vs STORED', expected: 'CREATE TABLE t(a INT, b INT AS (a * 2) VIRTUAL)', actual: 'CREATE TABLE t(a INT, b INT AS (a * 2) STORED)', change: 'changed', object: 'column', table: 't', name: 'b' },
@@ -365,13 +397,68 @@ const cases: Case[] = [
   },
 
   // constraints and options
+  // issue 10: what the model used not to read (each was `no difference` before)
+  {
+    what: 'foreign key DEFERRABLE INITIALLY DEFERRED',
+    expected: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)',
+    actual: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a REFERENCES p(id))',
+    change: 'missing', object: 'foreign-key', table: 'c',
+  },
+  {
+    what: 'table-level foreign key DEFERRABLE INITIALLY DEFERRED',
+    expected: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a, FOREIGN KEY (a) REFERENCES p(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED)',
+    actual: 'CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(a, FOREIGN KEY (a) REFERENCES p(id) ON DELETE CASCADE)',
+    change: 'missing', object: 'foreign-key', table: 'c',
+  },
+  { what: 'UNIQUE constraint collation', expected: 'CREATE TABLE t(u TEXT, UNIQUE (u COLLATE NOCASE))', actual: 'CREATE TABLE t(u TEXT, UNIQUE (u))', change: 'missing', object: 'unique', table: 't' },
+  { what: 'UNIQUE constraint ON CONFLICT', expected: 'CREATE TABLE t(u TEXT, UNIQUE (u) ON CONFLICT REPLACE)', actual: 'CREATE TABLE t(u TEXT, UNIQUE (u))', change: 'missing', object: 'unique', table: 't' },
+  { what: 'column UNIQUE ON CONFLICT', expected: 'CREATE TABLE t(u TEXT UNIQUE ON CONFLICT IGNORE)', actual: 'CREATE TABLE t(u TEXT UNIQUE)', change: 'missing', object: 'unique', table: 't' },
+  {
+    what: 'UNIQUE (u COLLATE NOCASE) ON CONFLICT REPLACE vs UNIQUE (u)',
+    expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY, u TEXT, UNIQUE (u COLLATE NOCASE) ON CONFLICT REPLACE)',
+    actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, u TEXT, UNIQUE (u))',
+    change: 'missing', object: 'unique', table: 't',
+  },
+  {
+    what: 'UNIQUE on the rowid column keeps its own ON CONFLICT, not the primary key\'s',
+    expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, UNIQUE (id) ON CONFLICT REPLACE)',
+    actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, UNIQUE (id))',
+    change: 'missing', object: 'unique', table: 't',
+  },
+  {
+    what: 'a UNIQUE on the primary key columns is that key, with its ON CONFLICT',
+    expected: 'CREATE TABLE t(k TEXT PRIMARY KEY, v, UNIQUE (k) ON CONFLICT REPLACE)',
+    actual: 'CREATE TABLE t(k TEXT PRIMARY KEY, v, UNIQUE (k))',
+    change: 'changed', object: 'primary-key', table: 't', name: 'primary key',
+  },
+  { what: 'NOT NULL ON CONFLICT', expected: 'CREATE TABLE t(a, b TEXT NOT NULL ON CONFLICT REPLACE DEFAULT 0)', actual: 'CREATE TABLE t(a, b TEXT NOT NULL DEFAULT 0)', change: 'changed', object: 'column', table: 't', name: 'b' },
+  { what: 'PRIMARY KEY ON CONFLICT', expected: 'CREATE TABLE t(k TEXT PRIMARY KEY ON CONFLICT REPLACE, v)', actual: 'CREATE TABLE t(k TEXT PRIMARY KEY, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'rowid PRIMARY KEY ON CONFLICT', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, v)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'PRIMARY KEY collation', expected: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k COLLATE NOCASE))', actual: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k))', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'PRIMARY KEY DESC', expected: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k DESC))', actual: 'CREATE TABLE t(k TEXT, v, PRIMARY KEY (k))', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  // `INTEGER PRIMARY KEY DESC` on the column is no rowid alias (https://www.sqlite.org/lang_createtable.html#rowid)
+  { what: 'INTEGER PRIMARY KEY DESC is not the rowid', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY, v)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY DESC, v)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
+  { what: 'view column list', expected: 'CREATE TABLE t(a, b); CREATE VIEW v(x) AS SELECT a FROM t', actual: 'CREATE TABLE t(a, b); CREATE VIEW v(y) AS SELECT a FROM t', change: 'changed', object: 'view', table: 'v', name: 'v' },
+  {
+    what: 'trigger UPDATE OF columns',
+    expected: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE OF a ON t BEGIN SELECT 1; END',
+    actual: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE OF b ON t BEGIN SELECT 1; END',
+    change: 'changed', object: 'trigger', table: 'tr', name: 'tr',
+  },
+  {
+    what: 'trigger WHEN',
+    expected: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE ON t WHEN new.a > 0 BEGIN SELECT 1; END',
+    actual: 'CREATE TABLE t(a, b); CREATE TRIGGER tr AFTER UPDATE ON t BEGIN SELECT 1; END',
+    change: 'changed', object: 'trigger', table: 'tr', name: 'tr',
+  },
+
   { what: 'CHECK changed', expected: 'CREATE TABLE t(a, CHECK (a > 0))', actual: 'CREATE TABLE t(a, CHECK (a >= 0))', change: 'missing', object: 'check', table: 't' },
   { what: 'CHECK removed', expected: 'CREATE TABLE t(a CHECK (a > 0))', actual: 'CREATE TABLE t(a)', change: 'missing', object: 'check', table: 't' },
   { what: 'CHECK added', expected: 'CREATE TABLE t(a)', actual: `CREATE TABLE t(a CHECK (a <> ''))`, change: 'extra', object: 'check', table: 't' },
   { what: 'UNIQUE constraint removed', expected: 'CREATE TABLE t(a, b, UNIQUE (a))', actual: 'CREATE TABLE t(a, b)', change: 'missing', object: 'unique', table: 't' },
   { what: 'UNIQUE constraint columns', expected: 'CREATE TABLE t(a, b, UNIQUE (a, b))', actual: 'CREATE TABLE t(a, b, UNIQUE (a))', change: 'missing', object: 'unique', table: 't' },
   { what: 'UNIQUE constraint vs UNIQUE INDEX', expected: 'CREATE TABLE t(a, b UNIQUE)', actual: 'CREATE TABLE t(a, b); CREATE UNIQUE INDEX ub ON t(b)', change: 'missing', object: 'unique', table: 't' },
-  { what: 'AUTOINCREMENT', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, a)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, a)', change: 'changed', object: 'table-option', table: 't', name: 'autoincrement' },
+  { what: 'AUTOINCREMENT', expected: 'CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, a)', actual: 'CREATE TABLE t(id INTEGER PRIMARY KEY, a)', change: 'changed', object: 'primary-key', table: 't', name: 'primary key' },
   { what: 'WITHOUT ROWID', expected: 'CREATE TABLE t(k TEXT PRIMARY KEY, v) WITHOUT ROWID', actual: 'CREATE TABLE t(k TEXT PRIMARY KEY, v)', change: 'changed', object: 'table-option', table: 't', name: 'withoutRowid' },
   { what: 'STRICT', expected: 'CREATE TABLE t(a INTEGER, b TEXT) STRICT', actual: 'CREATE TABLE t(a INTEGER, b TEXT)', change: 'changed', object: 'table-option', table: 't', name: 'strict' },
 
@@ -505,6 +592,21 @@ describe('each dimension is detected', () => {
     expect(Object.keys(snap('CREATE VIRTUAL TABLE docs USING fts5(body)').tables)).toEqual(['docs']);
   });
 
+  it('a virtual table whose module is not loaded is compared by its module and arguments, never asked about', () => {
+    const db = new Database(':memory:');
+    try {
+      db.unsafeMode(true);
+      db.exec(`CREATE TABLE t(a); PRAGMA writable_schema = ON;
+        INSERT INTO sqlite_schema VALUES ('table', 'v', 'v', 0, 'CREATE VIRTUAL TABLE v USING nosuchmod(a, b)');
+        PRAGMA writable_schema = RESET;`);
+      const s = inspect(db);
+      expect(s.tables.v).toMatchObject({ virtual: 'nosuchmod(a , b)', columns: [] });
+      expect(s.tables.t!.columns.map((c) => c.name)).toEqual(['a']);
+    } finally {
+      db.close();
+    }
+  });
+
   it('virtual tables with different module arguments are told apart', () => {
     expect(diffSql('CREATE VIRTUAL TABLE docs USING fts5(body)', 'CREATE VIRTUAL TABLE docs USING fts5(body, title)')).toContainEqual(
       expect.objectContaining({ change: 'changed', object: 'table-option', table: 'docs', name: 'virtual' }),
@@ -530,7 +632,7 @@ describe('describeChange', () => {
 
   it('names the index and its table', () => {
     expect(lines('CREATE TABLE t(a, b); CREATE UNIQUE INDEX t_ab ON t(a, b DESC) WHERE a > 0', 'CREATE TABLE t(a, b)')).toEqual([
-      'missing index t_ab on t: UNIQUE ON t(a, b desc) WHERE a > 0',
+      'missing index t_ab on t: UNIQUE ON t(a, b DESC) WHERE a > 0',
     ]);
     const [changed] = lines('CREATE TABLE t(a); CREATE INDEX ix ON t(a)', 'CREATE TABLE t(a); CREATE UNIQUE INDEX ix ON t(a)');
     expect(changed).toBe('changed index ix on t: expected ON t(a), found UNIQUE ON t(a)');
@@ -548,9 +650,9 @@ describe('describeChange', () => {
       ),
     ).toEqual(['missing foreign-key of table c: (pid) REFERENCES p(id) ON DELETE CASCADE']);
     expect(lines('CREATE TABLE t(a CHECK (a > 0))', 'CREATE TABLE t(a)')).toEqual(['missing check of table t: a > 0']);
-    expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(a, b, UNIQUE (a, b))')).toEqual(['unexpected unique of table t: a, b']);
+    expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(a, b, UNIQUE (a, b))')).toEqual(['unexpected unique of table t: UNIQUE (a, b)']);
     expect(lines('CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT)', 'CREATE TABLE t(id INTEGER PRIMARY KEY)')).toEqual([
-      'changed autoincrement of table t: expected true, found false',
+      'changed primary key of table t: expected PRIMARY KEY (id) AUTOINCREMENT (the rowid), found PRIMARY KEY (id) (the rowid)',
     ]);
     expect(lines('CREATE TABLE t(a, b)', 'CREATE TABLE t(b, a)')).toEqual(['changed column order of table t: expected a, b, found b, a']);
   });
@@ -562,7 +664,7 @@ describe('describeChange', () => {
     );
     expect(trig).toMatch(/^changed trigger tr: expected .*select 1.*, found .*select 2/);
     expect(lines('CREATE TABLE t(a); CREATE VIEW v AS SELECT a FROM t', 'CREATE TABLE t(a)')).toEqual([
-      'missing view v: create view v as select a from t',
+      'missing view v: AS select a from t',
     ]);
   });
 });
@@ -600,5 +702,27 @@ describe('snapshots shared by files with the same sqlite_schema rows', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('keys follow a legacy column rename', () => {
+  // The primary key and UNIQUE constraints name their columns; a legacy rename must rename them
+  // too, or a file SQLite would adopt cleanly is called drift.
+  it('a legacy file whose PRIMARY KEY and UNIQUE columns are renamed is legacy, not drift', () => {
+    const v1 = 'CREATE TABLE owner (key TEXT PRIMARY KEY, display_name TEXT NOT NULL UNIQUE);';
+    const legacy = `CREATE TABLE owner (id TEXT PRIMARY KEY, nick TEXT NOT NULL UNIQUE); INSERT INTO owner VALUES ('a', 'b');`;
+    const [store] = createRegistry([
+      {
+        name: 'pets',
+        file: 'pets.db',
+        version: 1,
+        schema: v1,
+        legacy: { renameColumns: [{ table: 'owner', from: 'id', to: 'key' }, { table: 'owner', from: 'nick', to: 'display_name' }] },
+      },
+    ]).stores;
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'pets.db'), legacy);
+    const c = reconcileStore(store!, dir, { mode: 'check' });
+    expect(c.status, c.message).toBe('legacy');
   });
 });

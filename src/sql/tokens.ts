@@ -135,6 +135,11 @@ export function foldCase(name: string): string {
   return name;
 }
 
+/** Upper-cases ASCII letters only (collation names and keywords compare that way in SQLite). */
+export function upperCase(name: string): string {
+  return name.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
 /** True when a token is the keyword `kw` (given in lower case; compared ASCII-case-insensitively). */
 export function isWord(tok: Token | undefined, kw: string): boolean {
   if (tok === undefined || tok.kind !== 'word' || tok.value.length !== kw.length) return false;
@@ -160,10 +165,13 @@ export function nameOf(tok: Token): string {
 
 const PLAIN_IDENT = /^[a-z_][a-z0-9_$]*$/;
 
+/** Operators SQLite reads as the same operator: https://www.sqlite.org/lang_expr.html#operators */
+const SAME_OPERATOR: Readonly<Record<string, string>> = { '==': '=', '<>': '!=' };
+
 /**
  * The canonical text of a token list: identifiers unquoted (or quoted one way) and case-folded,
- * keywords lower-cased, literals kept as written, one space between tokens.
- * Two spellings of the same expression give the same text.
+ * keywords lower-cased, literals kept as written, `==` as `=` and `<>` as `!=`, one space
+ * between tokens. Two spellings of the same expression give the same text.
  */
 export function canonical(tokens: readonly Token[]): string {
   const parts: string[] = [];
@@ -175,6 +183,9 @@ export function canonical(tokens: readonly Token[]): string {
         parts.push(PLAIN_IDENT.test(folded) ? folded : `"${folded.split('"').join('""')}"`);
         break;
       }
+      case 'punct':
+        parts.push(SAME_OPERATOR[t.value] ?? t.value);
+        break;
       default:
         parts.push(t.value);
     }
