@@ -8,10 +8,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
 import type { Store } from '../registry/types.js';
-import type { Classification } from './classify.js';
+import { classify, type Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { busyTimeout, holdsExclusively, openForProbe, statFile, type FileFacts } from './probe.js';
+import { busyTimeout, holdsExclusively, openForProbe, openPlainFile, statFile, statLight, unreadFacts, type FileFacts } from './probe.js';
 import { lookAt } from './look.js';
 import { quoteIdent } from '../sql/tokens.js';
 
@@ -60,7 +60,8 @@ function countRows(file: string, store: Store, tables: readonly string[]): Recor
   return out;
 }
 
-function baseReport(store: Store, file: string, cls: Classification, t0: bigint): StoreReport {
+/** The entry of a store looked at and left alone (what `check` reports). */
+export function checkedReport(store: Store, file: string, cls: Classification, t0: bigint): StoreReport {
   return {
     name: store.name,
     file,
@@ -76,7 +77,7 @@ function baseReport(store: Store, file: string, cls: Classification, t0: bigint)
 
 /** Turns the outcome of a write attempt into a report entry (status: as found before acting). */
 export function outcomeReport(store: Store, file: string, found: Classification, outcome: Outcome, t0: bigint): StoreReport {
-  const r = baseReport(store, file, found, t0);
+  const r = checkedReport(store, file, found, t0);
   if (outcome.plan) {
     const p = outcome.plan;
     const did = { created: 'created', initialized: 'initialized', migrated: 'migrated', adopted: 'adopted', repaired: 'repaired' }[p.action];
@@ -120,7 +121,7 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
     // anything else through the read-only probe. A hot journal is reported, never rolled back.
     const look = lookAt(store, file, { integrity, readOnly: true, exclusive: true });
     look.db?.close();
-    if (options.mode === 'check') return baseReport(store, file, look.cls, t0);
+    if (options.mode === 'check') return checkedReport(store, file, look.cls, t0);
     return decide(store, file, look.cls, look.facts, null, options, t0);
   }
   // up/adopt: one read-write connection for the look and, if needed, the write.
@@ -152,7 +153,7 @@ function lookCarriesWrite(db: Database.Database, store: Store): boolean {
  * closes it); without one, a connection is opened for the write and closed after.
  */
 export function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions, t0: bigint): StoreReport {
-  const report = baseReport(store, file, cls, t0);
+  const report = checkedReport(store, file, cls, t0);
 
   const stay = { from: cls.version, to: cls.version };
   if (cls.status === 'current') return { ...report, action: 'unchanged', ...stay };
@@ -177,7 +178,7 @@ function write(store: Store, file: string, cls: Classification, facts: FileFacts
       }
     } catch (err) {
       const msg = `cannot create ${file}: ${(err as Error).message}; fix the cause (permissions, disk space), then run up again`;
-      return { ...baseReport(store, file, { ...cls, status: 'error' }, t0), status: 'missing', action: 'refused', from: null, to: null, message: msg };
+      return { ...checkedReport(store, file, { ...cls, status: 'error' }, t0), status: 'missing', action: 'refused', from: null, to: null, message: msg };
     }
     // Another process created it first: reconcile what is there now (normally: current).
   }
@@ -187,10 +188,15 @@ function write(store: Store, file: string, cls: Classification, facts: FileFacts
   }
   let db: Database.Database;
   try {
-    db = open ?? new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+    db = open ?? openPlainFile(file, { fileMustExist: true, timeout: busyTimeout(store) });
   } catch (err) {
+    const now = (err as { code?: string }).code === 'ESTORECHANGED' ? statLight(file) : null;
+    if (now && (now.link || now.kind !== 'file')) {
+      // A symbolic link (or something else) took the file's place since the look: say what is there now.
+      return { ...checkedReport(store, file, classify(unreadFacts(now, null), store), t0), action: 'refused', from: cls.version, to: cls.version };
+    }
     const msg = `cannot open ${file} for writing: ${(err as Error).message}; fix the cause (permissions, read-only media), then run up again`;
-    return { ...baseReport(store, file, cls, t0), action: 'refused', from: cls.version, to: cls.version, message: msg };
+    return { ...checkedReport(store, file, cls, t0), action: 'refused', from: cls.version, to: cls.version, message: msg };
   }
   try {
     const outcome = open ? reconcileConnection(db, facts, store, options, facts) : reconcileConnection(db, statFile(file), store, options);
