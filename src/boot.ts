@@ -9,13 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
+import { messageOf, StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
 import { isRefusedStatus, type StoreReport } from './report.js';
 import type { Registry, Store } from './registry/types.js';
 import type { Classification } from './engine/classify.js';
-import { busyTimeout, type FileFacts, type FileStat } from './engine/probe.js';
+import { busyTimeout, isBusy, openPlainFile, type FileFacts, type FileStat } from './engine/probe.js';
 import { lookAt } from './engine/look.js';
-import { decide } from './engine/reconcile.js';
+import { checkedReport, decide } from './engine/reconcile.js';
 
 export interface OpenOptions {
   /** Create the data dir when absent (default true). */
@@ -89,12 +89,67 @@ function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreR
   };
 }
 
+/** The same refusal for every store of a data dir that cannot be used at all. */
+function dirError(registry: Registry, dir: string, message: string, cause: unknown): StoreError {
+  const refusals = registry.stores.map((store): StoreRefusal => {
+    const file = path.join(dir, store.file);
+    return { store: store.name, file, status: 'error', found: null, expected: store.version, message: `${file}: ${message}` };
+  });
+  return new StoreError(refusals, { cause });
+}
+
+/** Makes sure `dir` is a directory (creating it when absent and `create` allows); throws StoreError. */
+function prepareDir(registry: Registry, dir: string, create: boolean): void {
+  let st: fs.Stats | undefined;
+  try {
+    // A data dir named by the host may be a symbolic link to a directory: the host chose it.
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!st && create) fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw dirError(registry, dir, `the data dir ${dir} cannot be ${st || !create ? 'read' : 'created'} (${e.code ?? 'error'}: ${e.message}); fix the cause (permissions, a file where a directory should be), then open again`, err);
+  }
+  if (st && !st.isDirectory()) {
+    const cause = Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    throw dirError(registry, dir, `the data dir ${dir} is not a directory (a file stands there); open the right data dir, or move that file away`, cause);
+  }
+}
+
+/** Entries for a directory refused at the first look: nothing was done to any store. */
+function untouchedReport(slots: readonly Slot[], started: readonly bigint[]): StoreReport[] {
+  return slots.map((s, i) => {
+    const r = checkedReport(s.store, s.file, s.cls, started[i]!);
+    const stay = { from: s.cls.version, to: s.cls.version };
+    if (isRefusedStatus(s.cls.status)) return { ...r, action: 'refused' as const, ...stay };
+    return { ...r, action: 'unchanged' as const, ...stay, message: `${r.message} (not reconciled: another store of the data dir is refused)` };
+  });
+}
+
+/** A StoreError for an error no refusal foresaw (opening a connection, applying a setting…). */
+function unexpected(slot: Slot, what: string, err: unknown, report: readonly StoreReport[]): StoreError {
+  const e = err as { code?: string; message?: string };
+  const code = typeof e?.code === 'string' ? e.code : 'error';
+  const status: RefusedStatus = isBusy(err) ? 'locked' : 'error';
+  const done = report.find((r) => r.name === slot.store.name);
+  const refusal: StoreRefusal = {
+    store: slot.store.name,
+    file: slot.file,
+    status,
+    found: done?.to ?? slot.cls.version,
+    expected: slot.store.version,
+    message: `${slot.file}: ${what} failed (${code}: ${e?.message ?? String(err)}); ${status === 'locked' ? 'retry when the other connection is done' : 'fix the cause, then open again'}${done?.action && done.action !== 'unchanged' && done.action !== 'refused' ? ` (its reconcile, ${done.action}, is committed)` : ''}`,
+  };
+  return new StoreError([refusal], { cause: err, report });
+}
+
 /**
  * Reconciles every store of `dataDir` and returns open connections.
  *
- * @throws {StoreError} with `code` `STORE_TOO_NEW`, `STORE_TOO_OLD`, `STORE_DRIFT`,
- * `STORE_CONFLICT`, `STORE_FOREIGN`, `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_ERROR` when a
- * store is refused; when it is thrown before any change, every file was left as it was.
+ * @throws {StoreError} (and nothing else) with `code` `STORE_TOO_NEW`, `STORE_TOO_OLD`,
+ * `STORE_DRIFT`, `STORE_CONFLICT`, `STORE_FOREIGN`, `STORE_CORRUPT`, `STORE_LOCKED` or
+ * `STORE_ERROR` when a store is refused or cannot be opened; `report` says what was done before
+ * (when it is thrown at the first look, every file was left as it was), `cause` the underlying
+ * OS or SQLite error.
  *
  * @example
  * const registry = await loadRegistry('stores');
@@ -104,12 +159,20 @@ function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreR
  */
 export async function openStores(registry: Registry, dataDir: string, options: OpenOptions = {}): Promise<OpenStores> {
   const dir = path.resolve(dataDir);
-  if (options.create !== false) fs.mkdirSync(dir, { recursive: true });
+  prepareDir(registry, dir, options.create !== false);
   const slots: Slot[] = [];
   const closeAll = () => {
-    for (const s of slots) s.db?.close();
+    for (const s of slots) {
+      try {
+        s.db?.close();
+      } catch {
+        // Closing after a failure: the failure is what is reported.
+      }
+    }
   };
   const report: StoreReport[] = [];
+  let current: Slot | null = null;
+  let doing = 'looking at it';
   try {
     // 1. Classify every store before touching any.
     const started: bigint[] = [];
@@ -118,12 +181,13 @@ export async function openStores(registry: Registry, dataDir: string, options: O
       slots.push(firstLook(store, path.join(dir, store.file), options));
     }
     const refused = slots.filter((s) => isRefusedStatus(s.cls.status));
-    if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)));
+    if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)), { report: untouchedReport(slots, started) });
 
     // 2. Reconcile what needs it, each store in its own transaction: the same decision as
     // `stores up`, on the connection of the first look.
+    doing = 'reconciling it';
     for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i]!;
+      const slot = (current = slots[i]!);
       const r = decide(slot.store, slot.file, slot.cls, slot.facts, slot.db, { mode: 'up', backup: options.backup }, started[i]!);
       report.push(r);
       if (slot.cls.status === 'current') continue;
@@ -132,14 +196,16 @@ export async function openStores(registry: Registry, dataDir: string, options: O
       slot.db?.close();
       slot.db = null;
       if (r.action === 'refused') {
-        throw new StoreError([refusalOf(slot, r.message, isRefusedStatus(r.status) ? (r.status as RefusedStatus) : 'error')]);
+        throw new StoreError([refusalOf(slot, r.message, isRefusedStatus(r.status) ? (r.status as RefusedStatus) : 'error')], { report: [...report] });
       }
     }
 
     // 3. Open each store with its settings, in registry order.
+    doing = 'opening it with its connection settings';
     const db: Record<string, Database.Database> = {};
     for (const slot of slots) {
-      slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
+      current = slot;
+      slot.db ??= openPlainFile(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
       applySettings(slot.db, slot.store);
       db[slot.store.name] = slot.db;
     }
@@ -173,7 +239,10 @@ export async function openStores(registry: Registry, dataDir: string, options: O
     };
   } catch (err) {
     closeAll();
-    throw err;
+    if (err instanceof StoreError) throw err;
+    const slot = current ?? slots[slots.length - 1];
+    if (!slot) throw dirError(registry, dir, `${doing} failed (${messageOf(err)})`, err);
+    throw unexpected(slot, doing, err, [...report]);
   }
 }
 
