@@ -15,7 +15,7 @@ import type { Registry, Store } from './registry/types.js';
 import type { Classification } from './engine/classify.js';
 import { busyTimeout, isBusy, openPlainFile, type FileFacts, type FileStat } from './engine/probe.js';
 import { lookAt } from './engine/look.js';
-import { checkedReport, decide } from './engine/reconcile.js';
+import { checkedReport, decide, refusalIn, render } from './engine/reconcile.js';
 
 export interface OpenOptions {
   /** Create the data dir when absent (default true). */
@@ -188,16 +188,15 @@ export async function openStores(registry: Registry, dataDir: string, options: O
     doing = 'reconciling it';
     for (let i = 0; i < slots.length; i++) {
       const slot = (current = slots[i]!);
-      const r = decide(slot.store, slot.file, slot.cls, slot.facts, slot.db, { mode: 'up', backup: options.backup }, started[i]!);
-      report.push(r);
+      const decision = decide(slot.store, slot.file, slot.cls, slot.facts, slot.db, { mode: 'up', backup: options.backup });
+      report.push(render(slot.store, slot.file, decision, started[i]!));
       if (slot.cls.status === 'current') continue;
       // The host gets a fresh connection, free of any state the reconcile left (after a
       // quick_check in rollback mode SQLite refuses a later wal_checkpoint with SQLITE_LOCKED).
       slot.db?.close();
       slot.db = null;
-      if (r.action === 'refused') {
-        throw new StoreError([refusalOf(slot, r.message, isRefusedStatus(r.status) ? (r.status as RefusedStatus) : 'error')], { report: [...report] });
-      }
+      const refused = refusalIn(decision);
+      if (refused) throw new StoreError([refusalOf(slot, refused.reason, refused.status)], { report: [...report] });
     }
 
     // 3. Open each store with its settings, in registry order.

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
-import { hasRows, inspectCached, readMaster } from '../schema/inspect.js';
+import { hasRows, inspectCached, readMaster, sameMaster } from '../schema/inspect.js';
 import { isKnownListing } from './listings.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
@@ -209,6 +209,24 @@ function deadTablesHoldingRows(db: Database.Database, store: Store, master: read
   if (store.legacy.deadTables.length === 0) return [];
   const present = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
   return store.legacy.deadTables.filter((t) => present.has(foldCase(t)) && hasRows(db, t));
+}
+
+/**
+ * True when two reads of a file found the same facts, as far as classification and planning
+ * depend on them: the same plain SQLite file, read without error, passing quick_check where run,
+ * at the same `user_version` with the same `sqlite_schema` rows and the same dead tables holding
+ * rows. (Sizes, the -wal and `data_version` may differ: rows come and go.)
+ */
+export function sameFacts(a: FileFacts, b: FileFacts): boolean {
+  const clean = (f: FileFacts) => f.kind === 'file' && !f.link && f.size > 0 && f.error === null && f.master !== null && (f.integrity === null || f.integrity === 'ok');
+  return (
+    clean(a) &&
+    clean(b) &&
+    a.userVersion === b.userVersion &&
+    sameMaster(a.master!, b.master!) &&
+    a.deadTablesWithRows.length === b.deadTablesWithRows.length &&
+    a.deadTablesWithRows.every((t, i) => t === b.deadTablesWithRows[i])
+  );
 }
 
 /** `PRAGMA quick_check`: 'ok', or the problems found. */
