@@ -107,9 +107,10 @@ function entryStat(file: string): FileStat {
  * right after a connection opened it, since SQLite cannot be told not to follow a link.
  */
 export function assertSameFile(stat: FileStat): void {
-  const now = entryStat(stat.file);
-  if (now.link || now.identity !== stat.identity) {
-    const why = now.link ? `${now.link.path} became a symbolic link to ${now.link.target}` : `${stat.file} was replaced`;
+  // The companions were checked before the open; the file itself is what SQLite just opened.
+  const now = fs.lstatSync(stat.file, { throwIfNoEntry: false });
+  if (!now || now.isSymbolicLink() || `${now.dev}:${now.ino}` !== stat.identity) {
+    const why = now?.isSymbolicLink() ? `${stat.file} became a symbolic link to ${linkAt(stat.file).target}` : `${stat.file} was replaced or removed`;
     throw Object.assign(new Error(`${why} while it was being opened`), { code: 'ESTORECHANGED' });
   }
 }
