@@ -192,7 +192,7 @@ describe('the status never depends on --concurrency', () => {
       expect([command, concurrency, objects.status, objects.message]).toEqual([command, concurrency, 'foreign', expect.stringMatching(/2000 in all\)\): it belongs to another program/)]);
     }
     expect(fingerprint(big)).toEqual(before);
-  });
+  }, 180_000);
 });
 
 describe('workers that cannot start', () => {

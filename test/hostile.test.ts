@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { assertSameFile, openPlainFile, statLight } from '../src/engine/probe.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/registry/define.js';
 import type { Registry } from '../src/registry/types.js';
@@ -300,6 +301,19 @@ describe('symbolic links are never followed', () => {
     expect(r.code).toBe(4);
     expect((JSON.parse(r.stdout) as Report).dirs[0]!.stores.find((s) => s.name === 'objects')).toMatchObject({ status: 'error', action: 'refused' });
     expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
+  it('a file replaced by a link between the lstat and the open is caught right after the open', () => {
+    const dir = tmpDir();
+    const outside = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(store(reg, 'objects'), file, 2);
+    writeAt(store(reg, 'objects'), path.join(outside, 'objects.db'), 2);
+    const stat = statLight(file); // what the look saw
+    fs.rmSync(file);
+    fs.symlinkSync(path.join(outside, 'objects.db'), file);
+    expect(() => assertSameFile(stat)).toThrow(/became a symbolic link to .*while it was being opened/);
+    expect(() => openPlainFile(file, {})).toThrow(/is a symbolic link to/);
   });
 
   it('a companion (-wal) that is a symbolic link: the store is refused, nothing written through it', () => {
