@@ -143,6 +143,33 @@ function unexpected(slot: Slot, what: string, err: unknown, report: readonly Sto
 }
 
 /**
+ * Checkpoints each WAL (per the store's setting) and closes every connection, even if a
+ * checkpoint fails; a checkpoint that cannot run now (readers elsewhere, SQLITE_BUSY) is not an
+ * error: the WAL stays valid and the next checkpoint folds it in.
+ */
+async function closeStores(slots: readonly Slot[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const slot of slots) {
+    const conn = slot.db;
+    if (!conn || !conn.open) continue;
+    try {
+      // Nothing to fold in when the WAL is empty (SQLite removes it as the last connection closes).
+      const wal = fs.statSync(`${slot.file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+      if (slot.store.checkpointOnClose && wal > 0) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
+    } catch (err) {
+      if (!isBusy(err)) errors.push(err);
+    }
+    try {
+      conn.close();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, 'closing the stores failed');
+}
+
+/**
  * Reconciles every store of `dataDir` and returns open connections.
  *
  * @throws {StoreError} (and nothing else) with `code` `STORE_TOO_NEW`, `STORE_TOO_OLD`,
@@ -211,30 +238,7 @@ export async function openStores(registry: Registry, dataDir: string, options: O
     return {
       db,
       report,
-      close: async () => {
-        // Every connection is closed even if a checkpoint fails; a checkpoint that cannot run
-        // now (readers elsewhere, SQLITE_BUSY) is not an error: the WAL stays valid and the
-        // next checkpoint folds it in.
-        const errors: unknown[] = [];
-        for (const slot of slots) {
-          const conn = slot.db;
-          if (!conn || !conn.open) continue;
-          try {
-            // Nothing to fold in when the WAL is empty (SQLite removes it as the last connection closes).
-            const wal = fs.statSync(`${slot.file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
-            if (slot.store.checkpointOnClose && wal > 0) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
-          } catch (err) {
-            if (!/^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '')) errors.push(err);
-          }
-          try {
-            conn.close();
-          } catch (err) {
-            errors.push(err);
-          }
-        }
-        if (errors.length === 1) throw errors[0];
-        if (errors.length > 1) throw new AggregateError(errors, 'closing the stores failed');
-      },
+      close: () => closeStores(slots),
     };
   } catch (err) {
     closeAll();
