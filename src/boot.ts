@@ -9,13 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MissingStoresError, StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
+import { messageOf, MissingStoresError, StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
 import { isRefusedStatus, type StoreReport } from './report.js';
 import type { Registry, Store } from './registry/types.js';
 import type { Classification } from './engine/classify.js';
-import { busyTimeout, type FileFacts, type FileStat } from './engine/probe.js';
+import { busyTimeout, isBusy, openPlainFile, type FileFacts, type FileStat } from './engine/probe.js';
 import { lookAt } from './engine/look.js';
-import { decide } from './engine/reconcile.js';
+import { checkedReport, decide, refusalIn, render } from './engine/reconcile.js';
 
 export interface OpenOptions {
   /**
@@ -97,12 +97,94 @@ function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreR
   };
 }
 
+/** The same refusal for every store of a data dir that cannot be used at all. */
+function dirError(registry: Registry, dir: string, message: string, cause: unknown): StoreError {
+  const refusals = registry.stores.map((store): StoreRefusal => {
+    const file = path.join(dir, store.file);
+    return { store: store.name, file, status: 'error', found: null, expected: store.version, message: `${file}: ${message}` };
+  });
+  return new StoreError(refusals, { cause });
+}
+
+/** Makes sure `dir` is a directory (creating it when absent and `create` allows); throws StoreError. */
+function prepareDir(registry: Registry, dir: string, create: boolean): void {
+  let st: fs.Stats | undefined;
+  try {
+    // A data dir named by the host may be a symbolic link to a directory: the host chose it.
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!st && create) fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw dirError(registry, dir, `the data dir ${dir} cannot be ${st || !create ? 'read' : 'created'} (${e.code ?? 'error'}: ${e.message}); fix the cause (permissions, a file where a directory should be), then open again`, err);
+  }
+  if (st && !st.isDirectory()) {
+    const cause = Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    throw dirError(registry, dir, `the data dir ${dir} is not a directory (a file stands there); open the right data dir, or move that file away`, cause);
+  }
+}
+
+/** Entries for a directory refused at the first look: nothing was done to any store. */
+function untouchedReport(slots: readonly Slot[], started: readonly bigint[]): StoreReport[] {
+  return slots.map((s, i) => {
+    const r = checkedReport(s.store, s.file, s.cls, started[i]!);
+    const stay = { from: s.cls.version, to: s.cls.version };
+    if (isRefusedStatus(s.cls.status)) return { ...r, action: 'refused' as const, ...stay };
+    return { ...r, action: 'unchanged' as const, ...stay, message: `${r.message} (not reconciled: another store of the data dir is refused)` };
+  });
+}
+
+/** A StoreError for an error no refusal foresaw (opening a connection, applying a setting…). */
+function unexpected(slot: Slot, what: string, err: unknown, report: readonly StoreReport[]): StoreError {
+  const e = err as { code?: string; message?: string };
+  const code = typeof e?.code === 'string' ? e.code : 'error';
+  const status: RefusedStatus = isBusy(err) ? 'locked' : 'error';
+  const done = report.find((r) => r.name === slot.store.name);
+  const refusal: StoreRefusal = {
+    store: slot.store.name,
+    file: slot.file,
+    status,
+    found: done?.to ?? slot.cls.version,
+    expected: slot.store.version,
+    message: `${slot.file}: ${what} failed (${code}: ${e?.message ?? String(err)}); ${status === 'locked' ? 'retry when the other connection is done' : 'fix the cause, then open again'}${done?.action && done.action !== 'unchanged' && done.action !== 'refused' ? ` (its reconcile, ${done.action}, is committed)` : ''}`,
+  };
+  return new StoreError([refusal], { cause: err, report });
+}
+
+/**
+ * Checkpoints each WAL (per the store's setting) and closes every connection, even if a
+ * checkpoint fails; a checkpoint that cannot run now (readers elsewhere, SQLITE_BUSY) is not an
+ * error: the WAL stays valid and the next checkpoint folds it in.
+ */
+async function closeStores(slots: readonly Slot[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const slot of slots) {
+    const conn = slot.db;
+    if (!conn || !conn.open) continue;
+    try {
+      // Nothing to fold in when the WAL is empty (SQLite removes it as the last connection closes).
+      const wal = fs.statSync(`${slot.file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+      if (slot.store.checkpointOnClose && wal > 0) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
+    } catch (err) {
+      if (!isBusy(err)) errors.push(err);
+    }
+    try {
+      conn.close();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, 'closing the stores failed');
+}
+
 /**
  * Reconciles every store of `dataDir` and returns open connections.
  *
- * @throws {StoreError} with `code` `STORE_TOO_NEW`, `STORE_TOO_OLD`, `STORE_DRIFT`,
- * `STORE_CONFLICT`, `STORE_FOREIGN`, `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_ERROR` when a
- * store is refused; when it is thrown before any change, every file was left as it was.
+ * @throws {StoreError} (and nothing else) with `code` `STORE_TOO_NEW`, `STORE_TOO_OLD`,
+ * `STORE_DRIFT`, `STORE_CONFLICT`, `STORE_FOREIGN`, `STORE_CORRUPT`, `STORE_LOCKED` or
+ * `STORE_ERROR` when a store is refused or cannot be opened; `report` says what was done before
+ * (when it is thrown at the first look, every file was left as it was), `cause` the underlying
+ * OS or SQLite error.
  *
  * @example
  * const registry = await loadRegistry('stores');
@@ -112,12 +194,20 @@ function refusalOf(slot: Slot, message?: string, status?: RefusedStatus): StoreR
  */
 export async function openStores<Names extends string>(registry: Registry<Names>, dataDir: string, options: OpenOptions = {}): Promise<OpenStores<Names>> {
   const dir = path.resolve(dataDir);
-  if (options.create !== false) fs.mkdirSync(dir, { recursive: true });
+  prepareDir(registry, dir, options.create !== false);
   const slots: Slot[] = [];
   const closeAll = () => {
-    for (const s of slots) s.db?.close();
+    for (const s of slots) {
+      try {
+        s.db?.close();
+      } catch {
+        // Closing after a failure: the failure is what is reported.
+      }
+    }
   };
   const report: StoreReport[] = [];
+  let current: Slot | null = null;
+  let doing = 'looking at it';
   try {
     // 1. Classify every store before touching any.
     const started: bigint[] = [];
@@ -126,7 +216,7 @@ export async function openStores<Names extends string>(registry: Registry<Names>
       slots.push(firstLook(store, path.join(dir, store.file), options));
     }
     const refused = slots.filter((s) => isRefusedStatus(s.cls.status));
-    if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)));
+    if (refused.length > 0) throw new StoreError(refused.map((s) => refusalOf(s)), { report: untouchedReport(slots, started) });
     if (options.create === false) {
       const missing = slots.filter((s) => s.cls.status === 'missing').map((s) => ({ store: s.store.name, file: s.file }));
       if (missing.length > 0) throw new MissingStoresError(dir, missing, !fs.existsSync(dir));
@@ -134,24 +224,26 @@ export async function openStores<Names extends string>(registry: Registry<Names>
 
     // 2. Reconcile what needs it, each store in its own transaction: the same decision as
     // `stores up`, on the connection of the first look.
+    doing = 'reconciling it';
     for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i]!;
-      const r = decide(slot.store, slot.file, slot.cls, slot.facts, slot.db, { mode: 'up', backup: options.backup }, started[i]!);
-      report.push(r);
+      const slot = (current = slots[i]!);
+      const decision = decide(slot.store, slot.file, slot.cls, slot.facts, slot.db, { mode: 'up', backup: options.backup });
+      report.push(render(slot.store, slot.file, decision, started[i]!));
       if (slot.cls.status === 'current') continue;
       // The host gets a fresh connection, free of any state the reconcile left (after a
       // quick_check in rollback mode SQLite refuses a later wal_checkpoint with SQLITE_LOCKED).
       slot.db?.close();
       slot.db = null;
-      if (r.action === 'refused') {
-        throw new StoreError([refusalOf(slot, r.message, isRefusedStatus(r.status) ? (r.status as RefusedStatus) : 'error')]);
-      }
+      const refused = refusalIn(decision);
+      if (refused) throw new StoreError([refusalOf(slot, refused.reason, refused.status)], { report: [...report] });
     }
 
     // 3. Open each store with its settings, in registry order.
+    doing = 'opening it with its connection settings';
     const db: Record<string, Database.Database> = {};
     for (const slot of slots) {
-      slot.db ??= new Database(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
+      current = slot;
+      slot.db ??= openPlainFile(slot.file, { fileMustExist: true, timeout: busyTimeout(slot.store) });
       applySettings(slot.db, slot.store);
       db[slot.store.name] = slot.db;
     }
@@ -159,34 +251,14 @@ export async function openStores<Names extends string>(registry: Registry<Names>
       // Every store of the registry has its connection: the record is complete.
       db: db as Record<Names, Database.Database>,
       report,
-      close: async () => {
-        // Every connection is closed even if a checkpoint fails; a checkpoint that cannot run
-        // now (readers elsewhere, SQLITE_BUSY) is not an error: the WAL stays valid and the
-        // next checkpoint folds it in.
-        const errors: unknown[] = [];
-        for (const slot of slots) {
-          const conn = slot.db;
-          if (!conn || !conn.open) continue;
-          try {
-            // Nothing to fold in when the WAL is empty (SQLite removes it as the last connection closes).
-            const wal = fs.statSync(`${slot.file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
-            if (slot.store.checkpointOnClose && wal > 0) conn.pragma(`wal_checkpoint(${slot.store.checkpointOnClose})`);
-          } catch (err) {
-            if (!/^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '')) errors.push(err);
-          }
-          try {
-            conn.close();
-          } catch (err) {
-            errors.push(err);
-          }
-        }
-        if (errors.length === 1) throw errors[0];
-        if (errors.length > 1) throw new AggregateError(errors, 'closing the stores failed');
-      },
+      close: () => closeStores(slots),
     };
   } catch (err) {
     closeAll();
-    throw err;
+    if (err instanceof StoreError) throw err;
+    const slot = current ?? slots[slots.length - 1];
+    if (!slot) throw dirError(registry, dir, `${doing} failed (${messageOf(err)})`, err);
+    throw unexpected(slot, doing, err, [...report]);
   }
 }
 

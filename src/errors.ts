@@ -1,6 +1,7 @@
 /**
  * One error shape for the whole library. Messages are for people; programs branch on `code`.
  */
+import type { StoreReport } from './report.js';
 
 /** Statuses that `up` refuses. */
 export const REFUSED_STATUSES = ['too-new', 'too-old', 'drift', 'conflict', 'foreign', 'corrupt', 'locked', 'error'] as const;
@@ -36,9 +37,12 @@ export interface StoreRefusal {
 }
 
 /**
- * Thrown by `openStores` when a store is refused. `refusals` lists every refused store of the
- * directory; the first one gives `code`, `file`, `found`, `expected` and the message.
- * Every file was left as it was.
+ * The only error `openStores` throws. `refusals` lists every refused store of the directory;
+ * the first one gives `code`, `file`, `found`, `expected` and the message. `report` says what
+ * was found and done before the error, per store: when the refusal came from the first look
+ * (every store is classified before any is touched), every file was left as it was; when it came
+ * later, the stores reconciled before it are reported as committed. `cause` is the underlying
+ * error (an OS or SQLite error), when there is one.
  */
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -48,17 +52,20 @@ export class StoreError extends Error {
   readonly found: number | null;
   readonly expected: number;
   readonly refusals: readonly StoreRefusal[];
+  /** What was found and done per store before the error (the same entries as `openStores`' `report`). */
+  readonly report: readonly StoreReport[];
 
-  constructor(refusals: readonly StoreRefusal[], options?: { cause?: unknown }) {
+  constructor(refusals: readonly StoreRefusal[], options?: { cause?: unknown; report?: readonly StoreReport[] }) {
     const first = refusals[0]!;
     const more = refusals.length > 1 ? ` (and ${refusals.length - 1} more refused: ${refusals.slice(1).map((r) => `${r.store} ${r.status}`).join(', ')})` : '';
-    super(`${first.message}${more}`, options);
+    super(`${first.message}${more}`, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = codeForStatus(first.status);
     this.store = first.store;
     this.file = first.file;
     this.found = first.found;
     this.expected = first.expected;
     this.refusals = refusals;
+    this.report = options?.report ?? [];
   }
 }
 

@@ -192,4 +192,78 @@ describe('openStores', () => {
     expect(s.report[0]).toMatchObject({ status: 'legacy', action: 'adopted' });
     await s.close();
   });
+
+  it('a store file that is a symbolic link is refused (STORE_ERROR) before any change, its target untouched', async () => {
+    const dir = tmpDir();
+    const outside = tmpDir();
+    const real = path.join(outside, 'objects.db');
+    writeAt(store(reg, 'objects'), real, 2, OBJECTS_ROWS_V1);
+    fs.symlinkSync(real, path.join(dir, 'objects.db'));
+    const before = fingerprint(real);
+    const e = (await openStores(reg, dir).catch((x: unknown) => x)) as StoreError;
+    expect(e).toBeInstanceOf(StoreError);
+    expect(e.code).toBe('STORE_ERROR');
+    expect(e.store).toBe('objects');
+    expect(e.message).toContain(`objects.db is a symbolic link to ${real}`);
+    expect(fingerprint(real)).toEqual(before);
+    expect(fs.readdirSync(dir)).toEqual(['objects.db']); // nothing created beside it either
+    expect(e.report.map((r) => [r.name, r.status, r.action])).toEqual([
+      ['filestore', 'missing', 'unchanged'],
+      ['objects', 'error', 'refused'],
+      ['sagas', 'missing', 'unchanged'],
+    ]);
+  });
+
+  it('a data dir that is a regular file: StoreError (STORE_ERROR) with the cause, never a raw EEXIST', async () => {
+    const file = path.join(tmpDir(), 'data');
+    fs.writeFileSync(file, 'not a directory');
+    for (const create of [true, false]) {
+      const e = (await openStores(reg, file, { create }).catch((x: unknown) => x)) as StoreError;
+      expect(e).toBeInstanceOf(StoreError);
+      expect(e.code).toBe('STORE_ERROR');
+      expect(e.message).toContain(`the data dir ${file} is not a directory`);
+      expect((e.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+      expect(e.refusals).toHaveLength(3);
+    }
+    // A regular file where a parent directory should be: the OS's error is the cause.
+    const e = (await openStores(reg, path.join(file, 'inner')).catch((x: unknown) => x)) as StoreError;
+    expect(e).toBeInstanceOf(StoreError);
+    expect((e.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+    expect(e.message).toMatch(/cannot be created \(ENOTDIR/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('not a directory');
+  });
+
+  it('a store refused after others were committed: the StoreError reports them as committed', async () => {
+    // b's look succeeds; its write lock is refused past the busy timeout, after a was created.
+    const two = createRegistry([
+      { name: 'a', file: 'a.db', version: 1, schema: 'CREATE TABLE a (id TEXT PRIMARY KEY);' },
+      {
+        name: 'b',
+        file: 'b.db',
+        version: 2,
+        minVersion: 1,
+        schema: 'CREATE TABLE b (id TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);',
+        oldestSchema: 'CREATE TABLE b (id TEXT PRIMARY KEY);',
+        migrations: [{ version: 2, name: '002-n.sql', sql: 'ALTER TABLE b ADD COLUMN n INTEGER NOT NULL DEFAULT 0;' }],
+        connection: { busy_timeout: 50 },
+      },
+    ]);
+    const dir = tmpDir();
+    writeSql(path.join(dir, 'b.db'), "CREATE TABLE b (id TEXT PRIMARY KEY); INSERT INTO b VALUES ('x');", 1);
+    const holder = new Database(path.join(dir, 'b.db'));
+    holder.exec('BEGIN; SELECT * FROM b;'); // a shared lock: readers pass, no writer
+    try {
+      const e = (await openStores(two, dir).catch((x: unknown) => x)) as StoreError;
+      expect(e).toBeInstanceOf(StoreError);
+      expect(e.store).toBe('b');
+      expect(e.report.map((r) => [r.name, r.action])).toEqual([
+        ['a', 'created'],
+        ['b', 'refused'],
+      ]);
+      expect(userVersion(path.join(dir, 'a.db'))).toBe(1);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+  });
 });

@@ -11,7 +11,7 @@ import { discover } from '../src/fleet/discover.js';
 import type { Registry } from '../src/registry/types.js';
 import type { Report } from '../src/report.js';
 import { buildFleet } from './fleet-builder.js';
-import { CLI, ROOT, STORES, cli, registry, store, tmpDir, unprivilegedCli, writeAt } from './helpers.js';
+import { CLI, ROOT, STORES, cli, fingerprint, registry, store, tmpDir, unprivilegedCli, userVersion, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;
 beforeAll(async () => {
@@ -127,9 +127,31 @@ describe('worker failures', () => {
       ['d', 'migrated'],
       ['poison', 'refused'],
     ]);
-    const poison = report.dirs.find((d) => d.path.endsWith('poison'))!.stores[0]!;
+    const poison = report.dirs.find((d) => d.path.endsWith('poison'))!.stores.find((s) => s.name === 'objects')!;
     expect(poison).toMatchObject({ status: 'error' });
     expect(poison.message).toMatch(/worker .* failed/);
+  });
+});
+
+describe('worker failures: the stores a dying worker committed', () => {
+  it('are reported as committed; the store it died on as an error; the rest as not reached, untouched', () => {
+    const stores = poisonedStores();
+    const root = tmpDir();
+    for (const d of ['a', 'poison']) writeAt(store(reg, 'objects'), path.join(root, d, 'objects.db'), 2);
+    // In registry order: filestore (missing: created and committed), objects (the worker dies), sagas.
+    const r = cli(['up', '--root', root, '--stores', stores, '--json', '--concurrency', '2']);
+    expect(r.code).toBe(4);
+    const poison = (JSON.parse(r.stdout) as Report).dirs.find((d) => d.path.endsWith('poison'))!;
+    expect(poison.stores.map((s) => [s.name, s.status, s.action])).toEqual([
+      ['filestore', 'missing', 'created'],
+      ['objects', 'error', 'refused'],
+      ['sagas', 'missing', 'unchanged'],
+    ]);
+    expect(poison.stores[1]!.message).toMatch(/worker .* failed/);
+    expect(poison.stores[2]!.message).toMatch(/^not reached: the worker handling this data dir failed on objects before this store/);
+    expect(userVersion(path.join(poison.path, 'filestore.db'))).toBe(1);
+    expect(userVersion(path.join(poison.path, 'objects.db'))).toBe(2);
+    expect(fs.existsSync(path.join(poison.path, 'sagas.db'))).toBe(false);
   });
 });
 
@@ -146,6 +168,31 @@ describe('worker failures: the data dirs queued behind a dying worker', () => {
     const actions = Object.fromEntries(report.dirs.map((d) => [path.basename(d.path), d.stores.find((s) => s.name === 'objects')!.action]));
     expect(actions).toEqual({ '0-poison': 'refused', '1-poison': 'refused', a: 'migrated', b: 'migrated', c: 'migrated', d: 'migrated', e: 'migrated', f: 'migrated' });
   });
+});
+
+describe('the status never depends on --concurrency', () => {
+  it('a foreign file whose schema outgrows a worker\'s capped heap is foreign at --concurrency 1 and 2', () => {
+    // The issue's file, 20,000 tables of 6 columns, takes ~40 s to build here (each CREATE TABLE
+    // scans sqlite_schema); 2,000 tables of 150 columns make as big a schema in a second.
+    const root = tmpDir();
+    // Small dirs first, so the main thread (which works while the workers start) does not take it.
+    for (let i = 0; i < 80; i++) {
+      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'sagas.db'), '');
+    }
+    const big = path.join(root, 'z-huge', 'objects.db');
+    const cols = Array.from({ length: 150 }, (_, j) => `c${j} TEXT`).join(', ');
+    writeSql(big, `BEGIN; ${Array.from({ length: 2000 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, ${cols});`).join('\n')} COMMIT;`);
+    const before = fingerprint(big);
+    for (const [command, concurrency] of [['check', '1'], ['check', '2'], ['up', '2'], ['up', '1']] as const) {
+      const r = cli([command, '--root', root, '--json', '--concurrency', concurrency]);
+      expect(r.code).toBe(4);
+      const objects = (JSON.parse(r.stdout) as Report).dirs.at(-1)!.stores.find((s) => s.name === 'objects')!;
+      expect([command, concurrency, objects.status, objects.message]).toEqual([command, concurrency, 'foreign', expect.stringMatching(/2000 in all\)\): it belongs to another program/)]);
+    }
+    expect(fingerprint(big)).toEqual(before);
+  }, 180_000);
 });
 
 describe('workers that cannot start', () => {

@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { assertSameFile, openPlainFile, statLight } from '../src/engine/probe.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/registry/define.js';
 import type { Registry } from '../src/registry/types.js';
 import type { Report } from '../src/report.js';
-import { STORES, cli, fingerprint, query, registry, store, storesFile, tmpDir, unprivilegedCli, userVersion, writeAt, writeSql } from './helpers.js';
+import { CLI, OBJECTS_ROWS_V1, STORES, cli, fingerprint, query, registry, store, storesFile, tmpDir, unprivilegedCli, userVersion, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;
 beforeAll(async () => {
@@ -251,5 +252,81 @@ describe('security', () => {
 
   it('extensions cannot be loaded from registry SQL', () => {
     expect(() => createRegistry([{ name: 'x', file: 'x.db', version: 1, schema: "CREATE TABLE t (a); SELECT load_extension('/tmp/nope');" }])).toThrow(/not authorized|no such function/);
+  });
+});
+
+describe('symbolic links are never followed', () => {
+  /** A root whose data dir holds an objects.db that is a symbolic link to a behind file outside the root. */
+  function linkedRoot(target: 'file' | 'wal' = 'file') {
+    const root = tmpDir();
+    const outside = tmpDir();
+    const real = path.join(outside, 'objects.db');
+    writeAt(store(reg, 'objects'), real, 2, OBJECTS_ROWS_V1);
+    const dir = path.join(root, 'd');
+    writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
+    if (target === 'file') fs.symlinkSync(real, path.join(dir, 'objects.db'));
+    else {
+      writeAt(store(reg, 'objects'), path.join(dir, 'objects.db'), 2);
+      fs.writeFileSync(path.join(outside, 'elsewhere-wal'), '');
+      fs.symlinkSync(path.join(outside, 'elsewhere-wal'), path.join(dir, 'objects.db-wal'));
+    }
+    return { root, dir, real, outside };
+  }
+
+  it('a store file that is a symbolic link out of the root: error for check and up, the target untouched', () => {
+    const { root, real, outside } = linkedRoot();
+    const before = treePrint(outside);
+    const c = cli(['check', '--root', root, '--json']);
+    expect(c.code).toBe(4);
+    const checked = (JSON.parse(c.stdout) as Report).dirs[0]!.stores.find((s) => s.name === 'objects')!;
+    expect(checked.status).toBe('error');
+    expect(checked.message).toContain(`objects.db is a symbolic link to ${real}`);
+    expect(checked.message).toMatch(/never follows symbolic links.*replace the link with the file itself or move it away/);
+    for (const concurrency of ['1', '2']) {
+      const r = cli(['up', '--root', root, '--json', '--concurrency', concurrency]);
+      expect(r.code).toBe(4);
+      const objects = (JSON.parse(r.stdout) as Report).dirs[0]!.stores.find((s) => s.name === 'objects')!;
+      expect(objects).toMatchObject({ status: 'error', action: 'refused' });
+      expect(objects.message).toContain('is a symbolic link to');
+    }
+    expect(treePrint(outside)).toEqual(before);
+    expect(userVersion(real)).toBe(2);
+  });
+
+  it('a dangling link is an error too, never a missing file to create through it', () => {
+    const root = tmpDir();
+    const outside = tmpDir();
+    const dir = path.join(root, 'd');
+    writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
+    fs.symlinkSync(path.join(outside, 'not-yet.db'), path.join(dir, 'objects.db'));
+    const r = cli(['up', '--root', root, '--json']);
+    expect(r.code).toBe(4);
+    expect((JSON.parse(r.stdout) as Report).dirs[0]!.stores.find((s) => s.name === 'objects')).toMatchObject({ status: 'error', action: 'refused' });
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
+  it('a file replaced by a link between the lstat and the open is caught right after the open', () => {
+    const dir = tmpDir();
+    const outside = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(store(reg, 'objects'), file, 2);
+    writeAt(store(reg, 'objects'), path.join(outside, 'objects.db'), 2);
+    const stat = statLight(file); // what the look saw
+    fs.rmSync(file);
+    fs.symlinkSync(path.join(outside, 'objects.db'), file);
+    expect(() => assertSameFile(stat)).toThrow(/became a symbolic link to .*while it was being opened/);
+    expect(() => openPlainFile(file, {})).toThrow(/is a symbolic link to/);
+  });
+
+  it('a companion (-wal) that is a symbolic link: the store is refused, nothing written through it', () => {
+    const { dir, outside } = linkedRoot('wal');
+    const before = treePrint(outside);
+    const file = path.join(dir, 'objects.db');
+    const main = fingerprint(file).main;
+    const r = reconcileStore(store(reg, 'objects'), dir, { mode: 'up' });
+    expect(r).toMatchObject({ status: 'error', action: 'refused' });
+    expect(r.message).toContain('objects.db-wal is a symbolic link to');
+    expect(treePrint(outside)).toEqual(before);
+    expect(fingerprint(file).main).toBe(main);
   });
 });

@@ -18,7 +18,7 @@ import type { Change, MasterRow } from '../schema/model.js';
 import { quoteString } from '../sql/tokens.js';
 import { classify, type Classification } from './classify.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { busyTimeout, collect, errorFacts, holdsExclusively, isBusy, quickCheck, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { busyTimeout, collect, errorFacts, holdsExclusively, isBusy, quickCheck, sameFacts, statUnderConnection, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 import { DestructiveError, runMigration } from './destructive.js';
 import { migratedListings } from './listings.js';
 import { danglingRowsMessage } from './dangling.js';
@@ -52,6 +52,19 @@ export interface Outcome {
   readonly reason?: string;
   readonly refused: boolean;
   readonly backup: string | null;
+}
+
+/**
+ * What the look found and decided, handed to the write so that it is not worked out twice: under
+ * the write lock the facts are read again (or proved unchanged), and the classification and the
+ * plan are worked out again only if those facts differ.
+ */
+export interface Decided {
+  readonly facts: FileFacts;
+  readonly classification: Classification;
+  readonly plan: Plan;
+  /** The facts were read through the connection the write runs on (its data_version tells whether anyone committed since). */
+  readonly sameConnection: boolean;
 }
 
 /** `objects.db.backup-20261121T083405123Z`: never the name of a store file. */
@@ -115,7 +128,7 @@ export function runPlan(db: Database.Database, store: Store, p: Plan): void {
  * the write lock, re-reads and re-classifies under it, plans, backs up, applies, verifies,
  * stamps and commits — or rolls back and reports why. Never throws for a bad file.
  */
-export function reconcileConnection(db: Database.Database, stat: FileStat, store: Store, options: ApplyOptions = {}, prior?: FileFacts): Outcome {
+export function reconcileConnection(db: Database.Database, stat: FileStat, store: Store, options: ApplyOptions = {}, decided?: Decided): Outcome {
   const fkBefore = db.pragma('foreign_keys', { simple: true }) as number;
   db.pragma('foreign_keys = OFF');
   db.pragma('legacy_alter_table = OFF');
@@ -133,11 +146,14 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
     // Under the write lock, the facts must be current: another process may have acted since they
     // were read. If this same connection read them and nobody committed since (data_version is
     // unchanged), they still hold; otherwise read everything again.
+    const prior = decided?.sameConnection ? decided.facts : undefined;
     const unchanged = prior?.master && prior.error === null && prior.dataVersion !== undefined && db.pragma('data_version', { simple: true }) === prior.dataVersion;
     if (unchanged) facts = prior.integrity === null ? { ...prior, integrity: quickCheck(db) } : prior;
     else facts = collect(db, store, stat.file === ':memory:' ? stat : statUnderConnection(db, stat.file), { integrity: true });
-    cls = classify(facts, store);
-    const result = makePlan(cls, store, facts, options);
+    // The look's classification and plan hold as long as the facts they came from do.
+    const same = decided !== undefined && sameFacts(decided.facts, facts);
+    cls = same ? decided.classification : classify(facts, store);
+    const result = same ? { plan: decided.plan } : makePlan(cls, store, facts, options);
     if ('none' in result) {
       db.exec('ROLLBACK');
       return { classification: cls, facts, plan: null, refused: result.none === 'refused', reason: result.reason, backup: null };

@@ -43,6 +43,15 @@ export function classify(facts: FileFacts, store: Store): Classification {
   const base = { version: facts.userVersion, target };
   const name = store.file;
 
+  if (facts.link) {
+    // The store file itself, or a companion (`objects.db-wal`).
+    const which = `${name}${facts.link.path.slice(facts.file.length)}`;
+    return {
+      ...base,
+      status: 'error',
+      message: `${which} is a symbolic link to ${facts.link.target}; stores never follows symbolic links (SQLite would read and write the file it points at, outside the data dir): replace the link with the file itself or move it away, then run again`,
+    };
+  }
   if (facts.kind === 'missing') {
     return { ...base, status: 'missing', message: `no ${name} yet; up creates it at ${v(target)} from the baseline` };
   }

@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
 import { classify, type Classification } from './classify.js';
-import { busyTimeout, collect, errorFacts, hasHotJournal, isBusy, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './probe.js';
+import { assertSameFile, busyTimeout, collect, errorFacts, hasHotJournal, isBusy, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 
 export interface Look {
   readonly stat: FileStat;
@@ -51,7 +51,8 @@ export function lookAt(store: Store, file: string, options: LookOptions = {}): L
     const facts = unreadFacts(st, errorFacts(err));
     return { stat: st, facts, cls: classify(facts, store), db: null };
   }
-  const plain = stat.kind === 'file' && stat.size >= 100;
+  // A symbolic link (at the file or a companion) is never opened: the probe reports it.
+  const plain = stat.kind === 'file' && !stat.link && stat.size >= 100;
   if (!plain || stat.walBytes > 0 || stat.journal) {
     let facts = probe(file, store, { integrity: options.integrity === true });
     if (hasHotJournal(facts) && !options.readOnly) {
@@ -69,6 +70,8 @@ export function lookAt(store: Store, file: string, options: LookOptions = {}): L
   try {
     // Exclusive: no waiting for the lock (the fallback below waits instead).
     db = new Database(file, { fileMustExist: true, timeout: exclusive ? 0 : busyTimeout(store) });
+    // SQLite follows symbolic links: make sure the name still holds the file just lstat'ed.
+    assertSameFile(stat);
     if (exclusive) db.exec('PRAGMA locking_mode = EXCLUSIVE');
     // The connection reads the header for us: a file that is not SQLite fails with NOTADB.
     const facts = collect(db, store, { ...stat, header: { sqlite: true, wal: false, userVersion: 0 } }, { integrity: options.integrity === true });
@@ -77,6 +80,11 @@ export function lookAt(store: Store, file: string, options: LookOptions = {}): L
     db?.close();
     // Held by another connection: look again the ordinary way, waiting for the lock as usual.
     if (exclusive && isBusy(err)) return lookAt(store, file, { ...options, exclusive: false });
+    // Replaced (by a link, say) while being opened: the probe looks again and reports what is there now.
+    if ((err as { code?: string }).code === 'ESTORECHANGED') {
+      const facts = probe(file, store, { integrity: options.integrity === true });
+      return { stat: facts, facts, cls: classify(facts, store), db: null };
+    }
     // No header was read on this path: the error says whether the file is SQLite at all.
     const e = errorFacts(err);
     const facts = unreadFacts({ ...stat, header: { sqlite: e.code !== 'SQLITE_NOTADB', wal: false, userVersion: 0 } }, e);

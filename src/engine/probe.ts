@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from '../registry/types.js';
-import { hasRows, inspectCached, readMaster } from '../schema/inspect.js';
+import { hasRows, inspectCached, readMaster, sameMaster } from '../schema/inspect.js';
 import { isKnownListing } from './listings.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
@@ -20,7 +20,8 @@ import { foldCase } from '../sql/tokens.js';
 /** What the file system says about a store file and its companions. */
 export interface FileStat {
   readonly file: string;
-  readonly kind: 'missing' | 'file' | 'directory' | 'other';
+  /** `symlink`: a symbolic link stands at the file's name (never followed, whatever it points at). */
+  readonly kind: 'missing' | 'file' | 'directory' | 'symlink' | 'other';
   readonly size: number;
   /** Size of the `-wal` beside it (0 when absent). */
   readonly walBytes: number;
@@ -28,6 +29,14 @@ export interface FileStat {
   readonly journal: boolean;
   /** From the 100-byte header: null when unreadable. */
   readonly header: { readonly sqlite: boolean; readonly wal: boolean; readonly userVersion: number } | null;
+  /**
+   * A symbolic link at the file's name or at a companion's (`-wal`, `-shm`, `-journal`), with
+   * what it points at: SQLite would follow it and read or write outside the data dir, so such a
+   * file is never opened.
+   */
+  readonly link?: { readonly path: string; readonly target: string };
+  /** Device and inode (`dev:ino`) of the file, to tell whether the name still holds the same file. */
+  readonly identity?: string;
 }
 
 /** Everything classification needs, as plain data. */
@@ -54,9 +63,56 @@ export interface FileFacts extends FileStat {
 
 const MAGIC = 'SQLite format 3\u0000';
 
-function sizeOf(p: string): number {
-  // throwIfNoEntry: an absent companion is the common case, and exceptions cost.
-  return fs.statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+/** The kind of a directory entry, read with lstat(2): a symbolic link is never followed. */
+function kindOf(st: fs.Stats): FileStat['kind'] {
+  return st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+}
+
+function linkAt(p: string): { path: string; target: string } {
+  let target: string;
+  try {
+    target = fs.readlinkSync(p);
+  } catch {
+    target = '(unreadable)';
+  }
+  return { path: p, target };
+}
+
+/**
+ * Size of a companion (0 when absent), and the link when a symbolic link stands at its name.
+ * lstat with throwIfNoEntry: an absent companion is the common case, and exceptions cost.
+ */
+function companion(p: string): { size: number; exists: boolean; link?: { path: string; target: string } } {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  if (!st) return { size: 0, exists: false };
+  return st.isSymbolicLink() ? { size: 0, exists: true, link: linkAt(p) } : { size: st.size, exists: true };
+}
+
+/**
+ * The file system facts of a store file and its companions, without the header, read with
+ * lstat(2) so that no symbolic link is followed.
+ */
+function entryStat(file: string): FileStat {
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!st) return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
+  const kind = kindOf(st);
+  const wal = companion(`${file}-wal`);
+  const journal = companion(`${file}-journal`);
+  const link = kind === 'symlink' ? linkAt(file) : (wal.link ?? journal.link ?? companion(`${file}-shm`).link);
+  return { file, kind, size: kind === 'symlink' ? 0 : st.size, walBytes: wal.size, journal: journal.exists, header: null, identity: `${st.dev}:${st.ino}`, ...(link ? { link } : {}) };
+}
+
+/**
+ * Throws unless `file` is still the same plain file (no symbolic link) as `stat` found: checked
+ * right after a connection opened it, since SQLite cannot be told not to follow a link.
+ */
+export function assertSameFile(stat: FileStat): void {
+  // The companions were checked before the open; the file itself is what SQLite just opened.
+  const now = fs.lstatSync(stat.file, { throwIfNoEntry: false });
+  if (!now || now.isSymbolicLink() || `${now.dev}:${now.ino}` !== stat.identity) {
+    const why = now?.isSymbolicLink() ? `${stat.file} became a symbolic link to ${linkAt(stat.file).target}` : `${stat.file} was replaced or removed`;
+    throw Object.assign(new Error(`${why} while it was being opened`), { code: 'ESTORECHANGED' });
+  }
 }
 
 /**
@@ -64,16 +120,7 @@ function sizeOf(p: string): number {
  * open the file directly (no crashed writer's companions). Opens no descriptor of the file.
  */
 export function statLight(file: string): FileStat {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  if (!st) return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
-  return {
-    file,
-    kind: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other',
-    size: st.size,
-    walBytes: sizeOf(`${file}-wal`),
-    journal: fs.statSync(`${file}-journal`, { throwIfNoEntry: false }) !== undefined,
-    header: null,
-  };
+  return entryStat(file);
 }
 
 /**
@@ -84,32 +131,21 @@ export function statLight(file: string): FileStat {
  * Under a connection use {@link statUnderConnection}.
  */
 export function statFile(file: string): FileStat {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  if (!st) return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
-  const kind = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
-  let header: FileStat['header'] = null;
-  if (kind === 'file' && st.size >= 100) {
-    const buf = Buffer.alloc(100);
-    const fd = fs.openSync(file, 'r');
-    try {
-      fs.readSync(fd, buf, 0, 100, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-    header = {
-      sqlite: buf.toString('latin1', 0, 16) === MAGIC,
-      wal: buf[18] === 2 && buf[19] === 2,
-      userVersion: buf.readInt32BE(60),
-    };
+  const stat = entryStat(file);
+  if (stat.kind !== 'file' || stat.link || stat.size < 100) return stat;
+  const buf = Buffer.alloc(100);
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    fs.readSync(fd, buf, 0, 100, 0);
+  } finally {
+    fs.closeSync(fd);
   }
-  return {
-    file,
-    kind,
-    size: st.size,
-    walBytes: sizeOf(`${file}-wal`),
-    journal: fs.statSync(`${file}-journal`, { throwIfNoEntry: false }) !== undefined,
-    header,
+  const header = {
+    sqlite: buf.toString('latin1', 0, 16) === MAGIC,
+    wal: buf[18] === 2 && buf[19] === 2,
+    userVersion: buf.readInt32BE(60),
   };
+  return { ...stat, header };
 }
 
 /**
@@ -118,15 +154,12 @@ export function statFile(file: string): FileStat {
  * that is not SQLite fails the connection's first read and is classified from that error).
  */
 export function statUnderConnection(db: Database.Database, file: string): FileStat {
-  const st = fs.statSync(file);
-  const size = st.size;
+  const stat = entryStat(file);
+  if (stat.kind === 'missing') throw Object.assign(new Error(`${file} was removed while it was open`), { code: 'ENOENT' });
+  if (stat.kind !== 'file' || stat.link) return stat;
   return {
-    file,
-    kind: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other',
-    size,
-    walBytes: sizeOf(`${file}-wal`),
-    journal: fs.existsSync(`${file}-journal`),
-    header: size >= 100 ? { sqlite: true, wal: db.pragma('journal_mode', { simple: true }) === 'wal', userVersion: db.pragma('user_version', { simple: true }) as number } : null,
+    ...stat,
+    header: stat.size >= 100 ? { sqlite: true, wal: db.pragma('journal_mode', { simple: true }) === 'wal', userVersion: db.pragma('user_version', { simple: true }) as number } : null,
   };
 }
 
@@ -188,6 +221,24 @@ function holdsRows(db: Database.Database, table: string): boolean {
   }
 }
 
+/**
+ * True when two reads of a file found the same facts, as far as classification and planning
+ * depend on them: the same plain SQLite file, read without error, passing quick_check where run,
+ * at the same `user_version` with the same `sqlite_schema` rows and the same dead tables holding
+ * rows. (Sizes, the -wal and `data_version` may differ: rows come and go.)
+ */
+export function sameFacts(a: FileFacts, b: FileFacts): boolean {
+  const clean = (f: FileFacts) => f.kind === 'file' && !f.link && f.size > 0 && f.error === null && f.master !== null && (f.integrity === null || f.integrity === 'ok');
+  return (
+    clean(a) &&
+    clean(b) &&
+    a.userVersion === b.userVersion &&
+    sameMaster(a.master!, b.master!) &&
+    a.deadTablesWithRows.length === b.deadTablesWithRows.length &&
+    a.deadTablesWithRows.every((t, i) => t === b.deadTablesWithRows[i])
+  );
+}
+
 /** `PRAGMA quick_check`: 'ok', or the problems found. */
 export function quickCheck(db: Database.Database): string {
   return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).join('; ');
@@ -226,9 +277,37 @@ export function busyTimeout(store: Store): number {
  * Returns null when the file needs no connection (missing, empty, not SQLite).
  */
 export function openForProbe(stat: FileStat, store: Store): Database.Database | null {
-  if (stat.kind !== 'file' || stat.size === 0 || !stat.header?.sqlite) return null;
+  if (stat.kind !== 'file' || stat.link || stat.size === 0 || !stat.header?.sqlite) return null;
   const readonly = !stat.header.wal || stat.walBytes > 0 || stat.journal;
-  return new Database(stat.file, { readonly, fileMustExist: true, timeout: busyTimeout(store) });
+  const db = new Database(stat.file, { readonly, fileMustExist: true, timeout: busyTimeout(store) });
+  try {
+    assertSameFile(stat); // SQLite follows symbolic links: the name must still hold the file lstat'ed
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
+ * Opens a connection to `file` only if a plain file (no symbolic link at it or at a companion)
+ * stands at its name before and after the open. Throws an error with code `ESTORECHANGED`
+ * otherwise (classify the file again to say what is there).
+ */
+export function openPlainFile(file: string, options: Database.Options): Database.Database {
+  const stat = entryStat(file);
+  if (stat.kind !== 'file' || stat.link) {
+    const what = stat.link ? `${stat.link.path} is a symbolic link to ${stat.link.target}` : `${file} is ${stat.kind === 'missing' ? 'missing' : `a ${stat.kind}`}`;
+    throw Object.assign(new Error(`${what}; not opened`), { code: 'ESTORECHANGED' });
+  }
+  const db = new Database(file, options);
+  try {
+    assertSameFile(stat);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
 }
 
 /** Stats, opens read-only-safely, collects, closes. Never throws for a bad file. */
@@ -261,7 +340,7 @@ export function hasHotJournal(facts: FileFacts): boolean {
  * to its last committed state. Only commands that write (`up`, `adopt`, `openStores`) do this.
  */
 export function recoverHotJournal(file: string, store: Store): void {
-  const db = new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+  const db = openPlainFile(file, { fileMustExist: true, timeout: busyTimeout(store) });
   try {
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
   } finally {

@@ -1,17 +1,19 @@
 /**
  * One store file, reconciled in isolation: plain data in (store, data dir, mode, options),
  * a {@link StoreReport} out. The CLI and the fleet runner call this per store; it never throws
- * for a bad file.
+ * for a bad file. The pipeline: look (probe and classify, once) → {@link decide} (plan, once;
+ * refuse, plan or write) → a {@link Decision}, plain data → {@link render} (the report entry).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { RefusedStatus, Status } from '../errors.js';
 import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
 import type { Store } from '../registry/types.js';
-import type { Classification } from './classify.js';
-import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
+import { classify, type Classification } from './classify.js';
+import { createFresh, reconcileConnection, type ApplyOptions, type Decided, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { busyTimeout, holdsExclusively, openForProbe, statFile, type FileFacts } from './probe.js';
+import { busyTimeout, holdsExclusively, openForProbe, openPlainFile, statFile, statLight, unreadFacts, type FileFacts } from './probe.js';
 import { lookAt } from './look.js';
 import { quoteIdent } from '../sql/tokens.js';
 
@@ -28,7 +30,7 @@ function elapsed(t0: bigint): number {
   return Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100;
 }
 
-function planReport(p: Plan, file: string, store: Store): StoreReport['plan'] {
+function planReport(p: Plan, file: string, store: Store): NonNullable<StoreReport['plan']> {
   const counts = countRows(file, store, [...new Set(p.steps.flatMap((s) => s.tables ?? []))]);
   return p.steps.map((s) => ({
     kind: s.kind,
@@ -62,7 +64,8 @@ function countRows(file: string, store: Store, tables: readonly string[]): Recor
   return out;
 }
 
-function baseReport(store: Store, file: string, cls: Classification, t0: bigint): StoreReport {
+/** The entry of a store looked at and left alone (what `check` reports). */
+export function checkedReport(store: Store, file: string, cls: Classification, t0: bigint): StoreReport {
   return {
     name: store.name,
     file,
@@ -76,9 +79,47 @@ function baseReport(store: Store, file: string, cls: Classification, t0: bigint)
   };
 }
 
-/** Turns the outcome of a write attempt into a report entry (status: as found before acting). */
-export function outcomeReport(store: Store, file: string, found: Classification, outcome: Outcome, t0: bigint): StoreReport {
-  const r = baseReport(store, file, found, t0);
+/**
+ * What a command decided for a store file it looked at, and what came of it: plain data (no
+ * connection, no function). {@link render} turns it into the report entry: reconcileStore does
+ * for the CLI and the fleet, openStores for its report (and throws for a refusal).
+ */
+export type Decision =
+  /** Nothing to do: the file is current, or not this command's business (`note` says why). */
+  | { readonly kind: 'unchanged'; readonly found: Classification; readonly note?: string }
+  /** Refused without a write: `status` is the one to report (as found, or what stood in the way). */
+  | { readonly kind: 'refused'; readonly found: Classification; readonly status: Status; readonly reason: string }
+  /** A dry run: the plan, and its steps as reported (with the row counts of destructive ones). */
+  | { readonly kind: 'planned'; readonly found: Classification; readonly plan: Plan; readonly steps: NonNullable<StoreReport['plan']> }
+  /** A write was attempted: what happened under the write lock (done, refused, or current meanwhile). */
+  | { readonly kind: 'written'; readonly found: Classification; readonly outcome: Outcome };
+
+/** The refusal a decision stands for (null when it is none), with the refused status to report. */
+export function refusalIn(d: Decision): { readonly status: RefusedStatus; readonly reason: string } | null {
+  const asRefused = (s: Status): RefusedStatus => (isRefusedStatus(s) ? (s as RefusedStatus) : 'error');
+  if (d.kind === 'refused') return { status: asRefused(d.status), reason: d.reason };
+  if (d.kind === 'written' && d.outcome.refused) return { status: asRefused(d.outcome.classification.status), reason: d.outcome.reason ?? d.outcome.classification.message };
+  return null;
+}
+
+/** The report entry of a decision (status: as found before acting). */
+export function render(store: Store, file: string, d: Decision, t0: bigint): StoreReport {
+  const r = checkedReport(store, file, d.found, t0);
+  const stay = { from: d.found.version, to: d.found.version };
+  switch (d.kind) {
+    case 'unchanged':
+      return { ...r, action: 'unchanged', ...stay, ...(d.note ? { message: `${r.message} (${d.note})` } : {}) };
+    case 'refused':
+      return { ...r, status: d.status, action: 'refused', ...stay, message: d.reason };
+    case 'planned':
+      return { ...r, action: 'planned', from: d.found.version, to: store.version, plan: d.steps };
+    case 'written':
+      return writtenReport(store, r, d.outcome);
+  }
+}
+
+function writtenReport(store: Store, r: StoreReport, outcome: Outcome): StoreReport {
+  const stay = { from: r.version, to: r.version };
   if (outcome.plan) {
     const p = outcome.plan;
     const did = { created: 'created', initialized: 'initialized', migrated: 'migrated', adopted: 'adopted', repaired: 'repaired' }[p.action];
@@ -89,7 +130,6 @@ export function outcomeReport(store: Store, file: string, found: Classification,
       to: p.to,
       backup: outcome.backup,
       message: `${did} v${p.to}${p.action === 'migrated' ? ` from v${p.from}` : ''}${outcome.backup ? `; backup: ${outcome.backup} (a full copy of the file, taken before the first step)` : ''}`,
-      ms: elapsed(t0),
     };
   }
   if (outcome.refused) {
@@ -100,17 +140,15 @@ export function outcomeReport(store: Store, file: string, found: Classification,
       ...r,
       status,
       action: 'refused',
-      from: found.version,
-      to: found.version,
+      ...stay,
       message: outcome.reason ?? outcome.classification.message,
       ...(changes && changes.length > 0 ? { changes } : {}),
-      ms: elapsed(t0),
     };
   }
-  return { ...r, action: 'unchanged', from: found.version, to: found.version, message: `${store.file} was made current by another process meanwhile`, ms: elapsed(t0) };
+  return { ...r, action: 'unchanged', ...stay, message: `${store.file} was made current by another process meanwhile` };
 }
 
-/** Reconciles (or checks, or plans) one store of one data dir. */
+/** Reconciles (or checks, or plans) one store of one data dir: look, decide, render. */
 export function reconcileStore(store: Store, dir: string, options: ReconcileOptions): StoreReport {
   const t0 = process.hrtime.bigint();
   const file = path.resolve(dir, store.file);
@@ -122,13 +160,13 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
     // anything else through the read-only probe. A hot journal is reported, never rolled back.
     const look = lookAt(store, file, { integrity, readOnly: true, exclusive: true });
     look.db?.close();
-    if (options.mode === 'check') return baseReport(store, file, look.cls, t0);
-    return decide(store, file, look.cls, look.facts, null, options, t0);
+    if (options.mode === 'check') return checkedReport(store, file, look.cls, t0);
+    return render(store, file, decide(store, file, look.cls, look.facts, null, options), t0);
   }
   // up/adopt: one read-write connection for the look and, if needed, the write.
   const look = lookAt(store, file, { integrity, exclusive: true });
   try {
-    return decide(store, file, look.cls, look.facts, look.db, options, t0);
+    return render(store, file, decide(store, file, look.cls, look.facts, look.db, options), t0);
   } finally {
     look.db?.close();
   }
@@ -150,39 +188,35 @@ function lookCarriesWrite(db: Database.Database, store: Store): boolean {
 
 /**
  * What a command does with a file it has looked at: nothing (current, or not its business),
- * refuse, plan (dry run), or write. `db` is the look's connection (it stays open: the caller
- * closes it); without one, a connection is opened for the write and closed after.
+ * refuse, plan (dry run), or write. The classification and the plan made here are the ones the
+ * write runs (worked out again under the write lock only if the file changed meanwhile). `db` is
+ * the look's connection (it stays open: the caller closes it); without one, a connection is
+ * opened for the write and closed after.
  */
-export function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions, t0: bigint): StoreReport {
-  const report = baseReport(store, file, cls, t0);
-
-  const stay = { from: cls.version, to: cls.version };
-  if (cls.status === 'current') return { ...report, action: 'unchanged', ...stay };
+export function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions): Decision {
+  const found = cls;
+  if (cls.status === 'current') return { kind: 'unchanged', found };
   if (cls.status === 'missing' && options.create === false && options.mode === 'up') {
-    return { ...report, action: 'unchanged', ...stay, message: `no ${store.file}; not created (creating is turned off)` };
+    return { kind: 'unchanged', found, note: 'not created: creating is turned off' };
   }
   if (options.mode === 'adopt' && cls.status !== 'legacy') {
-    if (isRefusedStatus(cls.status)) return { ...report, action: 'refused', ...stay };
-    return { ...report, action: 'unchanged', ...stay, message: `${cls.message} (adopt handles legacy files only; run up)` };
+    if (isRefusedStatus(cls.status)) return { kind: 'refused', found, status: cls.status, reason: cls.message };
+    return { kind: 'unchanged', found, note: 'adopt handles legacy files only; run up' };
   }
   const planned = makePlan(cls, store, facts, options);
-  if ('none' in planned) return { ...report, action: 'refused', ...stay, message: planned.reason };
-  if (options.dryRun) {
-    return { ...report, action: 'planned', from: cls.version, to: store.version, plan: planReport(planned.plan, file, store), ms: elapsed(t0) };
-  }
-  return write(store, file, cls, facts, planned.plan, options, t0, db);
+  if ('none' in planned) return { kind: 'refused', found, status: cls.status, reason: planned.reason };
+  if (options.dryRun) return { kind: 'planned', found, plan: planned.plan, steps: planReport(planned.plan, file, store) };
+  return write(store, file, { facts, classification: cls, plan: planned.plan }, options, db);
 }
 
-function write(store: Store, file: string, cls: Classification, facts: FileFacts, p: Plan, options: ReconcileOptions, t0: bigint, open: Database.Database | null): StoreReport {
-  if (cls.status === 'missing') {
+function write(store: Store, file: string, decided: Omit<Decided, 'sameConnection'>, options: ReconcileOptions, open: Database.Database | null): Decision {
+  const { classification: found, facts, plan: p } = decided;
+  if (found.status === 'missing') {
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      if (createFresh(file, store, p)) {
-        return outcomeReport(store, file, cls, { classification: cls, facts, plan: p, refused: false, backup: null }, t0);
-      }
+      if (createFresh(file, store, p)) return { kind: 'written', found, outcome: { classification: found, facts, plan: p, refused: false, backup: null } };
     } catch (err) {
-      const msg = `cannot create ${file}: ${(err as Error).message}; fix the cause (permissions, disk space), then run up again`;
-      return { ...baseReport(store, file, { ...cls, status: 'error' }, t0), status: 'missing', action: 'refused', from: null, to: null, message: msg };
+      return { kind: 'refused', found, status: 'missing', reason: `cannot create ${file}: ${(err as Error).message}; fix the cause (permissions, disk space), then run up again` };
     }
     // Another process created it first: reconcile what is there now (normally: current).
   }
@@ -192,14 +226,18 @@ function write(store: Store, file: string, cls: Classification, facts: FileFacts
   }
   let db: Database.Database;
   try {
-    db = open ?? new Database(file, { fileMustExist: true, timeout: busyTimeout(store) });
+    db = open ?? openPlainFile(file, { fileMustExist: true, timeout: busyTimeout(store) });
   } catch (err) {
-    const msg = `cannot open ${file} for writing: ${(err as Error).message}; fix the cause (permissions, read-only media), then run up again`;
-    return { ...baseReport(store, file, cls, t0), action: 'refused', from: cls.version, to: cls.version, message: msg };
+    const now = (err as { code?: string }).code === 'ESTORECHANGED' ? statLight(file) : null;
+    if (now && (now.link || now.kind !== 'file')) {
+      // A symbolic link (or something else) took the file's place since the look: say what is there now.
+      return { kind: 'refused', found, status: 'error', reason: classify(unreadFacts(now, null), store).message };
+    }
+    return { kind: 'refused', found, status: found.status, reason: `cannot open ${file} for writing: ${(err as Error).message}; fix the cause (permissions, read-only media), then run up again` };
   }
   try {
-    const outcome = open ? reconcileConnection(db, facts, store, options, facts) : reconcileConnection(db, statFile(file), store, options);
-    return outcomeReport(store, file, cls, outcome, t0);
+    const outcome = reconcileConnection(db, open ? facts : statFile(file), store, options, { ...decided, sameConnection: open !== null });
+    return { kind: 'written', found, outcome };
   } finally {
     if (!open) db.close();
   }

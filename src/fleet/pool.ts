@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import type { Registry } from '../registry/types.js';
-import type { DirReport } from '../report.js';
+import type { DirReport, StoreReport } from '../report.js';
 import { stopRequested, type StopFlag } from './run-dir.js';
 import type { WorkerReply } from './worker.js';
 
@@ -34,9 +34,29 @@ export function workerModule(): URL {
   return new URL(`file://${compiled}`);
 }
 
+/**
+ * The worker handling a data dir died. `done` holds the entries of the stores it finished first
+ * (committed or rolled back: a run that writes reports each store as soon as it is done).
+ */
+export class WorkerFailure extends Error {
+  override readonly name = 'WorkerFailure';
+  constructor(
+    message: string,
+    readonly done: readonly StoreReport[],
+    /** The worker reached its heap limit (`ERR_WORKER_OUT_OF_MEMORY`). */
+    readonly outOfMemory: boolean,
+    /** That limit was the pool's cap on the old generation (see {@link heapLimits}). */
+    readonly capped: boolean,
+  ) {
+    super(message);
+  }
+}
+
 interface Task {
   readonly id: number;
   readonly dir: string;
+  /** The entries of the stores the worker reported done so far. */
+  readonly done: StoreReport[];
   readonly resolve: (r: DirReport) => void;
   readonly reject: (e: Error) => void;
 }
@@ -115,6 +135,10 @@ export class WorkerPool {
       if ('ready' in m) return;
       const task = slot.queue[0];
       if (!task || task.id !== m.id) return;
+      if ('store' in m) {
+        task.done.push(m.store);
+        return;
+      }
       slot.queue.shift();
       if (m.ok) task.resolve(m.result);
       else if (m.notReached) task.reject(new NotReachedError(task.dir));
@@ -129,7 +153,8 @@ export class WorkerPool {
       // The task in progress fails; the ones queued behind it were never started.
       const [current, ...waiting] = slot.queue;
       slot.queue = [];
-      current?.reject(err);
+      const outOfMemory = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      current?.reject(new WorkerFailure(err.message, current.done, outOfMemory, this.#heap.maxOldGenerationSizeMb !== undefined));
       if (this.#closed) {
         for (const t of waiting) t.reject(err);
         return;
@@ -174,7 +199,7 @@ export class WorkerPool {
       let slot: Slot | undefined;
       for (const s of this.#slots) if (!slot || s.queue.length < slot.queue.length) slot = s;
       if (!slot) throw this.#broken ?? new Error('no worker available');
-      return new Promise<DirReport>((resolve, reject) => this.#post(slot, { id: this.#nextId++, dir, resolve, reject }));
+      return new Promise<DirReport>((resolve, reject) => this.#post(slot, { id: this.#nextId++, dir, done: [], resolve, reject }));
     });
   }
 

@@ -26,10 +26,13 @@ export function requestStop(flag: StopFlag): void {
   Atomics.store(flag, 0, 1);
 }
 
-/** The entry of a store left alone because the run was stopped before it: checked, not changed. */
-export function notReached(store: Store, dir: string, options: ReconcileOptions): StoreReport {
+/**
+ * The entry of a store left alone (the run was stopped before it, or the worker handling its data
+ * dir died before it): checked, not changed.
+ */
+export function notReached(store: Store, dir: string, why = 'the run was interrupted before this store'): StoreReport {
   const r = reconcileStore(store, dir, { mode: 'check' });
-  return { ...r, action: 'unchanged', from: r.version, to: r.version, message: `not reached: the run was interrupted before this store (${r.message})` };
+  return { ...r, action: 'unchanged', from: r.version, to: r.version, message: `not reached: ${why} (${r.message})` };
 }
 
 const LEFTOVER = /\.backup-[0-9TZ]+\.partial$|^\..+\.stores-new-\d+-[a-z0-9]+(-journal)?$/;
@@ -55,22 +58,38 @@ function dirReport(registry: Registry, abs: string, stores: DirReport['stores'])
   return left.length > 0 ? { path: abs, stores, leftovers: left } : { path: abs, stores };
 }
 
+/** Where a data dir's run starts and what it says after each store. */
+export interface DirRunOptions {
+  /** Stores already done (by a worker that died): the run goes on from the next one. */
+  readonly done?: readonly StoreReport[];
+  /** Called with each store's entry as soon as it is done (committed or rolled back). */
+  readonly onStore?: (r: StoreReport) => void;
+}
+
+function runStore(s: Store, abs: string, options: ReconcileOptions, stop: StopFlag | undefined): StoreReport {
+  return options.mode !== 'check' && stopRequested(stop) ? notReached(s, abs) : reconcileStore(s, abs, options);
+}
+
 /** Reconciles (or checks) every store of one data dir. Never throws for a bad file. */
-export function runDir(registry: Registry, dir: string, options: ReconcileOptions, stop?: StopFlag): DirReport {
+export function runDir(registry: Registry, dir: string, options: ReconcileOptions, stop?: StopFlag, run: DirRunOptions = {}): DirReport {
   const abs = path.resolve(dir);
-  return dirReport(
-    registry,
-    abs,
-    registry.stores.map((s) => (options.mode !== 'check' && stopRequested(stop) ? notReached(s, abs, options) : reconcileStore(s, abs, options))),
-  );
+  const stores = [...(run.done ?? [])];
+  for (const s of registry.stores.slice(stores.length)) {
+    const r = runStore(s, abs, options, stop);
+    stores.push(r);
+    run.onStore?.(r);
+  }
+  return dirReport(registry, abs, stores);
 }
 
 /** The same, yielding to the event loop between stores so a signal handler can run. */
-export async function runDirStepwise(registry: Registry, dir: string, options: ReconcileOptions, stop?: StopFlag): Promise<DirReport> {
+export async function runDirStepwise(registry: Registry, dir: string, options: ReconcileOptions, stop?: StopFlag, run: DirRunOptions = {}): Promise<DirReport> {
   const abs = path.resolve(dir);
-  const stores: StoreReport[] = [];
-  for (const s of registry.stores) {
-    stores.push(options.mode !== 'check' && stopRequested(stop) ? notReached(s, abs, options) : reconcileStore(s, abs, options));
+  const stores = [...(run.done ?? [])];
+  for (const s of registry.stores.slice(stores.length)) {
+    const r = runStore(s, abs, options, stop);
+    stores.push(r);
+    run.onStore?.(r);
     await new Promise((resolve) => setImmediate(resolve));
   }
   return dirReport(registry, abs, stores);

@@ -6,11 +6,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { ReconcileOptions } from '../engine/reconcile.js';
-import { describeRegistry, type DirReport, type Report } from '../report.js';
+import { describeRegistry, type DirReport, type Report, type StoreReport } from '../report.js';
 import type { Registry } from '../registry/types.js';
 import { discover, type DiscoveryProblem } from './discover.js';
-import { NotReachedError, QUEUE_DEPTH, sqlOnly, WorkerPool } from './pool.js';
-import { runDir, runDirStepwise, stopRequested, type StopFlag } from './run-dir.js';
+import { NotReachedError, QUEUE_DEPTH, sqlOnly, WorkerFailure, WorkerPool } from './pool.js';
+import { notReached, runDir, runDirStepwise, stopRequested, type StopFlag } from './run-dir.js';
 
 export { runDir };
 
@@ -57,23 +57,31 @@ export function defaultConcurrency(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-/** A report entry for every store of a dir whose worker failed. */
+/**
+ * The report of a data dir whose worker (or this thread's run) failed. A run that writes: the
+ * stores the worker reported done as they were, the one it was on as an error (nothing known to
+ * have changed), the rest not reached (checked, left alone). A check: every store an error.
+ */
 function failedDir(registry: Registry, dir: string, err: unknown, mode: ReconcileOptions['mode'], who = 'the worker handling this data dir'): DirReport {
+  const done = err instanceof WorkerFailure ? err.done : [];
   const message = `${who} failed (${err instanceof Error ? err.message : String(err)}); nothing is known to have changed — run again, and report it if it repeats`;
-  return {
-    path: dir,
-    stores: registry.stores.map((s) => ({
+  const failedOn = mode === 'check' ? -1 : done.length;
+  const stores = registry.stores.map((s, i): StoreReport => {
+    if (i < done.length) return done[i]!;
+    if (failedOn >= 0 && i > failedOn) return notReached(s, dir, `${who} failed on ${registry.stores[failedOn]!.name} before this store`);
+    return {
       name: s.name,
       file: path.join(dir, s.file),
-      status: 'error' as const,
+      status: 'error',
       version: null,
       target: s.version,
       ...(mode === 'check' ? {} : { action: 'refused' as const, from: null, to: null }),
       backup: null,
       message,
       ms: 0,
-    })),
-  };
+    };
+  });
+  return { path: dir, stores };
 }
 
 /**
@@ -166,6 +174,11 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
             if (err instanceof NotReachedError) {
               skipped.push(dir);
               done(i, null);
+            } else if (err instanceof WorkerFailure && err.outOfMemory && err.capped) {
+              // A file too big for a worker's capped heap (a huge foreign schema, say) is no reason
+              // for another status than at --concurrency 1: this thread, whose heap is not capped,
+              // takes the rest of the dir (a registry of SQL only: its steps cannot end the process).
+              done(i, await runDirStepwise(registry, dir, options, options.stop, { done: err.done }).catch((e: unknown) => failedDir(registry, dir, e, options.mode, 'reconciling this data dir')));
             } else done(i, failedDir(registry, dir, err, options.mode));
           }
         }

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadRegistry } from '../registry/load.js';
 import type { Registry } from '../registry/types.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
+import type { StoreReport } from '../report.js';
 import { runDir, stopRequested, type StopFlag } from './run-dir.js';
 
 export interface WorkerTask {
@@ -18,12 +19,19 @@ export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: ReturnType<typeof runDir> }
   | { readonly id: number; readonly ok: false; readonly notReached?: false; readonly error: string }
   /** The run was asked to stop before this data dir was started: it was left alone. */
-  | { readonly id: number; readonly ok: false; readonly notReached: true };
+  | { readonly id: number; readonly ok: false; readonly notReached: true }
+  /**
+   * One store of the data dir is done (committed or rolled back), sent as soon as it is when the
+   * run writes: if the worker dies later in the dir, what it committed is still reported.
+   */
+  | { readonly id: number; readonly store: StoreReport };
 
 const { registryPath, registry: given, options, stop } = workerData as { registryPath: string; registry?: Registry; options: ReconcileOptions; stop?: StopFlag };
 // A registry of SQL only arrives validated (structured-cloned); one with JavaScript steps is
 // loaded again from its folder, since functions cannot cross threads.
 const registry = given ?? (await loadRegistry(registryPath));
+// Only a run that writes reports store by store (a check has nothing committed to lose).
+const writes = options.mode !== 'check' && options.dryRun !== true;
 
 parentPort!.on('message', (task: WorkerTask) => {
   let reply: WorkerReply;
@@ -33,7 +41,7 @@ parentPort!.on('message', (task: WorkerTask) => {
     return;
   }
   try {
-    reply = { id: task.id, ok: true, result: runDir(registry, task.dir, options, stop) };
+    reply = { id: task.id, ok: true, result: runDir(registry, task.dir, options, stop, writes ? { onStore: (r) => parentPort!.postMessage({ id: task.id, store: r } satisfies WorkerReply) } : {}) };
   } catch (err) {
     reply = { id: task.id, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
