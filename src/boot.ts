@@ -184,7 +184,8 @@ async function closeStores(slots: readonly Slot[]): Promise<void> {
  * `STORE_DRIFT`, `STORE_CONFLICT`, `STORE_FOREIGN`, `STORE_CORRUPT`, `STORE_LOCKED` or
  * `STORE_ERROR` when a store is refused or cannot be opened; `report` says what was done before
  * (when it is thrown at the first look, every file was left as it was), `cause` the underlying
- * OS or SQLite error.
+ * OS or SQLite error. With `create: false`, a missing data dir or store file throws
+ * {@link MissingStoresError} (`code` `STORES_MISSING`) instead, before any file is touched.
  *
  * @example
  * const registry = await loadRegistry('stores');
@@ -255,7 +256,7 @@ export async function openStores<Names extends string>(registry: Registry<Names>
     };
   } catch (err) {
     closeAll();
-    if (err instanceof StoreError) throw err;
+    if (err instanceof StoreError || err instanceof MissingStoresError) throw err;
     const slot = current ?? slots[slots.length - 1];
     if (!slot) throw dirError(registry, dir, `${doing} failed (${messageOf(err)})`, err);
     throw unexpected(slot, doing, err, [...report]);
