@@ -534,10 +534,10 @@ function report({ QUICK, started, rows, workloads, boot, modes, peers, sqliteVer
   fs.writeFileSync(outSvg, svg(result));
 
   const fmt = (v, unit) => (unit === 's' ? `${v.toFixed(3)} s` : unit === 'MB' ? `${v.toFixed(0)} MB` : unit === 'µs' ? `${v.toFixed(0)} µs` : String(v));
-  const table = [['workload', 'journal', 'tool', 'timing', 'median', 'ms/dir', 'baseline', 'baseline median', 'ratio', 'target', 'met?', 'files born (declared)', 'cpu s (tool / baseline)', 'other load']];
+  const table = [['workload', 'journal', 'tool', 'timing', 'median', 'ms/dir', 'baseline', 'baseline median', 'ratio', 'target', 'met?', 'files born (declared)', 'cpu s (tool / baseline)', 'other load', 'note']];
   for (const r of rows) {
     if (r.ratio === null) {
-      table.push([r.workload, r.journal ?? '', r.tool, '', '', '', r.baseline, '', '—', '—', '—', r.note, '', '']);
+      table.push([r.workload, r.journal ?? '', r.tool, '', '', '', r.baseline, '', '—', '—', '—', '', '', '', r.note]);
       continue;
     }
     const born = r.born ? `${r.born.mode}${r.born.mismatch ? ' MISMATCH' : ''} (${r.declared})${r.baselineBorn ? `; baseline ${r.baselineBorn.mode}` : ''}` : '';
@@ -556,6 +556,7 @@ function report({ QUICK, started, rows, workloads, boot, modes, peers, sqliteVer
       born,
       r.cpuS === null || r.cpuS === undefined ? '' : `${r.cpuS.toFixed(2)} / ${r.baselineCpuS.toFixed(2)}`,
       r.otherLoad === null || r.otherLoad === undefined ? '' : `${r.otherLoad.toFixed(2)}${r.otherLoad > 0.25 ? ' busy' : ''}`,
+      r.note ?? '',
     ]);
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((t) => t[i].length)));
