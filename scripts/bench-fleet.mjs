@@ -4,7 +4,12 @@
  * against raw better-sqlite3 baselines and the other tools, all measured in the same run.
  *
  *   npm run bench                 # build, then this (which also runs scripts/bench-boot.mjs)
- *   BENCH_QUICK=1 npm run bench   # a reduced run (small fleets, 2 repetitions): about 2 minutes
+ *   npm run bench:quick           # (BENCH_QUICK=1) a reduced run: check over 50/200/500 dirs, 10-dir
+ *                                 # write fleets, 2 rounds, no warm-up; about 2 minutes (3 on a loaded machine)
+ *
+ * The full run takes about 15-20 minutes on a quiet 2-core machine (far longer on a busy one):
+ * about 350 measured processes, most of the time in the 10k check fleets and in the other tools'
+ * rollback-journal runs (a commit per migration, each synced).
  *
  * Every workload runs twice, on rollback-journal fleets and on WAL fleets (separate rows):
  * "rollback" fleets are files in journal_mode DELETE whose stores declare DELETE (a copy of the
@@ -13,7 +18,8 @@
  *
  *   check    `stores check --root R --json` over 200, 1,000 and 10,000 data dirs of 3 current
  *            store files each, against the raw scan (whole processes; the raw scan does not run
- *            quick_check, stores does). Target at 1,000 and 10,000 dirs ≤ 1.0×.
+ *            quick_check, stores does). Target at 1,000 and 10,000 dirs ≤ 1.0× (in a quick run:
+ *            at its two larger sizes).
  *   rss      peak RSS of that check (GNU time %M: the process with its worker threads) over
  *            10,000 dirs against 1,000: ≤ 1.2× (needs the check fleets: implies their runs).
  *   create   200 absent dirs: `stores up D1 … D200` (CLI) and reconcileFleet(…, { dirs }) (library)
@@ -97,7 +103,7 @@ async function main() {
   const peers = list('BENCH_PEERS', Object.keys(PEERS));
   const KEEP = /^(1|true|yes)$/i.test(process.env.BENCH_KEEP ?? '');
   const P = QUICK
-    ? { check: [50, 200, 1000], checkReps: [2, 2, 1], fleet: 10, reps: 2, warmup: 0 }
+    ? { check: [50, 200, 500], checkReps: [2, 2, 1], fleet: 10, reps: 2, warmup: 0 }
     : { check: [200, 1000, 10000], checkReps: [5, 5, 3], fleet: 200, reps: 5, warmup: 1 };
   const started = Date.now();
   const log = (s) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
