@@ -44,7 +44,8 @@
  * against the raw baseline's; the "whole process" rows compare the same processes' wall times.
  *
  * Output: a table on stdout (progress on stderr), scripts/bench-results.json and docs/bench.svg
- * (BENCH_QUICK: scripts/bench-results.quick.json and docs/bench.quick.svg). Besides the wall
+ * (BENCH_QUICK: scripts/bench-results.quick.json and docs/bench.quick.svg; a selection made with
+ * BENCH_ONLY, BENCH_JOURNAL or BENCH_PEERS: *.partial.json, *.partial.svg). Besides the wall
  * times, each row shows the CPU time of both processes (user+sys, all threads: GNU time) and
  * the "other load": cores kept busy by other processes while they ran (from /proc/stat). On a
  * shared machine a row with other load above 0.25 is noisy; run again when the machine is quiet.
@@ -491,14 +492,15 @@ async function main() {
   const mem = new Database(':memory:');
   const sqliteVersion = mem.prepare('SELECT sqlite_version() AS v').get().v;
   mem.close();
-  report({ QUICK, started, rows, workloads, boot, modes, peers, sqliteVersion });
+  const partial = only.size < WORKLOADS.length || modes.length < Object.keys(JOURNALS).length || peers.length < Object.keys(PEERS).length;
+  report({ QUICK, partial, started, rows, workloads, boot, modes, peers, only: [...only], sqliteVersion });
 }
 
 // ---------------------------------------------------------------------------------------------
 // The report: JSON, chart, table.
 // ---------------------------------------------------------------------------------------------
 
-function report({ QUICK, started, rows, workloads, boot, modes, peers, sqliteVersion }) {
+function report({ QUICK, partial, started, rows, workloads, boot, modes, peers, only, sqliteVersion }) {
   const cpu = os.cpus();
   const version = (name) => {
     try {
@@ -513,6 +515,7 @@ function report({ QUICK, started, rows, workloads, boot, modes, peers, sqliteVer
     bench: 'fleet',
     date: new Date().toISOString(),
     quick: QUICK,
+    partial,
     durationS: Math.round((Date.now() - started) / 1000),
     machine,
     loadavg: os.loadavg(),
@@ -525,6 +528,7 @@ function report({ QUICK, started, rows, workloads, boot, modes, peers, sqliteVer
       umzug: version('umzug'),
       'drizzle-orm': version('drizzle-orm'),
     },
+    workloadIds: only,
     journalModes: modes,
     peers,
     method:
@@ -533,8 +537,10 @@ function report({ QUICK, started, rows, workloads, boot, modes, peers, sqliteVer
     workloads,
     boot,
   };
-  const outJson = path.join(HERE, QUICK ? 'bench-results.quick.json' : 'bench-results.json');
-  const outSvg = path.join(PKG, 'docs', QUICK ? 'bench.quick.svg' : 'bench.svg');
+  // A quick or partial run never overwrites the full run's files (the ones the README shows).
+  const suffix = QUICK ? '.quick' : partial ? '.partial' : '';
+  const outJson = path.join(HERE, `bench-results${suffix}.json`);
+  const outSvg = path.join(PKG, 'docs', `bench${suffix}.svg`);
   fs.writeFileSync(outJson, `${JSON.stringify(result, null, 2)}\n`);
   fs.mkdirSync(path.dirname(outSvg), { recursive: true });
   fs.writeFileSync(outSvg, svg(result));

@@ -71,7 +71,7 @@ export function svg(result) {
   parts.push(
     `<text x="16" y="${ly + 22}" fill="#666" font-size="11">[rollback] fleets: files and store declarations in journal_mode DELETE; [WAL]: in WAL. "library": time inside the process around the call, against the raw baseline's own; otherwise whole processes. stores: one worker thread per core unless noted.</text>`,
   );
-  parts.push(`<text x="16" y="${ly + 38}" fill="#666" font-size="11">scripts/bench-fleet.mjs${result.quick ? ' (BENCH_QUICK)' : ''}, ${result.durationS} s; figures in scripts/bench-results${result.quick ? '.quick' : ''}.json</text>`);
+  parts.push(`<text x="16" y="${ly + 38}" fill="#666" font-size="11">scripts/bench-fleet.mjs${result.quick ? ' (BENCH_QUICK)' : ''}${result.partial ? ` (selection: ${esc(result.workloadIds.join(','))}; ${esc(result.journalModes.join(','))}; peers ${esc(result.peers.join(',') || 'none')})` : ''}, ${result.durationS} s; figures in scripts/bench-results${result.quick ? '.quick' : result.partial ? '.partial' : ''}.json</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
