@@ -25,7 +25,8 @@
  *   create   200 absent dirs: `stores up D1 … D200` (CLI) and reconcileFleet(…, { dirs }) (library)
  *            against raw creation: ≤ 0.5× both; against Kysely, umzug, drizzle: < 1.0×. Each row
  *            shows the journal mode the created files actually have (read from the headers of
- *            a sample of them) beside the one their stores declare.
+ *            a sample of them) beside the one their stores declare (so do upgrade and adopt
+ *            rows, for the files they leave).
  *   noop     `stores up --root R` on 200 current dirs against raw no-op: library
  *            (reconcileFleet, in process) ≤ 0.8×, CLI ≤ 1.5×; openStores + close dir after dir
  *            (in process, no target); against Kysely, umzug, drizzle: < 1.0×.
@@ -459,15 +460,17 @@ async function main() {
       ];
       const s = runner.measure(`${kind} ${mode} ${P.fleet}`, variants, P.reps, P.warmup);
       workloads[kind][mode] = { dirs: P.fleet, states: kind === 'upgrade' ? behindStates : ['legacy'], journalAfter: after, results: s };
-      const w = { workload: kind === 'upgrade' ? `upgrade ${P.fleet} dirs v1…v3 → v4` : `adopt ${P.fleet} legacy dirs`, mode, dirs: P.fleet };
+      const w = { workload: kind === 'upgrade' ? `upgrade ${P.fleet} dirs v1…v3 → v4` : `adopt ${P.fleet} legacy dirs`, mode, dirs: P.fleet, declared: JOURNALS[mode].pragma };
+      const j = (id) => ({ ...after[id], mismatch: after[id].mode !== JOURNALS[mode].header });
+      const cli = { tool: 'stores up (CLI)', subject: s.stores, born: j('stores') };
       if (kind === 'upgrade') {
-        const raw = { baseline: s.raw, baselineName: 'raw upgrade (1 thread)' };
-        row({ ...w, ...raw, tool: 'reconcileFleet (library)', subject: s['stores-lib'], inner: true, target: 0.8 });
-        row({ ...w, ...raw, tool: 'stores up (CLI)', subject: s.stores, target: 1.2 });
-        row({ ...w, ...raw, tool: 'reconcileFleet, whole process', subject: s['stores-lib'] });
+        const raw = { baseline: s.raw, baselineName: 'raw upgrade (1 thread)', baselineBorn: j('raw') };
+        row({ ...w, ...raw, tool: 'reconcileFleet (library)', subject: s['stores-lib'], inner: true, target: 0.8, born: j('stores-lib') });
+        row({ ...w, ...raw, ...cli, target: 1.2 });
+        row({ ...w, ...raw, tool: 'reconcileFleet, whole process', subject: s['stores-lib'], born: j('stores-lib') });
       }
-      row({ ...w, tool: 'stores up (CLI)', subject: s.stores, baseline: s['stores-c1'], baselineName: 'stores up --concurrency 1', target: 1.0, targetKind: '<' });
-      for (const p of tools) row({ ...w, tool: 'stores up (CLI)', subject: s.stores, baseline: s[p], baselineName: PEERS[p], target: 1.0, targetKind: '<' });
+      row({ ...w, ...cli, baseline: s['stores-c1'], baselineName: 'stores up --concurrency 1', baselineBorn: j('stores-c1'), target: 1.0, targetKind: '<' });
+      for (const p of tools) row({ ...w, ...cli, baseline: s[p], baselineName: PEERS[p], baselineBorn: j(p), target: 1.0, targetKind: '<' });
       if (kind === 'adopt' && peers.includes('drizzle')) {
         noteRow({ ...w, tool: 'stores up (CLI)', baselineName: PEERS.drizzle, note: 'not measured: drizzle runs SQL files unconditionally; adoption needs conditional renames and a backup only when dead tables hold rows' });
       }
@@ -546,7 +549,7 @@ function report({ QUICK, partial, started, rows, workloads, boot, modes, peers, 
   fs.writeFileSync(outSvg, svg(result));
 
   const fmt = (v, unit) => (unit === 's' ? `${v.toFixed(3)} s` : unit === 'MB' ? `${v.toFixed(0)} MB` : unit === 'µs' ? `${v.toFixed(0)} µs` : String(v));
-  const table = [['workload', 'journal', 'tool', 'timing', 'median', 'ms/dir', 'baseline', 'baseline median', 'ratio', 'target', 'met?', 'files born (declared)', 'cpu s (tool / baseline)', 'other load', 'note']];
+  const table = [['workload', 'journal', 'tool', 'timing', 'median', 'ms/dir', 'baseline', 'baseline median', 'ratio', 'target', 'met?', 'files after (declared)', 'cpu s (tool / baseline)', 'other load', 'note']];
   for (const r of rows) {
     if (r.ratio === null) {
       table.push([r.workload, r.journal ?? '', r.tool, '', '', '', r.baseline, '', '—', '—', '—', '', '', '', r.note]);

@@ -5,8 +5,8 @@
 export function svg(result) {
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   const rows = result.rows;
-  const W = 1180;
-  const labelW = 560;
+  const W = 1240;
+  const labelW = 620;
   const barX = labelW + 12;
   const valueW = 250;
   const barW = W - barX - valueW - 16;
@@ -44,7 +44,7 @@ export function svg(result) {
     const colour = r.met === null || r.met === undefined ? '#8a8a8a' : r.met ? '#2e7d32' : '#c62828';
     if (i % 2 === 0) parts.push(`<rect x="8" y="${y}" width="${W - 16}" height="${rowH}" fill="#f6f6f6"/>`);
     const busy = r.otherLoad !== null && r.otherLoad !== undefined && r.otherLoad > 0.25 ? '  ⚠ busy' : '';
-    const born = r.born && r.born.mismatch ? `  files born ${r.born.mode}, declared ${r.declared}` : '';
+    const born = r.born && r.born.mismatch ? `  files ${r.workload.startsWith('create') ? 'born' : 'left'} ${r.born.mode}, declared ${r.declared}` : '';
     const journal = r.journal ? ` [${r.journal}]` : '';
     parts.push(
       `<text x="16" y="${y + 16}" fill="#111" clip-path="url(#labels)"><tspan font-weight="600">${esc(r.workload)}${esc(journal)}</tspan><tspan fill="#555"> · ${esc(r.tool)} vs ${esc(r.baseline)}</tspan>` +
