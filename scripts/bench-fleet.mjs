@@ -7,9 +7,10 @@
  *   npm run bench:quick           # (BENCH_QUICK=1) a reduced run: check over 50/200/500 dirs, 10-dir
  *                                 # write fleets, 2 rounds, no warm-up; about 2 minutes (3 on a loaded machine)
  *
- * The full run takes about 15-20 minutes on a quiet 2-core machine (far longer on a busy one):
- * about 350 measured processes, most of the time in the 10k check fleets and in the other tools'
- * rollback-journal runs (a commit per migration, each synced).
+ * The full run should take about 20 minutes on a quiet 2-core machine (an estimate from the quick
+ * run's structure; an hour or more on a busy one): about 350 measured processes, most of the time
+ * in the 10k check fleets and in the other tools' rollback-journal runs (each migration its own
+ * synced commit).
  *
  * Every workload runs twice, on rollback-journal fleets and on WAL fleets (separate rows):
  * "rollback" fleets are files in journal_mode DELETE whose stores declare DELETE (a copy of the
