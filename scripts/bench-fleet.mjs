@@ -57,7 +57,7 @@
  * default is all three; empty for none), BENCH_DIR (where the fleets are built; default the OS
  * temp dir; about 2 GB for a 10k fleet), BENCH_KEEP=1 (keep the fleets), BENCH_CLI (another build
  * of the CLI to measure, e.g. a modified copy of dist/cli/main.js), BENCH_LIB (the same for
- * dist/index.js, used by the library rows).
+ * dist/index.js, used by the library rows; bench-boot.mjs always uses dist/index.js).
  *
  * `node scripts/bench-fleet.mjs --render [RESULTS.json] [OUT.svg]` redraws the chart from a results file.
  *
