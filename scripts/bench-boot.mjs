@@ -27,7 +27,7 @@ const registryDir = path.join(root, 'stores');
 if (!fs.existsSync(distIndex)) throw new Error(`${distIndex} not found: run \`npx tsc -p .\` first`);
 const { loadRegistry, openStores } = await import(pathToFileURL(distIndex).href);
 
-const TARGET = 1.5;
+const TARGET = 1.2;
 const JSON_ONLY = process.argv.includes('--json');
 const intEnv = (name, dflt) => {
   const v = process.env[name];
