@@ -7,7 +7,7 @@
  * after each path; and a second pass finds the file current.
  */
 import Database from 'better-sqlite3';
-import type { Registry, Store } from './registry/types.js';
+import type { Registry, Store } from './types.js';
 import { classify } from './engine/classify.js';
 import { reconcileConnection } from './engine/apply.js';
 import { collect, type FileStat } from './engine/probe.js';

@@ -8,8 +8,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reconcileStore } from '../src/engine/reconcile.js';
-import { createRegistry } from '../src/registry/define.js';
-import type { Registry } from '../src/registry/types.js';
+import { createRegistry } from '../src/api.js';
+import type { Registry } from '../src/types.js';
 import type { Report } from '../src/report.js';
 import { CLI, STORES, cli, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
 

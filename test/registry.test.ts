@@ -4,11 +4,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { RegistryError } from '../src/errors.js';
-import { createRegistry } from '../src/registry/define.js';
-import { loadRegistry } from '../src/registry/load.js';
-import { STORES, storesFile, tmpDir } from './helpers.js';
+import { createRegistry, loadRegistry } from '../src/api.js';
+import { ROOT, STORES, storesFile, tmpDir } from './helpers.js';
 
 /** A copy of the shipped registry, changed by `edit`, then loaded. */
 async function loadEdited(edit: (dir: string) => void): Promise<RegistryError> {
@@ -140,5 +140,31 @@ describe('createRegistry (built in code)', () => {
     expect(msgs).toMatch(/store name "\.\.\/x"/);
     expect(msgs).toMatch(/file name "dir\/c\.db"/);
     expect(msgs).toMatch(/version must be a whole number/);
+  });
+});
+
+describe('layers', () => {
+  /** The modules `file` imports (static, dynamic, type-only, re-exports), as TypeScript reads them, resolved to paths. */
+  function importsOf(file: string, text = fs.readFileSync(file, 'utf8')): string[] {
+    return ts
+      .preProcessFile(text, true, true)
+      .importedFiles.map((f) => f.fileName)
+      .filter((spec) => spec.startsWith('.'))
+      .map((spec) => path.resolve(path.dirname(file), spec));
+  }
+  const engine = path.join(ROOT, 'src', 'engine') + path.sep;
+
+  it('reads every kind of import, so the check below cannot pass by missing one', () => {
+    const file = path.join(ROOT, 'src', 'registry', 'x.ts');
+    const text = "import type { A } from '../engine/a.js';\nexport { b } from '../engine/b.js';\nconst c = await import('../engine/c.js');\nimport './d.js';";
+    expect(importsOf(file, text).filter((f) => f.startsWith(engine))).toHaveLength(3);
+  });
+
+  it('no file under src/registry/ imports from src/engine/ (computing what versions must be is the engine\'s)', () => {
+    const dir = path.join(ROOT, 'src', 'registry');
+    const files = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(0);
+    const crossings = files.flatMap((f) => importsOf(path.join(dir, f)).filter((i) => i.startsWith(engine)).map((i) => `${f} imports ${path.relative(ROOT, i)}`));
+    expect(crossings).toEqual([]);
   });
 });

@@ -2,8 +2,8 @@
  * `stores verify` as a library call: the shipped registry is proven; broken histories are caught.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRegistry } from '../src/registry/define.js';
-import type { Registry, StoreDefinition } from '../src/registry/types.js';
+import { createRegistry } from '../src/api.js';
+import type { Registry, StoreDefinition } from '../src/types.js';
 import { verifyRegistry } from '../src/verify.js';
 import { registry, storesFile } from './helpers.js';
 

@@ -3,7 +3,7 @@
  * a message for the operator. Pure: no I/O.
  */
 import type { Status } from '../errors.js';
-import type { RenameRule, Store } from '../registry/types.js';
+import type { RenameRule, Store } from '../types.js';
 import { diff, summarizeChanges } from '../schema/diff.js';
 import type { Change, MasterRow, Snapshot, Table } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';

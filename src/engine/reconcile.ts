@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import type { Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';

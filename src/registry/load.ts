@@ -1,13 +1,12 @@
 /**
- * Reads a registry folder (see README, "The registry on disk") into store definitions and
- * validates them with {@link createRegistry}.
+ * Reads a registry folder (see README, "The registry on disk") into store definitions; the
+ * public `loadRegistry` (src/api.ts) validates them with `createRegistry`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RegistryError, type RegistryProblem } from '../errors.js';
-import { createRegistry } from './define.js';
-import type { LegacyDefinition, MigrationDefinition, Registry, StepFunction, StoreDefinition } from './types.js';
+import type { LegacyDefinition, MigrationDefinition, StepFunction, StoreDefinition } from './types.js';
 
 const MIGRATION_FILE = /^(\d+)-[A-Za-z0-9._-]+\.(sql|js|mjs)$/;
 const STORE_JSON_KEYS = new Set(['file', 'version', 'minVersion', 'oldestSchema', 'seed', 'legacy', 'connection', 'checkpointOnClose', 'invariants', 'description']);
@@ -19,15 +18,12 @@ export interface LoadOptions {
 }
 
 /**
- * Loads and validates the registry in folder `dir`: one sub-folder per store holding
- * `store.json` and `schema.sql`, and optionally `migrations/`, `versions/`, `seed.sql`,
- * `legacy/`. Throws {@link RegistryError} (every problem, each naming the store and the file)
- * before any data file is opened.
- *
- * @example
- * const registry = await loadRegistry('stores');
+ * Reads the registry in folder `dir`: one sub-folder per store holding `store.json` and
+ * `schema.sql`, and optionally `migrations/`, `versions/`, `seed.sql`, `legacy/`. Throws
+ * {@link RegistryError} (every problem, each naming the store and the file) when a folder
+ * cannot be read as a store; validation is the caller's.
  */
-export async function loadRegistry(dir: string, options: LoadOptions = {}): Promise<Registry> {
+export async function readRegistryFolder(dir: string, options: LoadOptions = {}): Promise<{ root: string; defs: StoreDefinition[] }> {
   const root = path.resolve(dir);
   let entries: fs.Dirent[];
   try {
@@ -70,7 +66,7 @@ export async function loadRegistry(dir: string, options: LoadOptions = {}): Prom
   if (defs.length === 0) {
     throw new RegistryError([{ store: null, file: root, message: 'no store folder here (a store folder holds store.json and schema.sql)' }]);
   }
-  return createRegistry(defs, root);
+  return { root, defs };
 }
 
 function readText(file: string, store: string): string {

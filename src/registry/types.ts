@@ -2,8 +2,6 @@
  * The registry: the stores a binary knows, as declared (on disk or in code) and as validated.
  */
 import type Database from 'better-sqlite3';
-import type { MasterRow, Snapshot } from '../schema/model.js';
-import type { DestructiveAnalysis } from '../engine/destructive.js';
 
 /** What a JavaScript migration step receives besides the connection. */
 export interface StepContext {
@@ -106,20 +104,11 @@ export const DEFAULT_CONNECTION: ConnectionSettings = Object.freeze({
   temp_store: 'MEMORY',
 });
 
-/** What a store's schema must be at each version, computed once in memory at load time. */
-export interface Expectations {
-  /** Snapshot per supported version (minVersion … version); `version` is the baseline's. */
-  readonly snapshots: ReadonlyMap<number, Snapshot>;
-  /** The baseline's `sqlite_schema` rows: a file whose rows match these is current at a glance. */
-  readonly baselineMaster: readonly MasterRow[];
-  /** The oldest version's objects in creation order (used to complete adopted legacy files). */
-  readonly oldestObjects: readonly MasterRow[];
-  /** The baseline's objects in creation order (used by --repair). */
-  readonly baselineObjects: readonly MasterRow[];
-}
-
-/** A validated store. */
-export interface Store {
+/**
+ * A validated store declaration, defaults applied. What each version must look like (run in
+ * memory) is the engine's to compute: see `Store` in src/types.ts and src/engine/expect.ts.
+ */
+export interface StoreSpec {
   readonly name: string;
   readonly file: string;
   readonly version: number;
@@ -136,14 +125,4 @@ export interface Store {
   readonly checkpointOnClose: 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE' | null;
   readonly invariants: readonly Invariant[];
   readonly sources: NonNullable<StoreDefinition['sources']>;
-  readonly expect: Expectations;
-  /** What each SQL migration destroys (by the version it brings the file to). */
-  readonly destructive: ReadonlyMap<number, DestructiveAnalysis>;
-}
-
-/** A validated registry. */
-export interface Registry {
-  /** Where it came from: a folder path, or `code`. */
-  readonly source: string;
-  readonly stores: readonly Store[];
 }
