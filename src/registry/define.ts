@@ -5,7 +5,7 @@
  */
 import type { RegistryProblem } from '../errors.js';
 import { foldCase, splitStatements, tokenize } from '../sql/tokens.js';
-import { DEFAULT_CONNECTION, type ConnectionSettings, type StoreDefinition, type StoreSpec } from './types.js';
+import { CHECKPOINT_MODES, DEFAULT_CONNECTION, type ConnectionSettings, type StoreDefinition, type StoreSpec } from './types.js';
 
 /** Pragmas a store's connection settings may name (values are checked too: no SQL gets in). */
 export const ALLOWED_PRAGMAS = new Set([
@@ -26,6 +26,12 @@ export const ALLOWED_PRAGMAS = new Set([
   'cell_size_check',
   'analysis_limit',
 ]);
+
+/** A connection setting's value when it is not a whole number: one plain word, so no SQL gets in. */
+export const PRAGMA_WORD = /^[A-Za-z0-9_-]+$/;
+
+/** The largest version: SQLite keeps `user_version` as a signed 32-bit integer. */
+export const MAX_VERSION = 2_147_483_647;
 
 const STORE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -66,8 +72,8 @@ function validateStore(def: StoreDefinition): Validated {
   }
   const version = def.version;
   const minVersion = def.minVersion ?? def.version;
-  if (!Number.isInteger(version) || version < 1 || version > 2_147_483_647) {
-    problem(at(def, 'store'), `version must be a whole number from 1 to 2147483647 (SQLite's user_version range), found ${JSON.stringify(version)}`);
+  if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
+    problem(at(def, 'store'), `version must be a whole number from 1 to ${MAX_VERSION} (SQLite's user_version range), found ${JSON.stringify(version)}`);
   }
   if (!Number.isInteger(minVersion) || minVersion < 1 || minVersion > version) {
     problem(at(def, 'store'), `minVersion must be a whole number from 1 to version (${version}), found ${JSON.stringify(def.minVersion)}`);
@@ -104,9 +110,13 @@ function validateStore(def: StoreDefinition): Validated {
   const connection: ConnectionSettings = def.connection ?? DEFAULT_CONNECTION;
   for (const [k, v] of Object.entries(connection)) {
     if (!ALLOWED_PRAGMAS.has(k)) problem(at(def, 'store'), `connection setting ${JSON.stringify(k)} is not a pragma stores applies (allowed: ${[...ALLOWED_PRAGMAS].join(', ')})`);
-    if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && /^[A-Za-z0-9_-]+$/.test(v))) {
+    if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && PRAGMA_WORD.test(v))) {
       problem(at(def, 'store'), `connection setting ${k} has value ${JSON.stringify(v)}: use a whole number or a single word`);
     }
+  }
+  const checkpoint = def.checkpointOnClose;
+  if (checkpoint !== undefined && checkpoint !== null && !CHECKPOINT_MODES.includes(checkpoint)) {
+    problem(at(def, 'store'), `checkpointOnClose is ${JSON.stringify(checkpoint)}: use one of ${CHECKPOINT_MODES.join(', ')}, or null for none`);
   }
   const frozen = new Map<number, string>();
   for (const [k, sql] of Object.entries(def.frozen ?? {})) {

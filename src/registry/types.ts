@@ -58,6 +58,10 @@ export interface Invariant {
   readonly sql: string;
 }
 
+/** `wal_checkpoint` modes `close()` may run. */
+export const CHECKPOINT_MODES = ['PASSIVE', 'FULL', 'RESTART', 'TRUNCATE'] as const;
+export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
+
 /** Pragma name → value, applied in insertion order on every open. */
 export type ConnectionSettings = Readonly<Record<string, string | number>>;
 
@@ -86,7 +90,7 @@ export interface StoreDefinition {
   /** Pragmas applied on every open, in order (default: {@link DEFAULT_CONNECTION}). */
   readonly connection?: ConnectionSettings;
   /** `wal_checkpoint` mode run by `close()` (default `TRUNCATE`; `null` for none). */
-  readonly checkpointOnClose?: 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE' | null;
+  readonly checkpointOnClose?: CheckpointMode | null;
   readonly invariants?: readonly Invariant[];
   /** Where each part came from, for error messages (file paths when loaded from disk). */
   readonly sources?: Readonly<Partial<Record<'dir' | 'schema' | 'oldestSchema' | 'seed' | 'store', string>>> &
@@ -122,7 +126,7 @@ export interface StoreSpec {
   readonly seed: string | null;
   readonly legacy: Required<LegacyDefinition>;
   readonly connection: ConnectionSettings;
-  readonly checkpointOnClose: 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE' | null;
+  readonly checkpointOnClose: CheckpointMode | null;
   readonly invariants: readonly Invariant[];
   readonly sources: NonNullable<StoreDefinition['sources']>;
 }
