@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { RegistryError } from '../src/errors.js';
 import { createRegistry, loadRegistry } from '../src/api.js';
 import { storeJsonSchema, storeJsonSchemaText } from '../src/registry/store-json.js';
-import { ROOT, STORES, storesFile, tmpDir } from './helpers.js';
+import { ROOT, STORES, cli, storesFile, tmpDir } from './helpers.js';
 
 /** A copy of the shipped registry, changed by `edit`, then loaded. */
 async function loadEdited(edit: (dir: string) => void): Promise<RegistryError> {
@@ -122,6 +122,17 @@ describe('loadRegistry', () => {
       for (const p of err.problems) expect(err.message).toContain(`sagas: ${p.file}: ${p.message}`);
     });
   }
+
+  it('the CLI refuses a store.json typo with exit 2 before looking at any data dir, and says where', () => {
+    const dir = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, dir, { recursive: true });
+    editJson(path.join(dir, 'sagas/store.json'), (j) => (j.checkpointOnClose = 'TRUNCTAE'));
+    const root = tmpDir();
+    const r = cli(['check', '--stores', dir, '--root', root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path.join(dir, 'sagas', 'store.json')}: checkpointOnClose: found "TRUNCTAE"; allowed: "PASSIVE", "FULL", "RESTART", "TRUNCATE" or null (did you mean "TRUNCATE"?)`);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
 
   it('accepts "$schema" in store.json; every shipped store.json points at the shipped JSON Schema', async () => {
     const err = await loadEdited((d) => {
