@@ -86,26 +86,26 @@ export function checkStoreJson(raw: unknown): { value: StoreJson } | { errors: s
 }
 
 type Path = readonly PropertyKey[];
-interface Node {
+interface SchemaNode {
   type?: string;
   title?: string;
   description?: string;
   enum?: unknown[];
-  anyOf?: Node[];
-  properties?: Record<string, Node>;
-  items?: Node;
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
   pattern?: string;
   minimum?: number;
   maximum?: number;
 }
 
-let jsonSchema: Node | null = null;
+let jsonSchema: SchemaNode | null = null;
 
 /** The JSON Schema node that describes the value at `path` (made once, on the first error). */
-function nodeAt(path: Path): Node | undefined {
-  let node: Node | undefined = (jsonSchema ??= storeJsonSchema() as Node);
+function nodeAt(path: Path): SchemaNode | undefined {
+  let node: SchemaNode | undefined = (jsonSchema ??= storeJsonSchema() as SchemaNode);
   for (const seg of path) {
-    const alts: Node[] = node ? [node, ...(node.anyOf ?? [])] : [];
+    const alts: SchemaNode[] = node ? [node, ...(node.anyOf ?? [])] : [];
     node = typeof seg === 'number' ? alts.find((a) => a.items)?.items : alts.find((a) => a.properties?.[String(seg)])?.properties?.[String(seg)];
   }
   return node;
@@ -145,7 +145,7 @@ function shown(v: unknown): string {
 }
 
 /** What a JSON Schema node allows, for people: one phrase per alternative. */
-function alternatives(node: Node): string[] {
+function alternatives(node: SchemaNode): string[] {
   if (node.title) return [node.title];
   if (node.enum) return node.enum.map((v) => JSON.stringify(v));
   if (node.anyOf) return node.anyOf.flatMap(alternatives);
@@ -169,7 +169,7 @@ function alternatives(node: Node): string[] {
   }
 }
 
-function enumValues(node: Node): string[] {
+function enumValues(node: SchemaNode): string[] {
   return [...(node.enum ?? []), ...(node.anyOf ?? []).flatMap((a) => a.enum ?? [])].filter((v): v is string => typeof v === 'string');
 }
 
