@@ -1,9 +1,52 @@
 /**
- * Whole roots in code: the same engine and the same report as the CLI's `--json`.
+ * The public entry points that compose the layers: a registry is read and validated plainly
+ * (registry/), then what each version must be is computed in memory (engine/expect.ts); whole
+ * roots run through the same engine and give the same report as the CLI's `--json`.
  */
-import type { Registry } from './registry/types.js';
+import { RegistryError } from './errors.js';
+import type { Registry, Store, StoreDefinition } from './types.js';
 import type { Report } from './report.js';
 import { runFleet, type FleetOptions } from './fleet/run.js';
+import { validateDefinitions } from './registry/define.js';
+import { readRegistryFolder, type LoadOptions } from './registry/load.js';
+import { expectStore } from './engine/expect.js';
+
+export type { LoadOptions } from './registry/load.js';
+
+/**
+ * Validates store definitions and returns a registry, or throws {@link RegistryError} listing
+ * every problem (each naming its store and file). Runs baselines, migrations, seeds and legacy
+ * samples in memory; opens no data file.
+ *
+ * @example
+ * const registry = createRegistry([{ name: 'jobs', file: 'jobs.db', version: 1, schema: 'CREATE TABLE job (id TEXT PRIMARY KEY)' }]);
+ */
+export function createRegistry<const Defs extends readonly StoreDefinition[]>(defs: Defs, source = 'code'): Registry<Defs[number]['name']> {
+  const { specs, problems } = validateDefinitions(defs, source);
+  const stores: Store[] = [];
+  for (const spec of specs) {
+    const built = expectStore(spec);
+    problems.push(...built.problems);
+    if (built.store) stores.push(built.store);
+  }
+  if (problems.length > 0) throw new RegistryError(problems);
+  // Every store's name is its definition's.
+  return { source, stores } as Registry<Defs[number]['name']>;
+}
+
+/**
+ * Loads and validates the registry in folder `dir`: one sub-folder per store holding
+ * `store.json` and `schema.sql`, and optionally `migrations/`, `versions/`, `seed.sql`,
+ * `legacy/`. Throws {@link RegistryError} (every problem, each naming the store and the file)
+ * before any data file is opened.
+ *
+ * @example
+ * const registry = await loadRegistry('stores');
+ */
+export async function loadRegistry(dir: string, options: LoadOptions = {}): Promise<Registry> {
+  const { root, defs } = await readRegistryFolder(dir, options);
+  return createRegistry(defs, root);
+}
 
 export interface FleetRunOptions extends Omit<FleetOptions, 'mode'> {
   /** Data dirs named directly (besides those discovered under the roots). */

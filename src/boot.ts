@@ -11,7 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { messageOf, MissingStoresError, StoreError, type RefusedStatus, type StoreRefusal } from './errors.js';
 import { isRefusedStatus, type StoreReport } from './report.js';
-import type { Registry, Store } from './registry/types.js';
+import type { Registry, Store } from './types.js';
 import type { Classification } from './engine/classify.js';
 import { busyTimeout, isBusy, openPlainFile, type FileFacts, type FileStat } from './engine/probe.js';
 import { lookAt } from './engine/look.js';

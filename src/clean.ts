@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Registry, Store } from './registry/types.js';
+import type { Registry, Store } from './types.js';
 import { isBusy, statFile } from './engine/probe.js';
 
 export interface CleanOptions {

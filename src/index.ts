@@ -8,8 +8,7 @@
  * stores.db.objects.prepare('SELECT 1').get();
  * await stores.close();
  */
-export { loadRegistry, type LoadOptions } from './registry/load.js';
-export { createRegistry } from './registry/define.js';
+export { loadRegistry, createRegistry, type LoadOptions } from './api.js';
 export {
   DEFAULT_CONNECTION,
   type ConnectionSettings,
@@ -22,7 +21,9 @@ export {
   type StepFunction,
   type Store,
   type StoreDefinition,
-} from './registry/types.js';
+  type StoreSpec,
+  type Expectations,
+} from './types.js';
 export { openStores, applySettings, type OpenOptions, type OpenStores } from './boot.js';
 export { checkFleet, reconcileFleet, type FleetRunOptions } from './api.js';
 export { reconcileStore, type ReconcileOptions } from './engine/reconcile.js';

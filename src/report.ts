@@ -2,7 +2,7 @@
  * The report every command and the fleet library return: plain data, the `--json` document.
  */
 import { REFUSED_STATUSES, type Status } from './errors.js';
-import type { Registry } from './registry/types.js';
+import type { Registry } from './types.js';
 import type { Change } from './schema/model.js';
 
 export type Action = 'created' | 'initialized' | 'migrated' | 'adopted' | 'repaired' | 'unchanged' | 'refused' | 'planned';

@@ -9,7 +9,7 @@
  * The engine does the work, as `up` would: its refusals are verify's failures.
  */
 import Database from 'better-sqlite3';
-import type { Registry, Store } from './registry/types.js';
+import type { Registry, Store } from './types.js';
 import { classify } from './engine/classify.js';
 import { reconcileConnection } from './engine/apply.js';
 import { ALREADY_DANGLING } from './engine/dangling.js';

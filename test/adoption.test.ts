@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { classify } from '../src/engine/classify.js';
 import { probe } from '../src/engine/probe.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
-import { createRegistry } from '../src/registry/define.js';
-import type { LegacyDefinition, Store } from '../src/registry/types.js';
+import { createRegistry } from '../src/api.js';
+import type { LegacyDefinition, Store } from '../src/types.js';
 import { verifyRegistry } from '../src/verify.js';
 import { fingerprint, query, registry, storesFile, tmpDir, userVersion, writeSql } from './helpers.js';
 

@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStores } from '../src/boot.js';
 import { StoreError } from '../src/errors.js';
-import type { Registry } from '../src/registry/types.js';
-import { createRegistry } from '../src/registry/define.js';
+import type { Registry } from '../src/types.js';
+import { createRegistry } from '../src/api.js';
 import { OBJECTS_ROWS_V1, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStores } from '../src/boot.js';
 import { MissingStoresError } from '../src/errors.js';
-import { loadRegistry } from '../src/registry/load.js';
-import type { Registry } from '../src/registry/types.js';
+import { loadRegistry } from '../src/api.js';
+import type { Registry } from '../src/types.js';
 import { CLI, ROOT, STORES, cli, fingerprint, registry, store, tmpDir, writeAt } from './helpers.js';
 
 let reg: Registry;

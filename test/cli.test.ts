@@ -25,7 +25,7 @@ import {
   writeSql,
   type CliResult,
 } from './helpers.js';
-import type { Registry } from '../src/registry/types.js';
+import type { Registry } from '../src/types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers local to this file

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Registry } from '../src/registry/types.js';
+import type { Registry } from '../src/types.js';
 import type { Report } from '../src/report.js';
 import { CLI, OBJECTS_ROWS_V1, ROOT, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
 

@@ -23,11 +23,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Registry, Store } from '../src/registry/types.js';
+import type { Registry, Store } from '../src/types.js';
 import type { Report } from '../src/report.js';
 import { diff, summarizeChanges } from '../src/schema/diff.js';
 import { inspect } from '../src/schema/inspect.js';
-import { loadRegistry } from '../src/registry/load.js';
+import { loadRegistry } from '../src/api.js';
 import { CLI, ROOT, STORES, store, tmpDir, writeAt, writeSql } from './helpers.js';
 
 const KILLS = Number(process.env.STORES_CRASH_KILLS ?? 50);

@@ -11,9 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { openStores } from '../src/boot.js';
 import { analyzeMigration } from '../src/engine/destructive.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
-import { createRegistry } from '../src/registry/define.js';
-import { loadRegistry } from '../src/registry/load.js';
-import type { Store, StoreDefinition } from '../src/registry/types.js';
+import { createRegistry } from '../src/api.js';
+import { loadRegistry } from '../src/api.js';
+import type { Store, StoreDefinition } from '../src/types.js';
 import { verifyRegistry } from '../src/verify.js';
 import { cli, fingerprint, query, tmpDir, userVersion, writeSql } from './helpers.js';
 

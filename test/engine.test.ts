@@ -7,8 +7,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reconcileStore } from '../src/engine/reconcile.js';
-import { createRegistry } from '../src/registry/define.js';
-import type { Registry, Store } from '../src/registry/types.js';
+import { createRegistry } from '../src/api.js';
+import type { Registry, Store } from '../src/types.js';
 import { OBJECTS_ROWS_V1, ROOT, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;

@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reconcileStore } from '../src/engine/reconcile.js';
-import { createRegistry } from '../src/registry/define.js';
-import { loadRegistry } from '../src/registry/load.js';
-import type { Registry, Store, StoreDefinition } from '../src/registry/types.js';
+import { createRegistry, loadRegistry } from '../src/api.js';
+import type { Registry, Store, StoreDefinition } from '../src/types.js';
 import { verifyRegistry } from '../src/verify.js';
 import { ROOT, STORES, cli, fingerprint, query, tmpDir, userVersion, writeSql } from './helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Registry } from '../src/registry/types.js';
+import type { Registry } from '../src/types.js';
 import type { Status } from '../src/errors.js';
 import { store, storesFile, writeAt, writeSql } from './helpers.js';
 

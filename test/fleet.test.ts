@@ -8,7 +8,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkFleet, reconcileFleet } from '../src/api.js';
 import { discover } from '../src/fleet/discover.js';
-import type { Registry } from '../src/registry/types.js';
+import type { Registry } from '../src/types.js';
 import type { Report } from '../src/report.js';
 import { buildFleet } from './fleet-builder.js';
 import { CLI, ROOT, STORES, cli, fingerprint, registry, store, tmpDir, unprivilegedCli, userVersion, writeAt, writeSql } from './helpers.js';
@@ -205,7 +205,7 @@ describe('workers that cannot start', () => {
     // cross threads; a registry of SQL only is handed over as data).
     fs.rmSync(path.join(stores, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
     fs.writeFileSync(path.join(stores, 'objects/migrations/003-user-hidden.mjs'), "export default (db) => db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n");
-    const { loadRegistry } = await import('../src/registry/load.js');
+    const { loadRegistry } = await import('../src/api.js');
     const gone = await loadRegistry(stores);
     fs.rmSync(stores, { recursive: true });
     const root = path.join(tmpDir(), 'data');

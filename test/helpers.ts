@@ -9,8 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
-import { loadRegistry } from '../src/registry/load.js';
-import type { Registry, Store } from '../src/registry/types.js';
+import { loadRegistry } from '../src/api.js';
+import type { Registry, Store } from '../src/types.js';
 import { runStep } from '../src/engine/steps.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -9,8 +9,8 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertSameFile, openPlainFile, statLight } from '../src/engine/probe.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
-import { createRegistry } from '../src/registry/define.js';
-import type { Registry } from '../src/registry/types.js';
+import { createRegistry } from '../src/api.js';
+import type { Registry } from '../src/types.js';
 import type { Report } from '../src/report.js';
 import { CLI, OBJECTS_ROWS_V1, STORES, cli, fingerprint, query, registry, store, storesFile, tmpDir, unprivilegedCli, userVersion, writeAt, writeSql } from './helpers.js';
 

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFleet } from '../src/api.js';
-import { createRegistry } from '../src/registry/define.js';
+import { createRegistry } from '../src/api.js';
 import { diff } from '../src/schema/diff.js';
 import { inspect } from '../src/schema/inspect.js';
 import type { Change, Snapshot } from '../src/schema/model.js';

@@ -10,7 +10,7 @@ import { reconcileConnection } from '../src/engine/apply.js';
 import { lookAt } from '../src/engine/look.js';
 import { plan as makePlan, type Plan } from '../src/engine/plan.js';
 import { decide, render } from '../src/engine/reconcile.js';
-import type { Registry } from '../src/registry/types.js';
+import type { Registry } from '../src/types.js';
 import { OBJECTS_ROWS_V1, registry, store, tmpDir, userVersion, writeAt } from './helpers.js';
 
 let reg: Registry;

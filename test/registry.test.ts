@@ -4,11 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { RegistryError } from '../src/errors.js';
-import { createRegistry } from '../src/registry/define.js';
-import { loadRegistry } from '../src/registry/load.js';
-import { STORES, storesFile, tmpDir } from './helpers.js';
+import { createRegistry, loadRegistry } from '../src/api.js';
+import { storeJsonSchema, storeJsonSchemaText } from '../src/registry/store-json.js';
+import { ROOT, STORES, cli, storesFile, tmpDir } from './helpers.js';
 
 /** A copy of the shipped registry, changed by `edit`, then loaded. */
 async function loadEdited(edit: (dir: string) => void): Promise<RegistryError> {
@@ -72,7 +73,7 @@ describe('loadRegistry', () => {
     ['a dead table the baseline has', (d) => editJson(path.join(d, 'objects/store.json'), (j) => j.legacy.deadTables.push('db_temp')), /dead table db_temp is in the baseline/, 'objects/store.json'],
     ['a missing frozen oldest schema', (d) => fs.rmSync(path.join(d, 'objects/versions/001.sql')), /schema of version 1 .* is missing/, 'objects/versions/001.sql'],
     ['transaction control in a migration', (d) => fs.writeFileSync(path.join(d, 'objects/migrations/002-agent-definitions-updated-at.sql'), 'BEGIN; ALTER TABLE db_agent_definitions ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0; COMMIT;'), /the engine owns transactions/, 'objects/migrations/002'],
-    ['an unknown connection pragma', (d) => editJson(path.join(d, 'sagas/store.json'), (j) => (j.connection.evil = "x'; DROP TABLE saga; --")), /not a pragma stores applies/, 'sagas/store.json'],
+    ['an unknown connection pragma', (d) => editJson(path.join(d, 'sagas/store.json'), (j) => (j.connection.evil = "x'; DROP TABLE saga; --")), /unknown field "connection\.evil"; allowed in connection: busy_timeout, /, 'sagas/store.json'],
     ['an unknown store.json field', (d) => editJson(path.join(d, 'sagas/store.json'), (j) => (j.verison = 2)), /unknown field "verison"/, 'sagas/store.json'],
     ['invalid JSON', (d) => fs.writeFileSync(path.join(d, 'sagas/store.json'), '{ "file": '), /not valid JSON/, 'sagas/store.json'],
     ['a non-idempotent seed', (d) => fs.writeFileSync(path.join(d, 'objects/seed.sql'), "INSERT INTO db_memory_bundles (id, name) VALUES ('blank', '');"), /idempotent/, 'objects/seed.sql'],
@@ -98,6 +99,67 @@ describe('loadRegistry', () => {
     });
   }
 
+  // store.json is checked against its schema: each problem names the file, the field path, what
+  // was found and what is allowed (with the nearest valid value for a typo).
+  const typos: [string, (j: Record<string, any>) => void, string | string[]][] = [
+    ['an enum typo', (j) => (j.checkpointOnClose = 'TRUNCTAE'), 'checkpointOnClose: found "TRUNCTAE"; allowed: "PASSIVE", "FULL", "RESTART", "TRUNCATE" or null (did you mean "TRUNCATE"?)'],
+    ['a wrong type for legacy', (j) => (j.legacy = 7), 'legacy: found 7; allowed: an object with fields renames, renameColumns, dropIndexes, dropColumns, deadTables, samples'],
+    ['an unknown field', (j) => (j.verison = 2), 'unknown field "verison" (did you mean "version"?); allowed: $schema, description, file, version, minVersion, oldestSchema, seed, legacy, connection, checkpointOnClose, invariants'],
+    ['a nested wrong type in legacy.renames', (j) => (j.legacy.renames = [{ from: 'old_saga', to: 3 }]), 'legacy.renames[0].to: found 3; allowed: a string'],
+    ['a misspelt key in legacy.renames', (j) => (j.legacy.renames = [{ form: 'old_saga', to: 'saga' }]), [
+      'legacy.renames[0].from is required: a string — the old table name',
+      'unknown field "legacy.renames[0].form" (did you mean "legacy.renames[0].from"?); allowed in legacy.renames[0]: from, to',
+    ]],
+    ['a connection pragma value of the wrong type', (j) => (j.connection.busy_timeout = true), "connection.busy_timeout: found true; allowed: a whole number or a single word (letters, digits, '_' or '-')"],
+    ['a connection pragma value that is not one word', (j) => (j.connection.journal_mode = 'WAL; DROP TABLE saga'), `connection.journal_mode: found "WAL; DROP TABLE saga"; allowed: a whole number or a single word (letters, digits, '_' or '-')`],
+    ['a missing required field', (j) => delete j.file, 'file is required: a string — the file name in a data dir, e.g. "objects.db" (a plain name, never a path)'],
+    ['a fractional version', (j) => (j.version = 1.5), 'version: found 1.5; allowed: a whole number from 1 to 2147483647'],
+  ];
+  for (const [name, change, messages] of typos) {
+    it(`rejects ${name} in store.json, naming the file, the field, what was found and what is allowed`, async () => {
+      const err = await loadEdited((d) => editJson(path.join(d, 'sagas/store.json'), change));
+      const file = expect.stringMatching(/[/\\]sagas[/\\]store\.json$/);
+      expect(err.problems).toEqual([messages].flat().map((message) => ({ store: 'sagas', file, message })));
+      for (const p of err.problems) expect(err.message).toContain(`sagas: ${p.file}: ${p.message}`);
+    });
+  }
+
+  it('the CLI refuses a store.json typo with exit 2 before looking at any data dir, and says where', () => {
+    const dir = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, dir, { recursive: true });
+    editJson(path.join(dir, 'sagas/store.json'), (j) => (j.checkpointOnClose = 'TRUNCTAE'));
+    const root = tmpDir();
+    const r = cli(['check', '--stores', dir, '--root', root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path.join(dir, 'sagas', 'store.json')}: checkpointOnClose: found "TRUNCTAE"; allowed: "PASSIVE", "FULL", "RESTART", "TRUNCATE" or null (did you mean "TRUNCATE"?)`);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('accepts "$schema" in store.json; every shipped store.json points at the shipped JSON Schema', async () => {
+    const err = await loadEdited((d) => {
+      editJson(path.join(d, 'sagas/store.json'), (j) => (j.$schema = 'https://example.com/anything.json'));
+      editJson(path.join(d, 'sagas/store.json'), (j) => (j.checkpointOnClose = 'FULLL'));
+    });
+    expect(err.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^checkpointOnClose: found "FULLL"; .*did you mean "FULL"/)]);
+    for (const name of ['filestore', 'objects', 'sagas']) {
+      const file = path.join(STORES, name, 'store.json');
+      const ref = (JSON.parse(fs.readFileSync(file, 'utf8')) as { $schema?: string }).$schema;
+      expect(ref, file).toBe('../../store.schema.json');
+      expect(path.resolve(path.dirname(file), ref!)).toBe(path.join(ROOT, 'store.schema.json'));
+    }
+  });
+
+  it('ships store.schema.json, equal to what the zod schema generates (regenerate: npm run schema)', () => {
+    const file = path.join(ROOT, 'store.schema.json');
+    expect(fs.readFileSync(file, 'utf8'), 'store.schema.json is stale: run `npm run schema`').toBe(storeJsonSchemaText(storeJsonSchema()));
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { files: string[]; exports: Record<string, unknown> };
+    expect(pkg.files).toContain('store.schema.json');
+    expect(pkg.exports['./store.schema.json']).toBe('./store.schema.json');
+    const schema = JSON.parse(fs.readFileSync(file, 'utf8')) as { properties: Record<string, unknown>; additionalProperties: boolean };
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties)).toContain('$schema');
+  });
+
   it('a JavaScript migration step runs (registry from disk)', async () => {
     const dir = path.join(tmpDir(), 'stores');
     fs.cpSync(STORES, dir, { recursive: true });
@@ -121,6 +183,18 @@ describe('createRegistry (built in code)', () => {
     expect(reg.stores[0]!.expect.snapshots.get(1)!.tables.job!.checks).toEqual(["state in ( 'pending' , 'running' , 'done' )"]);
   });
 
+  it('rejects a checkpointOnClose that is not a wal_checkpoint mode (it is interpolated into a pragma)', () => {
+    const err = (() => {
+      try {
+        createRegistry([{ name: 'a', file: 'a.db', version: 1, schema: 'CREATE TABLE t (x)', checkpointOnClose: 'TRUNCATE); DROP TABLE t; --' as 'TRUNCATE' }]);
+      } catch (e) {
+        return e as RegistryError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(err.problems.map((p) => p.message)).toEqual(['checkpointOnClose is "TRUNCATE); DROP TABLE t; --": use one of PASSIVE, FULL, RESTART, TRUNCATE, or null for none']);
+  });
+
   it('rejects duplicate store names and bad names, all at once', () => {
     const err = (() => {
       try {
@@ -141,5 +215,31 @@ describe('createRegistry (built in code)', () => {
     expect(msgs).toMatch(/store name "\.\.\/x"/);
     expect(msgs).toMatch(/file name "dir\/c\.db"/);
     expect(msgs).toMatch(/version must be a whole number/);
+  });
+});
+
+describe('layers', () => {
+  /** The modules `file` imports (static, dynamic, type-only, re-exports), as TypeScript reads them, resolved to paths. */
+  function importsOf(file: string, text = fs.readFileSync(file, 'utf8')): string[] {
+    return ts
+      .preProcessFile(text, true, true)
+      .importedFiles.map((f) => f.fileName)
+      .filter((spec) => spec.startsWith('.'))
+      .map((spec) => path.resolve(path.dirname(file), spec));
+  }
+  const engine = path.join(ROOT, 'src', 'engine') + path.sep;
+
+  it('reads every kind of import, so the check below cannot pass by missing one', () => {
+    const file = path.join(ROOT, 'src', 'registry', 'x.ts');
+    const text = "import type { A } from '../engine/a.js';\nexport { b } from '../engine/b.js';\nconst c = await import('../engine/c.js');\nimport './d.js';";
+    expect(importsOf(file, text).filter((f) => f.startsWith(engine))).toHaveLength(3);
+  });
+
+  it('no file under src/registry/ imports from src/engine/ (computing what versions must be is the engine\'s)', () => {
+    const dir = path.join(ROOT, 'src', 'registry');
+    const files = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(0);
+    const crossings = files.flatMap((f) => importsOf(path.join(dir, f)).filter((i) => i.startsWith(engine)).map((i) => `${f} imports ${path.relative(ROOT, i)}`));
+    expect(crossings).toEqual([]);
   });
 });

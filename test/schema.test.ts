@@ -2,7 +2,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { reconcileStore } from '../src/engine/reconcile.js';
-import { createRegistry } from '../src/registry/define.js';
+import { createRegistry } from '../src/api.js';
 import { tmpDir, writeSql } from './helpers.js';
 import { inspect, inspectCached, readMaster } from '../src/schema/inspect.js';
 import { diff, describeChange } from '../src/schema/diff.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Registry } from '../src/registry/types.js';
+import type { Registry } from '../src/types.js';
 import type { Report } from '../src/report.js';
 import { CLI, ROOT, cli, query, registry, store, tmpDir, userVersion, writeAt } from './helpers.js';
 

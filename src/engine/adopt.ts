@@ -12,7 +12,7 @@
  * a fleet of identical legacy files replays once.
  */
 import Database from 'better-sqlite3';
-import type { RenameRule, Store } from '../registry/types.js';
+import type { RenameRule, Store } from '../types.js';
 import { diff } from '../schema/diff.js';
 import { inspect } from '../schema/inspect.js';
 import type { Change, MasterRow, Snapshot } from '../schema/model.js';

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import { diff, summarizeChanges } from '../schema/diff.js';
 import { inspect, readMaster, sameMaster } from '../schema/inspect.js';
 import type { Change, MasterRow } from '../schema/model.js';

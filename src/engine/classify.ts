@@ -4,7 +4,7 @@
  * replayed in memory (adopt.ts).
  */
 import type { Status } from '../errors.js';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import { diff, summarizeChanges } from '../schema/diff.js';
 import type { Change } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';

@@ -23,7 +23,7 @@
  * up, and destructive only when the new definition drops a column or narrows a type.
  */
 import Database from 'better-sqlite3';
-import type { MigrationDefinition } from '../registry/types.js';
+import type { MigrationDefinition } from '../types.js';
 import { foldCase, quoteIdent, statementRanges } from '../sql/tokens.js';
 import { parseMigration } from './rebuild.js';
 import { rebuildTable } from './rebuild.js';

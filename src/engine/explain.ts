@@ -3,7 +3,7 @@
  */
 import path from 'node:path';
 import type { Status } from '../errors.js';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import { diff } from '../schema/diff.js';
 import type { Change } from '../schema/model.js';
 import { classify } from './classify.js';

@@ -7,7 +7,7 @@
  * never decides anything the full comparison would decide differently.
  */
 import Database from 'better-sqlite3';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import { diff } from '../schema/diff.js';
 import { inspect, readMaster, sameMaster } from '../schema/inspect.js';
 import type { MasterRow } from '../schema/model.js';

@@ -8,7 +8,7 @@
  * runs) a hot journal is reported, not rolled back, and the caller closes the connection at once.
  */
 import Database from 'better-sqlite3';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import { classify, type Classification } from './classify.js';
 import { assertSameFile, busyTimeout, collect, errorFacts, hasHotJournal, isBusy, probe, recoverHotJournal, statLight, unreadFacts, type FileFacts, type FileStat } from './probe.js';
 

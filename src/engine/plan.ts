@@ -2,7 +2,7 @@
  * Planning: from a classification to the ordered steps that make the file current, as plain
  * data (what `--dry-run` prints). Pure: no I/O.
  */
-import type { MigrationDefinition, Store } from '../registry/types.js';
+import type { MigrationDefinition, Store } from '../types.js';
 import type { Snapshot } from '../schema/model.js';
 import { parseCreateTable } from '../schema/parse.js';
 import { foldCase, quoteIdent } from '../sql/tokens.js';

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import { hasRows, inspectCached, readMaster, sameMaster } from '../schema/inspect.js';
 import { isKnownListing } from './listings.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';

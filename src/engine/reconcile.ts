@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RefusedStatus, Status } from '../errors.js';
 import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
-import type { Store } from '../registry/types.js';
+import type { Store } from '../types.js';
 import { classify, type Classification } from './classify.js';
 import { createFresh, reconcileConnection, type ApplyOptions, type Decided, type Outcome } from './apply.js';
 import { plan as makePlan, type Plan } from './plan.js';

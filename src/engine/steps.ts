@@ -3,7 +3,7 @@
  * validation (in memory) and by apply (inside a store's transaction).
  */
 import type Database from 'better-sqlite3';
-import type { MigrationDefinition } from '../registry/types.js';
+import type { MigrationDefinition } from '../types.js';
 import { parseMigration, rebuildTable } from './rebuild.js';
 
 export class StepError extends Error {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Registry } from '../registry/types.js';
+import type { Registry } from '../types.js';
 
 export interface DiscoveryProblem {
   readonly path: string;

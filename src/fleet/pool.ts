@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import type { ReconcileOptions } from '../engine/reconcile.js';
-import type { Registry } from '../registry/types.js';
+import type { Registry } from '../types.js';
 import type { DirReport, StoreReport } from '../report.js';
 import { stopRequested, type StopFlag } from './run-dir.js';
 import type { WorkerReply } from './worker.js';

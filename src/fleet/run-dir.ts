@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { reconcileStore, type ReconcileOptions } from '../engine/reconcile.js';
 import type { DirReport, StoreReport } from '../report.js';
-import type { Registry, Store } from '../registry/types.js';
+import type { Registry, Store } from '../types.js';
 
 /**
  * A stop request shared between threads: one Int32 in a SharedArrayBuffer, set by the main

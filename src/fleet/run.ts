@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import { describeRegistry, type DirReport, type Report, type StoreReport } from '../report.js';
-import type { Registry } from '../registry/types.js';
+import type { Registry } from '../types.js';
 import { discover, type DiscoveryProblem } from './discover.js';
 import { NotReachedError, QUEUE_DEPTH, sqlOnly, WorkerFailure, WorkerPool } from './pool.js';
 import { notReached, runDir, runDirStepwise, stopRequested, type StopFlag } from './run-dir.js';

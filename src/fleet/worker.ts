@@ -4,8 +4,8 @@
  * (https://github.com/WiseLibs/better-sqlite3/blob/master/docs/threads.md).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadRegistry } from '../registry/load.js';
-import type { Registry } from '../registry/types.js';
+import { loadRegistry } from '../api.js';
+import type { Registry } from '../types.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import type { StoreReport } from '../report.js';
 import { runDir, stopRequested, type StopFlag } from './run-dir.js';

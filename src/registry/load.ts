@@ -1,17 +1,15 @@
 /**
- * Reads a registry folder (see README, "The registry on disk") into store definitions and
- * validates them with {@link createRegistry}.
+ * Reads a registry folder (see README, "The registry on disk") into store definitions; the
+ * public `loadRegistry` (src/api.ts) validates them with `createRegistry`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RegistryError, type RegistryProblem } from '../errors.js';
-import { createRegistry } from './define.js';
-import type { LegacyDefinition, MigrationDefinition, Registry, StepFunction, StoreDefinition } from './types.js';
+import type { checkStoreJson, StoreJson } from './store-json.js';
+import type { LegacyDefinition, MigrationDefinition, StepFunction, StoreDefinition } from './types.js';
 
 const MIGRATION_FILE = /^(\d+)-[A-Za-z0-9._-]+\.(sql|js|mjs)$/;
-const STORE_JSON_KEYS = new Set(['file', 'version', 'minVersion', 'oldestSchema', 'seed', 'legacy', 'connection', 'checkpointOnClose', 'invariants', 'description']);
-const LEGACY_KEYS = new Set(['renames', 'renameColumns', 'dropIndexes', 'dropColumns', 'deadTables', 'samples']);
 
 export interface LoadOptions {
   /** Called for each entry of the folder that is not a store (with the reason). */
@@ -19,15 +17,12 @@ export interface LoadOptions {
 }
 
 /**
- * Loads and validates the registry in folder `dir`: one sub-folder per store holding
- * `store.json` and `schema.sql`, and optionally `migrations/`, `versions/`, `seed.sql`,
- * `legacy/`. Throws {@link RegistryError} (every problem, each naming the store and the file)
- * before any data file is opened.
- *
- * @example
- * const registry = await loadRegistry('stores');
+ * Reads the registry in folder `dir`: one sub-folder per store holding `store.json` and
+ * `schema.sql`, and optionally `migrations/`, `versions/`, `seed.sql`, `legacy/`. Throws
+ * {@link RegistryError} (every problem, each naming the store and the file) when a folder
+ * cannot be read as a store; validation is the caller's.
  */
-export async function loadRegistry(dir: string, options: LoadOptions = {}): Promise<Registry> {
+export async function readRegistryFolder(dir: string, options: LoadOptions = {}): Promise<{ root: string; defs: StoreDefinition[] }> {
   const root = path.resolve(dir);
   let entries: fs.Dirent[];
   try {
@@ -47,6 +42,8 @@ export async function loadRegistry(dir: string, options: LoadOptions = {}): Prom
       },
     ]);
   }
+  // zod is loaded here, not at start-up: a registry built in code never needs it.
+  const { checkStoreJson } = await import('./store-json.js');
   const problems: RegistryProblem[] = [];
   const defs: StoreDefinition[] = [];
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
@@ -60,7 +57,7 @@ export async function loadRegistry(dir: string, options: LoadOptions = {}): Prom
       continue;
     }
     try {
-      defs.push(await readStore(e.name, storeDir));
+      defs.push(await readStore(e.name, storeDir, checkStoreJson));
     } catch (err) {
       if (err instanceof RegistryError) problems.push(...err.problems);
       else problems.push({ store: e.name, file: storeDir, message: (err as Error).message });
@@ -73,7 +70,7 @@ export async function loadRegistry(dir: string, options: LoadOptions = {}): Prom
       : 'no store folder here (a store folder holds store.json and schema.sql)';
     throw new RegistryError([{ store: null, file: root, message }]);
   }
-  return createRegistry(defs, root);
+  return { root, defs };
 }
 
 function readText(file: string, store: string): string {
@@ -85,37 +82,31 @@ function readText(file: string, store: string): string {
   }
 }
 
-async function readStore(name: string, dir: string): Promise<StoreDefinition> {
+async function readStore(name: string, dir: string, check: typeof checkStoreJson): Promise<StoreDefinition> {
   const storeJson = path.join(dir, 'store.json');
   const problems: RegistryProblem[] = [];
   const problem = (file: string, message: string) => problems.push({ store: name, file, message });
-  let meta: Record<string, unknown>;
+  let raw: unknown;
   try {
-    meta = JSON.parse(readText(storeJson, name)) as Record<string, unknown>;
-    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new Error('store.json must hold a JSON object');
+    raw = JSON.parse(readText(storeJson, name));
   } catch (err) {
     if (err instanceof RegistryError) throw err;
     throw new RegistryError([{ store: name, file: storeJson, message: `not valid JSON: ${(err as Error).message}` }]);
   }
-  for (const k of Object.keys(meta)) {
-    if (!STORE_JSON_KEYS.has(k)) problem(storeJson, `unknown field ${JSON.stringify(k)} (known: ${[...STORE_JSON_KEYS].join(', ')})`);
-  }
-  const legacyRaw = (meta.legacy ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(legacyRaw)) {
-    if (!LEGACY_KEYS.has(k)) problem(storeJson, `unknown field legacy.${k} (known: ${[...LEGACY_KEYS].join(', ')})`);
-  }
-  if (typeof meta.file !== 'string') problem(storeJson, 'field "file" (the file name in a data dir, e.g. "objects.db") is required');
-  if (typeof meta.version !== 'number') problem(storeJson, 'field "version" (a whole number ≥ 1) is required');
+  const checked = check(raw);
+  if ('errors' in checked) throw new RegistryError(checked.errors.map((message) => ({ store: name, file: storeJson, message })));
+  const meta: StoreJson = checked.value;
+  const legacyRaw = meta.legacy ?? {};
 
   const schemaFile = path.join(dir, 'schema.sql');
   const schema = readText(schemaFile, name);
-  const version = meta.version as number;
-  const minVersion = (meta.minVersion as number | undefined) ?? version;
+  const version = meta.version;
+  const minVersion = meta.minVersion ?? version;
 
   const sources: Record<string, unknown> = { dir, store: storeJson, schema: schemaFile };
   let oldestSchema: string | undefined;
-  if (typeof minVersion === 'number' && minVersion < version) {
-    const rel = typeof meta.oldestSchema === 'string' ? meta.oldestSchema : `versions/${String(minVersion).padStart(3, '0')}.sql`;
+  if (minVersion < version) {
+    const rel = meta.oldestSchema ?? `versions/${String(minVersion).padStart(3, '0')}.sql`;
     const file = path.join(dir, rel);
     sources.oldestSchema = file;
     if (fs.existsSync(file)) oldestSchema = readText(file, name);
@@ -141,11 +132,11 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
   sources.frozen = frozenSources;
 
   let seed: string | undefined;
-  const seedFile = path.join(dir, typeof meta.seed === 'string' ? meta.seed : 'seed.sql');
+  const seedFile = path.join(dir, meta.seed ?? 'seed.sql');
   if (fs.existsSync(seedFile)) {
     seed = readText(seedFile, name);
     sources.seed = seedFile;
-  } else if (typeof meta.seed === 'string') {
+  } else if (meta.seed !== undefined) {
     problem(seedFile, 'seed file not found');
   }
 
@@ -184,55 +175,26 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
 
   const samples: { name: string; sql: string }[] = [];
   const sampleSources: Record<string, string> = {};
-  const sampleList = legacyRaw.samples;
-  if (sampleList !== undefined && !(Array.isArray(sampleList) && sampleList.every((s) => typeof s === 'string'))) {
-    problem(storeJson, 'legacy.samples must be a list of SQL file paths, relative to the store folder');
-  } else {
-    for (const rel of (sampleList as string[] | undefined) ?? []) {
-      const file = path.join(dir, rel);
-      sampleSources[rel] = file;
-      samples.push({ name: rel, sql: readText(file, name) });
-    }
+  for (const rel of legacyRaw.samples ?? []) {
+    const file = path.join(dir, rel);
+    sampleSources[rel] = file;
+    samples.push({ name: rel, sql: readText(file, name) });
   }
   sources.samples = sampleSources;
 
-  const renames = legacyRaw.renames;
-  if (renames !== undefined && !(Array.isArray(renames) && renames.every((r) => r && typeof r.from === 'string' && typeof r.to === 'string'))) {
-    problem(storeJson, 'legacy.renames must be a list of {"from": "old_table", "to": "new_table"}');
-  }
-  const renameColumns = legacyRaw.renameColumns;
-  if (renameColumns !== undefined && !(Array.isArray(renameColumns) && renameColumns.every((r) => r && typeof r.table === 'string' && typeof r.from === 'string' && typeof r.to === 'string'))) {
-    problem(storeJson, 'legacy.renameColumns must be a list of {"table": "t", "from": "old_column", "to": "new_column"}');
-  }
-  const dropColumns = legacyRaw.dropColumns;
-  if (dropColumns !== undefined && !(Array.isArray(dropColumns) && dropColumns.every((r) => r && typeof r.table === 'string' && typeof r.column === 'string'))) {
-    problem(storeJson, 'legacy.dropColumns must be a list of {"table": "t", "column": "old_column"}');
-  }
-  for (const k of ['dropIndexes', 'deadTables'] as const) {
-    const v = legacyRaw[k];
-    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) problem(storeJson, `legacy.${k} must be a list of names`);
-  }
-  const invariants = meta.invariants;
-  if (invariants !== undefined && !(Array.isArray(invariants) && invariants.every((i) => i && typeof i.name === 'string' && typeof i.sql === 'string'))) {
-    problem(storeJson, 'invariants must be a list of {"name": "...", "sql": "SELECT ... (rows returned are violations)"}');
-  }
-  const connection = meta.connection;
-  if (connection !== undefined && (typeof connection !== 'object' || connection === null || Array.isArray(connection))) {
-    problem(storeJson, 'connection must be an object of pragma → value, in the order they are applied');
-  }
   if (problems.length > 0) throw new RegistryError(problems);
 
   const legacy: LegacyDefinition = {
-    renames: (renames as { from: string; to: string }[] | undefined) ?? [],
-    renameColumns: (renameColumns as { table: string; from: string; to: string }[] | undefined) ?? [],
-    dropIndexes: (legacyRaw.dropIndexes as string[] | undefined) ?? [],
-    dropColumns: (dropColumns as { table: string; column: string }[] | undefined) ?? [],
-    deadTables: (legacyRaw.deadTables as string[] | undefined) ?? [],
+    renames: legacyRaw.renames ?? [],
+    renameColumns: legacyRaw.renameColumns ?? [],
+    dropIndexes: legacyRaw.dropIndexes ?? [],
+    dropColumns: legacyRaw.dropColumns ?? [],
+    deadTables: legacyRaw.deadTables ?? [],
     samples,
   };
   return {
     name,
-    file: meta.file as string,
+    file: meta.file,
     version,
     minVersion,
     schema,
@@ -241,9 +203,9 @@ async function readStore(name: string, dir: string): Promise<StoreDefinition> {
     migrations,
     seed,
     legacy,
-    connection: connection as StoreDefinition['connection'],
-    checkpointOnClose: meta.checkpointOnClose as StoreDefinition['checkpointOnClose'],
-    invariants: invariants as StoreDefinition['invariants'],
+    connection: meta.connection as StoreDefinition['connection'],
+    checkpointOnClose: meta.checkpointOnClose,
+    invariants: meta.invariants,
     sources: sources as StoreDefinition['sources'],
   };
 }

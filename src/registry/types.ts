@@ -2,8 +2,6 @@
  * The registry: the stores a binary knows, as declared (on disk or in code) and as validated.
  */
 import type Database from 'better-sqlite3';
-import type { MasterRow, Snapshot } from '../schema/model.js';
-import type { DestructiveAnalysis } from '../engine/destructive.js';
 
 /** What a JavaScript migration step receives besides the connection. */
 export interface StepContext {
@@ -67,6 +65,10 @@ export interface Invariant {
   readonly sql: string;
 }
 
+/** `wal_checkpoint` modes `close()` may run. */
+export const CHECKPOINT_MODES = ['PASSIVE', 'FULL', 'RESTART', 'TRUNCATE'] as const;
+export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
+
 /** Pragma name → value, applied in insertion order on every open. */
 export type ConnectionSettings = Readonly<Record<string, string | number>>;
 
@@ -95,7 +97,7 @@ export interface StoreDefinition {
   /** Pragmas applied on every open, in order (default: {@link DEFAULT_CONNECTION}). */
   readonly connection?: ConnectionSettings;
   /** `wal_checkpoint` mode run by `close()` (default `TRUNCATE`; `null` for none). */
-  readonly checkpointOnClose?: 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE' | null;
+  readonly checkpointOnClose?: CheckpointMode | null;
   readonly invariants?: readonly Invariant[];
   /** Where each part came from, for error messages (file paths when loaded from disk). */
   readonly sources?: Readonly<Partial<Record<'dir' | 'schema' | 'oldestSchema' | 'seed' | 'store', string>>> &
@@ -113,20 +115,11 @@ export const DEFAULT_CONNECTION: ConnectionSettings = Object.freeze({
   temp_store: 'MEMORY',
 });
 
-/** What a store's schema must be at each version, computed once in memory at load time. */
-export interface Expectations {
-  /** Snapshot per supported version (minVersion … version); `version` is the baseline's. */
-  readonly snapshots: ReadonlyMap<number, Snapshot>;
-  /** The baseline's `sqlite_schema` rows: a file whose rows match these is current at a glance. */
-  readonly baselineMaster: readonly MasterRow[];
-  /** The oldest version's objects in creation order (used to complete adopted legacy files). */
-  readonly oldestObjects: readonly MasterRow[];
-  /** The baseline's objects in creation order (used by --repair). */
-  readonly baselineObjects: readonly MasterRow[];
-}
-
-/** A validated store. */
-export interface Store {
+/**
+ * A validated store declaration, defaults applied. What each version must look like (run in
+ * memory) is the engine's to compute: see `Store` in src/types.ts and src/engine/expect.ts.
+ */
+export interface StoreSpec {
   readonly name: string;
   readonly file: string;
   readonly version: number;
@@ -140,21 +133,7 @@ export interface Store {
   readonly seed: string | null;
   readonly legacy: Required<LegacyDefinition>;
   readonly connection: ConnectionSettings;
-  readonly checkpointOnClose: 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE' | null;
+  readonly checkpointOnClose: CheckpointMode | null;
   readonly invariants: readonly Invariant[];
   readonly sources: NonNullable<StoreDefinition['sources']>;
-  readonly expect: Expectations;
-  /** What each migration step destroys (by the version it brings the file to). */
-  readonly destructive: ReadonlyMap<number, DestructiveAnalysis>;
-}
-
-/**
- * A validated registry. `Names` are its store names: literal when the registry was built in code
- * from definitions the compiler sees (`createRegistry([...])`), so `openStores` can type
- * `stores.db.objects`; `string` when loaded from a folder.
- */
-export interface Registry<Names extends string = string> {
-  /** Where it came from: a folder path, or `code`. */
-  readonly source: string;
-  readonly stores: readonly (Store & { readonly name: Names })[];
 }

@@ -1,0 +1,212 @@
+/**
+ * What each version of a store must look like, computed in memory before any data file is
+ * opened: the baseline, seed and invariants run on an empty database, the oldest schema plus
+ * every migration step, frozen schemas and legacy samples run, legacy rules checked against the
+ * schemas they name, and what each SQL step destroys. Input is a store the registry validated
+ * (src/registry/define.ts); `createRegistry` in src/api.ts composes the two.
+ */
+import Database from 'better-sqlite3';
+import type { RegistryProblem } from '../errors.js';
+import { at } from '../registry/define.js';
+import { inspect, readMaster } from '../schema/inspect.js';
+import type { MasterRow, Snapshot } from '../schema/model.js';
+import { foldCase } from '../sql/tokens.js';
+import type { Expectations, Store, StoreSpec } from '../types.js';
+import { analyzeMigration, type DestructiveAnalysis } from './destructive.js';
+import { parseMigration } from './rebuild.js';
+import { runStep } from './steps.js';
+
+function tableNames(s: Snapshot): Set<string> {
+  return new Set(Object.keys(s.tables));
+}
+
+/** Objects of a database in creation order (rowid order of sqlite_schema). */
+function objectsInOrder(db: Database.Database): MasterRow[] {
+  return db
+    .prepare(
+      `SELECT type, name, tbl_name, sql FROM sqlite_schema
+        WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY rowid`,
+    )
+    .all() as MasterRow[];
+}
+
+interface Built {
+  store: Store | null;
+  problems: RegistryProblem[];
+}
+
+/** Runs a validated store in memory: its {@link Store} with expectations, or the problems found. */
+export function expectStore(def: StoreSpec): Built {
+  const problems: RegistryProblem[] = [];
+  const { name, version, minVersion, migrations, legacy } = def;
+  const problem = (file: string | null, message: string) => problems.push({ store: name, file, message });
+  const migFile = (v: number) => def.sources?.migrations?.[v] ?? at(def, 'dir');
+  for (const m of migrations) {
+    if (m.sql !== undefined) {
+      try {
+        parseMigration(m.sql);
+      } catch (err) {
+        problem(migFile(m.version), `migration ${m.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (problems.length > 0) return { store: null, problems };
+
+  // Run everything in memory: baseline, seed, oldest schema, every migration.
+  const snapshots = new Map<number, Snapshot>();
+  let baselineMaster: MasterRow[] = [];
+  let baselineObjects: MasterRow[] = [];
+  let oldestObjects: MasterRow[] = [];
+  let baselineSnap: Snapshot | null = null;
+  let oldestSnap: Snapshot | null = null;
+  const base = new Database(':memory:');
+  try {
+    base.exec(def.schema);
+    baselineMaster = readMaster(base);
+    baselineObjects = objectsInOrder(base);
+    baselineSnap = inspect(base, baselineMaster);
+    if (Object.keys(baselineSnap.tables).length === 0) problem(at(def, 'schema'), 'the baseline creates no table');
+    if (def.seed !== null) {
+      try {
+        base.exec(def.seed);
+        base.exec(def.seed);
+      } catch (err) {
+        problem(at(def, 'seed'), `seed rows fail on the baseline (they must be idempotent, e.g. INSERT OR IGNORE): ${(err as Error).message}`);
+      }
+    }
+    for (const inv of def.invariants) {
+      try {
+        const stmt = base.prepare(inv.sql);
+        if (!stmt.reader || !stmt.readonly) problem(at(def, 'store'), `invariant ${inv.name} must be a read-only query returning rows`);
+      } catch (err) {
+        problem(at(def, 'store'), `invariant ${inv.name} does not prepare on the baseline: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    problem(at(def, 'schema'), `the baseline does not run: ${(err as Error).message}`);
+  } finally {
+    base.close();
+  }
+
+  // Each step's starting schema, serialized: the destructive analysis runs the step on a copy.
+  const images = new Map<number, Buffer>();
+  const old = new Database(':memory:');
+  try {
+    old.exec(def.oldestSchema);
+    oldestObjects = objectsInOrder(old);
+    oldestSnap = inspect(old);
+    snapshots.set(minVersion, oldestSnap);
+    for (const m of migrations) {
+      images.set(m.version, old.serialize());
+      try {
+        runStep(old, name, m);
+        snapshots.set(m.version, inspect(old));
+      } catch (err) {
+        problem(migFile(m.version), `${(err as Error).message} (run on an empty file at version ${m.version - 1})`);
+        break;
+      }
+    }
+  } catch (err) {
+    problem(at(def, minVersion < version ? 'oldestSchema' : 'schema'), `the schema of version ${minVersion} does not run: ${(err as Error).message}`);
+  } finally {
+    old.close();
+  }
+  if (baselineSnap) snapshots.set(version, baselineSnap);
+
+  // Legacy rules.
+  if (oldestSnap && baselineSnap) checkLegacyRules(def, oldestSnap, baselineSnap, problem);
+  for (const [v, sql] of def.frozen) {
+    const file = def.sources?.frozen?.[v] ?? at(def, 'dir');
+    const db = new Database(':memory:');
+    try {
+      db.exec(sql);
+    } catch (err) {
+      problem(file, `frozen schema of version ${v} does not run: ${(err as Error).message}`);
+    } finally {
+      db.close();
+    }
+  }
+  for (const s of legacy.samples) {
+    const db = new Database(':memory:');
+    try {
+      db.exec(s.sql);
+    } catch (err) {
+      problem(def.sources?.samples?.[s.name] ?? at(def, 'dir'), `legacy sample ${s.name} does not run: ${(err as Error).message}`);
+    } finally {
+      db.close();
+    }
+  }
+  if (problems.length > 0 || !baselineSnap) return { store: null, problems };
+
+  const expect: Expectations = { snapshots, baselineMaster, oldestObjects, baselineObjects };
+  const destructive = new Map<number, DestructiveAnalysis>();
+  for (const m of migrations) {
+    const before = images.get(m.version);
+    if (!before) continue;
+    try {
+      destructive.set(m.version, analyzeMigration(m, before, name));
+    } catch (err) {
+      problem(migFile(m.version), `migration ${m.name} cannot be judged for what it destroys: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) return { store: null, problems };
+  const store: Store = { ...def, expect, destructive };
+  return { store, problems };
+}
+
+/** Legacy rules against the schemas they name: rename chains, dead tables, column rules, indexes. */
+function checkLegacyRules(def: StoreSpec, oldestSnap: Snapshot, baselineSnap: Snapshot, problem: (file: string | null, message: string) => void): void {
+  const { minVersion, legacy } = def;
+  const oldest = tableNames(oldestSnap);
+  const baseline = tableNames(baselineSnap);
+  const from = new Map<string, number>();
+  legacy.renames.forEach((r, i) => {
+    const f = foldCase(r.from);
+    if (from.has(f)) problem(at(def, 'store'), `rename of ${r.from} is declared twice`);
+    from.set(f, i);
+    if (f === foldCase(r.to)) problem(at(def, 'store'), `rename ${r.from} → ${r.to} renames a table to itself`);
+    if (oldest.has(f)) problem(at(def, 'store'), `rename ${r.from} → ${r.to}: ${r.from} is a table of version ${minVersion}; a legacy rename must start from an old name`);
+  });
+  legacy.renames.forEach((r, i) => {
+    // Follow the chain from this rename; it must end in a table of the oldest schema.
+    const visited = new Set([foldCase(r.from)]);
+    let cur = foldCase(r.to);
+    let pos = i;
+    while (from.has(cur)) {
+      if (visited.has(cur)) {
+        problem(at(def, 'store'), `renames form a loop: ${[...visited, cur].join(' → ')}`);
+        return;
+      }
+      visited.add(cur);
+      const next = from.get(cur)!;
+      if (next < pos) {
+        problem(at(def, 'store'), `rename ${legacy.renames[next]!.from} → ${legacy.renames[next]!.to} must come after ${legacy.renames[pos]!.from} → ${legacy.renames[pos]!.to} so the chain resolves in one pass`);
+        return;
+      }
+      pos = next;
+      cur = foldCase(legacy.renames[next]!.to);
+    }
+    if (!oldest.has(cur)) problem(at(def, 'store'), `rename ${r.from} → ${r.to} ends at table ${cur}, which version ${minVersion}'s schema does not have`);
+  });
+  for (const t of legacy.deadTables) {
+    const f = foldCase(t);
+    if (baseline.has(f)) problem(at(def, 'store'), `dead table ${t} is in the baseline schema; adoption would drop a live table`);
+    else if (oldest.has(f)) problem(at(def, 'store'), `dead table ${t} is in version ${minVersion}'s schema; adoption would drop a live table`);
+    if (from.has(f)) problem(at(def, 'store'), `dead table ${t} is also renamed`);
+  }
+  for (const r of legacy.renameColumns) {
+    const t = oldestSnap.tables[foldCase(r.table)];
+    if (!t) problem(at(def, 'store'), `column rename ${r.table}.${r.from} → ${r.to}: version ${minVersion} has no table ${r.table} (name the table as it is after the table renames)`);
+    else if (!t.columns.some((c) => foldCase(c.name) === foldCase(r.to))) problem(at(def, 'store'), `column rename ${r.table}.${r.from} → ${r.to}: version ${minVersion}'s ${r.table} has no column ${r.to}`);
+    else if (t.columns.some((c) => foldCase(c.name) === foldCase(r.from))) problem(at(def, 'store'), `column rename ${r.table}.${r.from} → ${r.to}: ${r.from} is a column of version ${minVersion}'s ${r.table}`);
+  }
+  for (const d of legacy.dropColumns) {
+    const t = oldestSnap.tables[foldCase(d.table)];
+    if (!t) problem(at(def, 'store'), `column drop ${d.table}.${d.column}: version ${minVersion} has no table ${d.table} (name the table as it is after the table renames)`);
+    else if (t.columns.some((c) => foldCase(c.name) === foldCase(d.column))) problem(at(def, 'store'), `column drop ${d.table}.${d.column}: ${d.column} is a column of version ${minVersion}'s ${d.table}; adoption would drop a live column`);
+  }
+  for (const ix of legacy.dropIndexes) {
+    const f = foldCase(ix);
+    if (oldestSnap.indexes[f] || baselineSnap.indexes[f]) problem(at(def, 'store'), `legacy index ${ix} to drop is an index of the current schema`);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The schema of `store.json`, in zod: `loadRegistry` checks every file against it, and the JSON
+ * Schema shipped at the package root (`store.schema.json`, written by `npm run schema`) is
+ * generated from it, so editors complete and check `store.json` by the same rules.
+ *
+ * A field added to `store.json` is one line here (and its meaning in the README table).
+ */
+import { z } from 'zod';
+import { ALLOWED_PRAGMAS, MAX_VERSION, PRAGMA_WORD } from './define.js';
+import { CHECKPOINT_MODES } from './types.js';
+
+const name = (what: string) => z.string().describe(what);
+const names = (what: string) => z.array(z.string()).optional().describe(what);
+
+const Legacy = z
+  .strictObject({
+    renames: z
+      .array(z.strictObject({ from: name('the old table name'), to: name('the new table name') }))
+      .optional()
+      .describe('table renames, applied in this order, each only where the old name exists, so a chain resolves in one pass'),
+    renameColumns: z
+      .array(z.strictObject({ table: name("the table's name after the table renames"), from: name('the old column name'), to: name('the new column name') }))
+      .optional()
+      .describe('column renames, applied after the table renames'),
+    dropIndexes: names('indexes a rename leaves behind under old names, and indexes on dropped columns'),
+    dropColumns: z
+      .array(z.strictObject({ table: name("the table's name after the table renames"), column: name('the column nobody reads') }))
+      .optional()
+      .describe('columns nobody reads; the table is rebuilt to its oldest-version definition, after a backup'),
+    deadTables: names('tables nobody reads any more; dropped after a backup when they hold rows'),
+    samples: names('legacy layouts (SQL files with rows, relative to the store folder) that `stores verify` adopts in memory'),
+  })
+  .describe('how files written before the store was versioned (user_version = 0) are adopted');
+
+const PragmaValue = z.union([z.int(), z.string().regex(PRAGMA_WORD).meta({ title: "a single word (letters, digits, '_' or '-')" })]);
+
+const Connection = z
+  .strictObject(Object.fromEntries([...ALLOWED_PRAGMAS].map((p) => [p, PragmaValue.optional()])))
+  .describe('pragmas applied on every open, in this order (default: the reference settings)');
+
+export const StoreJson = z
+  .strictObject({
+    $schema: z.string().optional().describe('the JSON Schema of store.json, for editors (e.g. "../../node_modules/stores/store.schema.json")'),
+    description: z.string().optional().describe('what the store holds, for people'),
+    file: z.string().describe('the file name in a data dir, e.g. "objects.db" (a plain name, never a path)'),
+    version: z.int().min(1).max(MAX_VERSION).describe('target version, kept in PRAGMA user_version'),
+    minVersion: z.int().min(1).max(MAX_VERSION).optional().describe('oldest version a file may be at and still be migrated (default: version)'),
+    oldestSchema: z.string().optional().describe('path of the frozen schema of minVersion, relative to the store folder (default: versions/NNN.sql)'),
+    seed: z.string().optional().describe('path of the seed rows, relative to the store folder (default: seed.sql if present)'),
+    legacy: Legacy.optional(),
+    connection: Connection.optional(),
+    checkpointOnClose: z.enum(CHECKPOINT_MODES).nullable().optional().describe('wal_checkpoint mode run by close(); null for none (default: "TRUNCATE")'),
+    invariants: z
+      .array(z.strictObject({ name: name('what must hold, for people'), sql: name('a read-only query; the rows it returns are violations') }))
+      .optional()
+      .describe('queries that must return no row after any migration path (checked by `stores verify`)'),
+  })
+  .describe('A store of a `stores` registry: the folder holding this file is the store, named after the folder.');
+
+export type StoreJson = z.infer<typeof StoreJson>;
+
+/** The JSON Schema of `store.json`, as shipped in `store.schema.json` (draft 7: what most editors read). */
+export function storeJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(StoreJson, { target: 'draft-7' });
+}
+
+/** The text of `store.schema.json`: two-space JSON and a final newline. */
+export function storeJsonSchemaText(schema: Record<string, unknown>): string {
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
+/**
+ * Checks a parsed `store.json`. Valid: the value itself (zod's output would reorder
+ * `connection`, whose order is meaningful). Invalid: one message per problem, each naming the
+ * field path, what was found and what is allowed.
+ */
+export function checkStoreJson(raw: unknown): { value: StoreJson } | { errors: string[] } {
+  const result = StoreJson.safeParse(raw);
+  if (result.success) return { value: raw as StoreJson };
+  const errors: string[] = [];
+  for (const issue of result.error.issues) {
+    const messages = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => unknownField(issue.path, k)) : [wrongValue(raw, issue.path)];
+    for (const m of messages) if (!errors.includes(m)) errors.push(m);
+  }
+  return { errors };
+}
+
+type Path = readonly PropertyKey[];
+interface SchemaNode {
+  type?: string;
+  title?: string;
+  description?: string;
+  enum?: unknown[];
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+}
+
+let jsonSchema: SchemaNode | null = null;
+
+/** The JSON Schema node that describes the value at `path` (made once, on the first error). */
+function nodeAt(path: Path): SchemaNode | undefined {
+  let node: SchemaNode | undefined = (jsonSchema ??= storeJsonSchema() as SchemaNode);
+  for (const seg of path) {
+    const alts: SchemaNode[] = node ? [node, ...(node.anyOf ?? [])] : [];
+    node = typeof seg === 'number' ? alts.find((a) => a.items)?.items : alts.find((a) => a.properties?.[String(seg)])?.properties?.[String(seg)];
+  }
+  return node;
+}
+
+function dotted(path: Path): string {
+  return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`)).join('');
+}
+
+function unknownField(path: Path, key: string): string {
+  const known = Object.keys(nodeAt(path)?.properties ?? {});
+  const near = closest(key, known);
+  const field = (k: string) => JSON.stringify(dotted([...path, k]));
+  return `unknown field ${field(key)}${near ? ` (did you mean ${field(near)}?)` : ''}; allowed${path.length > 0 ? ` in ${dotted(path)}` : ''}: ${known.join(', ')}`;
+}
+
+function wrongValue(raw: unknown, path: Path): string {
+  const node = nodeAt(path);
+  const allowed = node ? orList(alternatives(node)) : 'nothing (unknown field)';
+  const found = valueAt(raw, path);
+  const where = path.length > 0 ? dotted(path) : 'store.json';
+  if (found === undefined) return `${where} is required: ${allowed}${node?.description ? ` — ${node.description}` : ''}`;
+  const values = node ? enumValues(node) : [];
+  const near = typeof found === 'string' ? closest(found, values) : null;
+  return `${where}: found ${shown(found)}; allowed: ${allowed}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`;
+}
+
+function valueAt(raw: unknown, path: Path): unknown {
+  let v = raw;
+  for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[seg] : undefined;
+  return v;
+}
+
+function shown(v: unknown): string {
+  const text = JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** What a JSON Schema node allows, for people: one phrase per alternative. */
+function alternatives(node: SchemaNode): string[] {
+  if (node.title) return [node.title];
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v));
+  if (node.anyOf) return node.anyOf.flatMap(alternatives);
+  switch (node.type) {
+    case 'null':
+      return ['null'];
+    case 'boolean':
+      return ['true or false'];
+    case 'string':
+      return [node.pattern ? `a string matching /${node.pattern}/` : 'a string'];
+    case 'integer':
+      return [node.minimum !== undefined && node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER ? `a whole number from ${node.minimum} to ${node.maximum}` : 'a whole number'];
+    case 'number':
+      return ['a number'];
+    case 'array':
+      return [`a list, each ${node.items ? orList(alternatives(node.items)) : 'anything'}`];
+    case 'object':
+      return [node.properties ? `an object with fields ${Object.keys(node.properties).join(', ')}` : 'an object'];
+    default:
+      return ['anything'];
+  }
+}
+
+function enumValues(node: SchemaNode): string[] {
+  return [...(node.enum ?? []), ...(node.anyOf ?? []).flatMap((a) => a.enum ?? [])].filter((v): v is string => typeof v === 'string');
+}
+
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? 'nothing') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+/** The candidate nearest to `word` (case-insensitive edit distance, a swap counts once), if near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
