@@ -703,5 +703,7 @@ describe('crash at any instant (SIGKILL during stores up)', () => {
     const all = [...seen.verdicts.values()];
     expect(all.some((v) => v.old > 0) && all.some((v) => v.new > 0)).toBe(true);
     expect(seen.mixed).toBeGreaterThan(0);
-  }, 300_000);
+    // Each kill costs a few whole processes; on a loaded 2-core machine that is minutes, so the
+    // bound is generous: the test is judged by its verdicts, never by its speed.
+  }, 900_000);
 });
