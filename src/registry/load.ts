@@ -42,7 +42,7 @@ export async function readRegistryFolder(dir: string, options: LoadOptions = {})
       },
     ]);
   }
-  // zod is loaded here, not at start-up: a registry built in code never needs it.
+  // The store.json schema is loaded here, not at start-up: a registry built in code never needs it.
   const { checkStoreJson } = await import('./store-json.js');
   const problems: RegistryProblem[] = [];
   const defs: StoreDefinition[] = [];
