@@ -11,7 +11,7 @@
  */
 import Database from 'better-sqlite3';
 import { inspect } from '../schema/inspect.js';
-import { describeChange, diff } from '../schema/diff.js';
+import { describeChange, describeColumn, diff } from '../schema/diff.js';
 import type { Change, Column, Snapshot, Table } from '../schema/model.js';
 import { foldCase, isWord, matchParen, nameOf, quoteIdent, splitTopLevel, tokenize } from '../sql/tokens.js';
 import { generateRows } from '../verify-rows.js';
@@ -112,6 +112,20 @@ function likeness(a: Table, b: Table): number {
   return common / Math.max(an.size, bn.length);
 }
 
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+/** A dropped and an added column that may be one column renamed: the same definition, or the same type and a close name. */
+function similarColumns(dropped: Column, added: Column): boolean {
+  if (describeColumn({ ...dropped, name: '' }) === describeColumn({ ...added, name: '' })) return true;
+  const [a, b] = [foldCase(dropped.name), foldCase(added.name)];
+  return affinity(dropped.type) === affinity(added.type) && (a.includes(b) || b.includes(a) || editDistance(a, b) <= Math.max(2, Math.floor(Math.min(a.length, b.length) / 3)));
+}
+
 /** The literal values of a CHECK that is `col IN (…)`, or null. */
 function inList(check: string): { col: string; values: string[] } | null {
   const t = tokenize(check);
@@ -188,7 +202,7 @@ function planTable(cur: Table, next: Table, changes: readonly Change[], ctx: { r
     }
   }
   for (const c of dropped) {
-    const twin = added.find((a) => a.type === c.type);
+    const twin = added.find((a) => similarColumns(c, a));
     const moved = ctx.created.find((t) => t.columns.some((x) => foldCase(x.name) === foldCase(c.name)) && t.foreignKeys.some((fk) => fk.table === foldCase(name)));
     if (twin) refuse(`${name}.${c.name} dropped, ${name}.${twin.name} added`, 'is this a rename? a drop next to a similar add would lose the values', `if it is a rename, write "-- stores:renamed-from ${c.name}" at the end of ${twin.name}'s line in schema.sql; if not, drop the column in one generate run and add the new one in the next`);
     else if (moved) ctx.moves.push({ what: `${name}.${c.name} → ${moved.name}`, why: `${name}.${c.name} is dropped while the new table ${moved.name}, which points at ${name}, has a ${c.name} column: a data move`, instead: `complete the copy in the skeleton, add an invariant to store.json that proves it, remove the -- stores:todo lines, then run stores verify` });
