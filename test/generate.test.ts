@@ -411,6 +411,42 @@ describe('generate: input and files', () => {
   });
 });
 
+describe('generate: combined changes and hand-written history', () => {
+  it('a column renamed and a CHECK list grown in one table: the rename first, then the rebuild copies by name', async () => {
+    const { result, after } = await generated({
+      before: "CREATE TABLE job (id TEXT PRIMARY KEY, st TEXT NOT NULL CHECK (st IN ('a', 'b')));\nCREATE INDEX job_st ON job(st);",
+      rows: "INSERT INTO job VALUES ('1', 'a'), ('2', 'b');",
+      after: "CREATE TABLE job (id TEXT PRIMARY KEY,\n  state TEXT NOT NULL CHECK (state IN ('a', 'b', 'c')) -- stores:renamed-from st\n);\nCREATE INDEX job_st ON job(state);",
+      renames: { columns: { job: { st: 'state' } } },
+    });
+    expect(result.sql).toMatch(/RENAME COLUMN "st" TO "state";\n-- stores:rebuild job/);
+    expect(after.job!.map((r) => r.state)).toEqual(['a', 'b']);
+  });
+
+  it('a table renamed that a view and a trigger name: SQLite rewrites them, nothing is dropped', async () => {
+    const { result } = await generated({
+      before: 'CREATE TABLE agents (id TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);\nCREATE VIEW busy AS SELECT id FROM agents WHERE n > 0;\nCREATE TRIGGER bump AFTER INSERT ON agents BEGIN UPDATE agents SET n = n + 1 WHERE id = new.id; END;',
+      rows: "INSERT INTO agents VALUES ('a', 0), ('b', 2);",
+      after: '-- stores:renamed-from agents\nCREATE TABLE wallets (id TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);\nCREATE VIEW busy AS SELECT id FROM wallets WHERE n > 0;\nCREATE TRIGGER bump AFTER INSERT ON wallets BEGIN UPDATE wallets SET n = n + 1 WHERE id = new.id; END;',
+      renames: { tables: { agents: 'wallets' } },
+    });
+    expect(result.sql.trim().split('\n').slice(1)).toEqual(['ALTER TABLE "agents" RENAME TO "wallets";']);
+  });
+
+  it('the shipped objects store (hand-written migrations, frozen v4): a column added to db_client becomes migration 005, proven on every version', async () => {
+    const reg = path.join(tmpDir('stores-generate-'), 'stores');
+    fs.cpSync(path.resolve(__dirname, '../stores'), reg, { recursive: true });
+    const schema = path.join(reg, 'objects', 'schema.sql');
+    fs.writeFileSync(schema, fs.readFileSync(schema, 'utf8').replace('CREATE TABLE db_client    (oid TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, data TEXT NOT NULL);', "CREATE TABLE db_client    (oid TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, data TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '');"));
+    const r = await generateMigration(reg, 'objects', { name: 'client tags' });
+    expect(r.action).toBe('written');
+    expect(r.file).toMatch(/005-client-tags\.sql$/);
+    expect(r.sql).toMatch(/ALTER TABLE "db_client" ADD COLUMN tags TEXT NOT NULL DEFAULT '';/);
+    expect(r.verify!.filter((c) => c.name.includes('migrates to the baseline'))).toHaveLength(4);
+    expect((await loadRegistry(reg)).stores.find((s) => s.name === 'objects')!.version).toBe(5);
+  });
+});
+
 describe('stores generate (CLI)', () => {
   it('prints the migration, --dry-run writes nothing (exit 3), a refusal exits 4, --json is one document', () => {
     const reg = registryOf({ before: 'CREATE TABLE a (id INTEGER PRIMARY KEY, old TEXT);', after: 'CREATE TABLE a (id INTEGER PRIMARY KEY, old TEXT, x TEXT);' });
