@@ -219,7 +219,7 @@ describe('generate: columns', () => {
 });
 
 describe('generate: rebuilds', () => {
-  it('a parent rebuilt for a new default fires no ON DELETE CASCADE: the children keep every row (drizzle-team/drizzle-orm#5782, #4938)', async () => {
+  it('a parent rebuilt for a new default fires no ON DELETE CASCADE: the children keep every row (drizzle-team/drizzle-orm#5782, #4938; ariga/atlas#3317; ent/ent#2954)', async () => {
     const { result, after } = await generated({
       before: "CREATE TABLE chats (id TEXT PRIMARY KEY, mode TEXT DEFAULT 'preview');\nCREATE TABLE messages (id INTEGER PRIMARY KEY, chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE);\nCREATE TABLE attachments (id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE);",
       rows: "INSERT INTO chats VALUES ('c1', 'preview'), ('c2', NULL); INSERT INTO messages VALUES (1, 'c1'), (2, 'c1'), (3, 'c2'); INSERT INTO attachments VALUES (1, 1), (2, 3);",
@@ -263,6 +263,16 @@ CREATE TRIGGER orders_audit AFTER INSERT ON orders BEGIN INSERT INTO audit VALUE
       after: 'CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT);\nCREATE INDEX u_email ON u(email);',
     });
     expect(result.sql).toMatch(/stores:rebuild u/);
+  });
+
+  it('a change to one table leaves an unrelated table with named CHECK constraints alone (kalbasit/ncps#1328)', async () => {
+    const narinfos = 'CREATE TABLE narinfos (id INTEGER PRIMARY KEY, file_size INTEGER, nar_size INTEGER, CONSTRAINT narinfos_file_size_nonneg CHECK (file_size >= 0), CONSTRAINT narinfos_nar_size_nonneg CHECK (nar_size >= 0));\n';
+    const { result } = await generated({
+      before: `${narinfos}CREATE TABLE nar_files (id INTEGER PRIMARY KEY, hash TEXT NOT NULL);`,
+      rows: "INSERT INTO narinfos VALUES (1, 10, 20); INSERT INTO nar_files VALUES (1, 'h');",
+      after: `${narinfos}CREATE TABLE nar_files (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, bytes_stored_at INTEGER);`,
+    });
+    expect(result.sql.trim().split('\n').slice(1)).toEqual(['ALTER TABLE "nar_files" ADD COLUMN bytes_stored_at INTEGER;']);
   });
 
   it('a changed index is dropped and created again', async () => {
