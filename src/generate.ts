@@ -53,7 +53,8 @@ export function slug(text: string): string {
 }
 
 function derivedName(summary: readonly string[]): string {
-  const first = summary[0] ?? 'change';
+  // Named after the first change to a table (the indexes, triggers and views around it follow).
+  const first = summary.find((l) => !/^(drop|create) (index|view|trigger) /.test(l)) ?? summary[0] ?? 'change';
   const m = /^ALTER TABLE "?([^" ]+)"? (ADD|DROP|RENAME) (?:COLUMN )?"?([^" ]+)?/i.exec(first);
   const base = m ? `${m[1]}-${m[2]!.toLowerCase()}-${m[3] ?? ''}` : first.replace(/\(.*$/, '');
   return slug(summary.length > 1 ? `${base}-and-more` : base);
