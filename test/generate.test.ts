@@ -130,11 +130,13 @@ describe('generate: columns', () => {
     expect(why(r)).toMatch(/DEFAULT ''/);
   });
 
-  it('a non-constant default (CURRENT_TIMESTAMP) on a table with rows: SQLite refuses the ALTER, so a rebuild fills every row', async () => {
+  it('a non-constant default (CURRENT_TIMESTAMP): SQLite refuses the ALTER on a table with rows, so a rebuild fills every row; NOT NULL with it is refused', async () => {
+    const before = 'CREATE TABLE ev (id INTEGER PRIMARY KEY, kind TEXT NOT NULL);';
+    expect(why(await refused({ before, after: 'CREATE TABLE ev (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);' }))).toMatch(/NOT NULL without a constant default/);
     const { result, after } = await generated({
-      before: 'CREATE TABLE ev (id INTEGER PRIMARY KEY, kind TEXT NOT NULL);',
+      before,
       rows: "INSERT INTO ev (kind) VALUES ('a'), ('b');",
-      after: 'CREATE TABLE ev (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);',
+      after: 'CREATE TABLE ev (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP);',
     });
     expect(result.sql).toMatch(/-- stores:rebuild ev\nCREATE TABLE ev/);
     expect(after.ev!.every((r) => typeof r.at === 'string')).toBe(true);

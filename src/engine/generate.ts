@@ -197,6 +197,9 @@ function planTable(cur: Table, next: Table, changes: readonly Change[], ctx: { r
     if ((c.collate ?? '') !== (o.collate ?? '') && isKeyed(next, c.name)) refuse(`COLLATE of ${name}.${c.name}`, 'a collation change on a column of a key may make existing rows collide', 'write the migration by hand, resolving the rows that would collide');
   }
   for (const c of added) {
+    if (c.notNull && c.default !== null && !constantDefault(c.default)) {
+      refuse(`${name}.${c.name} ${c.type} NOT NULL DEFAULT ${c.default}`, 'NOT NULL without a constant default on a table that may hold rows: every existing row would get the value of the moment the migration runs (SQLite: "Cannot add a column with non-constant default")', `give it a constant default, or allow NULL; to fill it otherwise, write the migration by hand (-- stores:rebuild ${name} with -- stores:map ${c.name} = <expression>) and an invariant`);
+    }
     if (c.notNull && c.default === null && c.generated === null) {
       refuse(`${name}.${c.name} ${c.type} NOT NULL`, `NOT NULL without a constant default on a table that may hold rows (SQLite: "Cannot add a NOT NULL column with default value NULL")`, `give it a constant default (DEFAULT '' or DEFAULT 0), or allow NULL; to fill it from other columns, write the migration by hand (-- stores:rebuild ${name} with -- stores:map ${c.name} = <expression>) and an invariant`);
     }
@@ -216,6 +219,27 @@ function planTable(cur: Table, next: Table, changes: readonly Change[], ctx: { r
   const alterable = onlyColumns && order === next.columns.map((c) => foldCase(c.name)).join(',');
   const alters = alterable ? [...added.map((c) => `ALTER TABLE ${q(name)} ADD COLUMN ${ctx.defs.get(`${foldCase(name)}.${foldCase(c.name)}`) ?? q(c.name)}`), ...dropped.map((c) => `ALTER TABLE ${q(name)} DROP COLUMN ${q(c.name)}`)] : [];
   return { table: name, how: alterable ? 'alter' : 'rebuild', alters, dropped: dropped.map((c) => c.name), added: added.map((c) => c.name) };
+}
+
+const constants = new Map<string, boolean>();
+
+/** Whether SQLite takes a DEFAULT as constant: asked by adding a column with it to a table holding a row. */
+function constantDefault(expr: string): boolean {
+  let known = constants.get(expr);
+  if (known === undefined) {
+    const db = new Database(':memory:');
+    try {
+      db.exec('CREATE TABLE t (a); INSERT INTO t VALUES (1)');
+      db.exec(`ALTER TABLE t ADD COLUMN b DEFAULT ${expr}`);
+      known = true;
+    } catch {
+      known = false;
+    } finally {
+      db.close();
+    }
+    constants.set(expr, known);
+  }
+  return known;
 }
 
 /** True when the new foreign key (as `diff` describes it) is on added columns only: existing rows hold their default there. */
