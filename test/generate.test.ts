@@ -267,6 +267,16 @@ CREATE TRIGGER orders_audit AFTER INSERT ON orders BEGIN INSERT INTO audit VALUE
     expect(result.sql).toMatch(/stores:rebuild u/);
   });
 
+  it('a foreign key whose action changes (CASCADE → SET NULL) points at the same rows: rebuilt, not refused', async () => {
+    const { result, after } = await generated({
+      before: 'CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);',
+      rows: 'INSERT INTO p VALUES (1), (2); INSERT INTO c VALUES (1, 1), (2, 2), (3, NULL);',
+      after: 'CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE SET NULL);',
+    });
+    expect(result.sql).toMatch(/stores:rebuild c/);
+    expect(after.c).toHaveLength(3);
+  });
+
   it('a change to one table leaves an unrelated table with named CHECK constraints alone (kalbasit/ncps#1328)', async () => {
     const narinfos = 'CREATE TABLE narinfos (id INTEGER PRIMARY KEY, file_size INTEGER, nar_size INTEGER, CONSTRAINT narinfos_file_size_nonneg CHECK (file_size >= 0), CONSTRAINT narinfos_nar_size_nonneg CHECK (nar_size >= 0));\n';
     const { result } = await generated({
@@ -313,6 +323,10 @@ describe('generate: refusals name the reason and what to write instead', () => {
     expect(why(await refused({ before: base, after: base.replace('owner TEXT', 'owner TEXT UNIQUE') }))).toMatch(/UNIQUE \(owner\)[\s\S]*duplicates/);
     const parent = 'CREATE TABLE people (id TEXT PRIMARY KEY);\n';
     expect(why(await refused({ before: parent + base, after: parent + base.replace('owner TEXT', 'owner TEXT REFERENCES people(id)') }))).toMatch(/foreign key of job[\s\S]*point at nothing/);
+  });
+
+  it('a new UNIQUE index on an existing table (a new table may have one)', async () => {
+    expect(why(await refused({ before: base, after: `${base}\nCREATE UNIQUE INDEX job_owner ON job(owner);` }))).toMatch(/UNIQUE index job_owner[\s\S]*duplicates/);
   });
 
   it('a table dropped without --destructive, and a dropped table next to a similar new one ("is this a rename?")', async () => {

@@ -177,7 +177,7 @@ function planTable(cur: Table, next: Table, changes: readonly Change[], ctx: { r
   for (const c of changes) {
     if (c.object === 'primary-key') refuse(`primary key of ${name}`, `${c.actual} → ${c.expected}: a primary key, rowid or AUTOINCREMENT change rewrites every row's identity`, 'write this migration by hand (a -- stores:rebuild with the mapping the keys need), or keep the primary key');
     if (c.object === 'table-option' && c.name !== 'column order') refuse(`${c.name} of ${name}`, `${c.actual} → ${c.expected}: STRICT, WITHOUT ROWID and virtual tables change how every row is stored`, 'write this migration by hand, or keep the table option');
-    if (c.object === 'foreign-key' && c.change === 'missing' && !fkOnNewColumns(c.expected ?? '', next, added)) refuse(`foreign key of ${name}`, `new ${c.expected}: existing rows may point at nothing`, 'write the migration by hand: fix or delete the rows that would point at nothing, then -- stores:rebuild');
+    if (c.object === 'foreign-key' && c.change === 'missing' && !fkOnNewColumns(c.expected ?? '', next, added) && !sameReference(c.expected ?? '', cur, next)) refuse(`foreign key of ${name}`, `new ${c.expected}: existing rows may point at nothing`, 'write the migration by hand: fix or delete the rows that would point at nothing, then -- stores:rebuild');
     if (c.object === 'unique' && c.change === 'missing') refuse(`${c.expected} on ${name}`, 'existing rows may hold duplicates', 'write the migration by hand: resolve duplicates first (UPDATE/DELETE), then -- stores:rebuild; or use a new CREATE UNIQUE INDEX after cleaning the rows');
   }
   const oldChecks = cur.checks.filter((x) => !next.checks.includes(x));
@@ -240,6 +240,13 @@ function constantDefault(expr: string): boolean {
     constants.set(expr, known);
   }
   return known;
+}
+
+/** True when the new foreign key points the same columns at the same parent as an old one (only its actions differ). */
+function sameReference(described: string, cur: Table, next: Table): boolean {
+  const key = (f: Table['foreignKeys'][number]) => JSON.stringify([f.from.map(foldCase), f.table, f.to.map((t) => (t === null ? null : foldCase(t)))]);
+  const fk = next.foreignKeys.find((f) => described.startsWith(`(${f.from.join(', ')}) REFERENCES ${f.table}(`));
+  return fk !== undefined && cur.foreignKeys.some((f) => key(f) === key(fk));
 }
 
 /** True when the new foreign key (as `diff` describes it) is on added columns only: existing rows hold their default there. */
@@ -364,6 +371,11 @@ function assemble(ctx: Ctx): GenerateOutcome {
     const twin = created.find((c) => likeness(d, c) >= 0.5);
     if (twin) refusals.push({ what: `table ${d.name} dropped, table ${twin.name} created`, why: 'is this a rename? a drop next to a similar table would lose the rows', instead: `if it is a rename, write "-- stores:renamed-from ${d.name}" at the end of the CREATE TABLE ${twin.name} line in schema.sql; if not, drop the table in one generate run and create the new one in the next` });
     else if (!destructive) refusals.push({ what: `table ${d.name} dropped`, why: 'dropping a table destroys its rows', instead: `say why with --destructive "<why ${d.name} is no longer needed>"` });
+  }
+  for (const [key, ix] of Object.entries(next.indexes)) {
+    const had = cur.indexes[key];
+    if (!ix.unique || !cur.tables[ix.table] || (had && had.unique && had.terms.join() === ix.terms.join() && had.where === ix.where)) continue;
+    refusals.push({ what: `UNIQUE index ${ix.name} on ${ix.table}`, why: 'existing rows may hold duplicates: CREATE UNIQUE INDEX would fail on them', instead: 'write the migration by hand: resolve the duplicates first (UPDATE/DELETE, declared destructive if rows go), then CREATE UNIQUE INDEX' });
   }
   const plans: TablePlan[] = [];
   for (const key of Object.keys(next.tables)) {
