@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../src/api.js';
 import { RegistryError } from '../src/errors.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
+import { renameAnnotations } from '../src/engine/annotations.js';
 import { bumpStoreJson, generateMigration, type GenerateOptions, type GenerateResult } from '../src/generate.js';
 import { cli, query, tmpDir, userVersion, writeSql } from './helpers.js';
 
@@ -411,6 +412,29 @@ describe('generate: input and files', () => {
     const again = await generateMigration(reg2, 'app');
     expect(again.action).toBe('unchanged');
     expect(again.notes.join()).toMatch(/b is already named so at this version; "-- stores:renamed-from a" can be removed/);
+  });
+
+  it('reads rename annotations: trailing ones belong to their line, one alone on its line to the next definition', () => {
+    const sql = [
+      '-- stores:renamed-from agents',
+      'CREATE TABLE "wallets" (',
+      '  id TEXT PRIMARY KEY, -- stores:renamed-from agent_id',
+      '  -- stores:renamed-from label',
+      '  name TEXT NOT NULL, CHECK (name <> \'\')',
+      ');',
+      'CREATE TABLE keys (k TEXT); -- stores:renamed-from secrets',
+    ].join('\n');
+    expect(renameAnnotations(sql)).toEqual([
+      { kind: 'table', table: 'wallets', from: 'agents', line: 1 },
+      { kind: 'column', table: 'wallets', column: 'id', from: 'agent_id', line: 3 },
+      { kind: 'column', table: 'wallets', column: 'name', from: 'label', line: 4 },
+      { kind: 'table', table: 'keys', from: 'secrets', line: 7 },
+    ]);
+    expect(renameAnnotations('CREATE TABLE t (a TEXT, -- stores:renamed-from b\n c TEXT) -- stores:renamed-from u\n;')).toEqual([
+      { kind: 'column', table: 't', column: 'a', from: 'b', line: 1 },
+      { kind: 'table', table: 't', from: 'u', line: 2 },
+    ]);
+    expect(() => renameAnnotations('CREATE TABLE a (x);\n-- stores:renamed-from b\n')).toThrow(/line 2: .* is on no table or column/);
   });
 
   it('a store with no migration and no frozen schema: schema.sql is the only record, so it says what to write', async () => {

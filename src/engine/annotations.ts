@@ -3,8 +3,9 @@
  * CREATE TABLE line (or alone on the line before it) renames the table; on a column's line (or
  * the line before it) renames the column. `stores generate` reads them; SQLite ignores them.
  *
- * A trailing comment belongs to the last definition that starts on its line; a comment alone on
- * its line belongs to the next definition.
+ * A trailing comment belongs to the last definition that starts on its line (to the table when it
+ * follows the table's closing parenthesis); a comment alone on its line belongs to the next
+ * definition.
  */
 import { createdTable } from './rebuild.js';
 import { isWord, matchParen, nameOf, splitTopLevel, statementRanges, tokenize } from '../sql/tokens.js';
@@ -30,6 +31,8 @@ interface Anchor {
   readonly kind: 'table' | 'column';
   readonly table: string;
   readonly column?: string;
+  /** The end of a table's column list: a comment after it on the same line is the table's. */
+  readonly end?: boolean;
 }
 
 function lineOf(text: string, offset: number): number {
@@ -57,6 +60,7 @@ function anchors(schema: string): Anchor[] {
       const offset = st.start + first.start;
       out.push({ offset, line: lineOf(schema, offset), kind: 'column', table, column: nameOf(first) });
     }
+    if (close >= 0) out.push({ offset: st.start + toks[close]!.start, line: lineOf(schema, st.start + toks[close]!.start), kind: 'table', table, end: true });
   }
   return out.sort((a, b) => a.offset - b.offset);
 }
@@ -74,7 +78,7 @@ export function renameAnnotations(schema: string): RenameAnnotation[] {
     const line = lineOf(schema, p);
     const lineStart = schema.lastIndexOf('\n', p - 1) + 1;
     const trailing = schema.slice(lineStart, p).trim() !== '';
-    const anchor = trailing ? all.filter((a) => a.line === line && a.offset < p).pop() : all.find((a) => a.offset > p);
+    const anchor = trailing ? all.filter((a) => a.line === line && a.offset < p).pop() : all.find((a) => a.offset > p && !a.end);
     const from = m[1]!.replace(/^["`[]|["`\]]$/g, '');
     if (!anchor) throw new Error(`line ${line}: "-- stores:renamed-from ${from}" is on no table or column (write it at the end of the CREATE TABLE line or of the column's line)`);
     out.push({ kind: anchor.kind, table: anchor.table, ...(anchor.column !== undefined ? { column: anchor.column } : {}), from, line });
