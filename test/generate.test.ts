@@ -349,6 +349,16 @@ describe('generate: tables', () => {
     expect(result.sql).toMatch(/CREATE TABLE b[\s\S]*CREATE INDEX b_a[\s\S]*CREATE VIEW ab/);
   });
 
+  it('a table dropped and an unlike table created (only the id in common) are no rename', async () => {
+    const { result } = await generated({
+      before: 'CREATE TABLE logs (id INTEGER PRIMARY KEY, line TEXT);',
+      rows: "INSERT INTO logs VALUES (1, 'l');",
+      after: 'CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL);',
+      options: { destructive: 'logs moved to the log service' },
+    });
+    expect(result.sql).toMatch(/CREATE TABLE events[\s\S]*DROP TABLE "logs";/);
+  });
+
   it('drops a table with --destructive; a view that reads it goes first', async () => {
     const { result } = await generated({
       before: 'CREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE logs (id INTEGER PRIMARY KEY, a_id INTEGER, line TEXT);\nCREATE VIEW la AS SELECT line FROM logs;',

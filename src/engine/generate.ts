@@ -104,12 +104,16 @@ function renameStatements(anns: readonly RenameAnnotation[], old: Snapshot, appl
   return out;
 }
 
-/** Share of common column names: how much two tables look alike. */
+/** Share of common column names, key columns aside (every table has an `id`): how much two tables look alike. */
 function likeness(a: Table, b: Table): number {
-  const an = new Set(a.columns.map((c) => foldCase(c.name)));
-  const bn = b.columns.map((c) => foldCase(c.name));
-  const common = bn.filter((n) => an.has(n)).length;
-  return common / Math.max(an.size, bn.length);
+  const names = (t: Table) => {
+    const all = t.columns.map((c) => foldCase(c.name));
+    const rest = t.columns.filter((c) => c.pk === 0).map((c) => foldCase(c.name));
+    return rest.length > 0 ? rest : all;
+  };
+  const an = new Set(names(a));
+  const bn = names(b);
+  return bn.filter((n) => an.has(n)).length / Math.max(an.size, bn.length);
 }
 
 function editDistance(a: string, b: string): number {
