@@ -483,6 +483,16 @@ describe('generate: combined changes and hand-written history', () => {
     expect(after.job!.map((r) => r.state)).toEqual(['a', 'b']);
   });
 
+  it('a table and one of its own columns renamed together: the table first, then the column under its new table name', async () => {
+    const { result } = await generated({
+      before: 'CREATE TABLE agents (id TEXT PRIMARY KEY, agent_name TEXT NOT NULL);',
+      rows: "INSERT INTO agents VALUES ('a', 'x');",
+      after: 'CREATE TABLE wallets ( -- stores:renamed-from agents\n  id TEXT PRIMARY KEY,\n  name TEXT NOT NULL -- stores:renamed-from agent_name\n);',
+      renames: { tables: { agents: 'wallets' }, columns: { agents: { agent_name: 'name' } } },
+    });
+    expect(result.sql).toMatch(/ALTER TABLE "agents" RENAME TO "wallets";\nALTER TABLE "wallets" RENAME COLUMN "agent_name" TO "name";/);
+  });
+
   it('a table renamed that a view and a trigger name: SQLite rewrites them, nothing is dropped', async () => {
     const { result } = await generated({
       before: 'CREATE TABLE agents (id TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);\nCREATE VIEW busy AS SELECT id FROM agents WHERE n > 0;\nCREATE TRIGGER bump AFTER INSERT ON agents BEGIN UPDATE agents SET n = n + 1 WHERE id = new.id; END;',
