@@ -20,6 +20,7 @@ import { detectColor, paint, renderReport, type Style } from './render.js';
 import { ProgressBar } from './progress.js';
 import { renderHtml } from './html.js';
 import { runClean } from './clean.js';
+import { runGenerate } from './generate.js';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -37,13 +38,13 @@ export interface CliIO {
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
 
 /** The commands, for the unknown-command message. */
-export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean'] as const;
+export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean', 'generate'] as const;
 
 /** Options that take a value: the word after them is not the command. */
-const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than']);
+const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than', '--name', '--destructive']);
 
 /** Options that take one value and may be given once. */
-const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than'] as const;
+const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than', 'name', 'destructive'] as const;
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -54,9 +55,10 @@ export function packageVersion(): string {
 const EPILOGUE = `Exit codes:
   0  everything is current (after up: was made current)
   3  something needs up or adopt, nothing is refused (check, dry runs, adopt, up --no-create);
-     clean --dry-run would remove something
+     clean --dry-run would remove something; generate --dry-run would write a migration,
+     or generate wrote a skeleton to complete
   4  at least one store is refused (too-new, too-old, drift, conflict, foreign, corrupt, locked, error);
-     clean skipped a data dir another process was working in
+     clean skipped a data dir another process was working in; generate refused (nothing written)
   2  usage or registry error (nothing was touched)
   1  unexpected failure
   130/143  interrupted by SIGINT/SIGTERM during up/adopt (stores in flight finished, the rest untouched)
@@ -80,6 +82,8 @@ export interface Args {
   target?: string;
   html?: string;
   store?: string;
+  name?: string;
+  destructive?: string;
 }
 
 function build(argv: readonly string[], width: number) {
@@ -131,6 +135,16 @@ function build(argv: readonly string[], width: number) {
         .option('dry-run', { type: 'boolean', describe: 'list what would be removed, remove nothing' })
         .example('$0 clean --root data', 'remove the .partial and .stores-new-* files interrupted runs left')
         .example('$0 clean --root data --keep 3 --older-than 30d', 'also remove backups beyond the 3 newest that are over 30 days old'),
+    )
+    .command('generate <store>', 'write the next migration from the edited schema.sql, proven by verify', (y) =>
+      y
+        .positional('store', { type: 'string', describe: 'store name' })
+        .option('name', { type: 'string', requiresArg: true, nargs: 1, describe: 'what the step does, for its file name (migrations/NNN-<name>.sql)' })
+        .option('destructive', { type: 'string', requiresArg: true, nargs: 1, describe: 'allow drops, saying why (written as -- stores:destructive WHY)' })
+        .option('dry-run', { type: 'boolean', describe: 'print the migration, write nothing' })
+        .example('$0 generate objects --dry-run', 'print the migration schema.sql asks for')
+        .example('$0 generate objects --name client-tags', 'write stores/objects/migrations/005-client-tags.sql and bump version')
+        .example('$0 generate objects --destructive "legacy_code is read by nothing since 1.3"', 'allow the drops, declared'),
     )
     .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
       y.example('$0 verify --stores stores', 'run before releasing a new version'),
@@ -367,6 +381,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
   if (command === 'diff') return runDiff(args, io, registryPath, style);
   if (command === 'verify') return runVerify(args, io, registryPath, style);
   if (command === 'freeze') return runFreeze(args, io, registryPath);
+  if (command === 'generate') return runGenerate(args, io, registryPath, style);
   throw new UsageError(`unknown command ${command}`);
 }
 

@@ -30,6 +30,37 @@ function objectsInOrder(db: Database.Database): MasterRow[] {
     .all() as MasterRow[];
 }
 
+/** The mark `stores generate` leaves in a skeleton: a migration holding it does not load. */
+const TODO = /^[ \t]*--[ \t]*stores:todo\b/m;
+
+/**
+ * A database holding the schema version `k` stands for: the oldest schema plus the migrations up
+ * to `k`, executed in memory. When the store has no migration (minVersion = version), its
+ * oldest schema is `schema.sql` itself; then version `k` is known only from its frozen schema.
+ * Throws, saying what is missing, when neither says what `k` is.
+ */
+export function schemaAt(spec: StoreSpec, k = spec.version): Database.Database {
+  const db = new Database(':memory:');
+  try {
+    if (spec.minVersion === spec.version) {
+      const frozen = spec.frozen.get(k);
+      if (frozen === undefined) {
+        throw new Error(
+          `${spec.name} has no migration and no frozen schema of version ${k} (versions/${String(k).padStart(3, '0')}.sql), so schema.sql is the only record of version ${k}: put the schema version ${k} was released with in versions/${String(k).padStart(3, '0')}.sql (\`stores freeze\` writes it before schema.sql is edited)`,
+        );
+      }
+      db.exec(frozen);
+    } else {
+      db.exec(spec.oldestSchema);
+      for (const m of spec.migrations) if (m.version <= k) runStep(db, spec.name, m);
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 interface Built {
   store: Store | null;
   problems: RegistryProblem[];
@@ -42,6 +73,9 @@ export function expectStore(def: StoreSpec): Built {
   const problem = (file: string | null, message: string) => problems.push({ store: name, file, message });
   const migFile = (v: number) => def.sources?.migrations?.[v] ?? at(def, 'dir');
   for (const m of migrations) {
+    if (m.sql !== undefined && TODO.test(m.sql)) {
+      problem(migFile(m.version), `migration ${m.name} is a skeleton still to complete (it has "-- stores:todo" lines): complete the data move it describes, add an invariant that proves it, then delete the "-- stores:todo" lines`);
+    }
     if (m.sql !== undefined) {
       try {
         parseMigration(m.sql);
