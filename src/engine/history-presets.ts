@@ -148,6 +148,17 @@ function versionRead(applied: string[], current: string | null, problem: string 
   return { applied, version: current === null ? null : integerVersion(current), current, problem, locked };
 }
 
+/** Flyway's version order: dot- or underscore-separated numeric parts, compared part by part. */
+function compareDotted(a: string, b: string): number {
+  const pa = a.split(/[._]/).map(Number);
+  const pb = b.split(/[._]/).map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 const drizzle: Preset = {
   tool: 'drizzle',
   kind: 'log',
@@ -155,7 +166,8 @@ const drizzle: Preset = {
   marker: '__drizzle_migrations',
   read(db) {
     requireShape(db, 'drizzle', '__drizzle_migrations', ['id', 'hash', 'created_at']);
-    const rows = db.prepare('SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at, id').all() as Row[];
+    // `id SERIAL PRIMARY KEY` is no rowid alias in SQLite: drizzle's ids are NULL, so its own order (created_at) and rowid.
+    const rows = db.prepare('SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at, rowid').all() as Row[];
     return logRead(rows.map((r) => text(r['created_at'])));
   },
 };
@@ -294,7 +306,9 @@ const flyway: Preset = {
         : `flyway table "flyway_schema_history" records ${failed['version'] === null ? 'repeatable migration' : `version ${text(failed['version'])}`} (${text(failed['script'])}, installed_rank ${text(failed['installed_rank'])}) with success = 0: a failed migration, which Flyway itself refuses until "flyway repair"`;
     const versioned = rows.filter((r) => truthy(r['success']) && r['version'] !== null && r['type'] !== 'SCHEMA' && r['type'] !== 'DELETE');
     const applied = versioned.map((r) => text(r['version']));
-    return versionRead(applied, applied.length === 0 ? null : (applied[applied.length - 1] ?? null), problem);
+    // The current version is the highest one applied (out-of-order migrations may come later in rank).
+    const current = applied.reduce<string | null>((best, v) => (best === null || compareDotted(v, best) > 0 ? v : best), null);
+    return versionRead(applied, current, problem);
   },
 };
 
