@@ -14,10 +14,13 @@ import { describe, expect, it } from 'vitest';
 import { PRESETS, TOOL_NAMES, type HistoryRead, type ToolName } from '../src/engine/history-presets.js';
 import { inspect } from '../src/schema/inspect.js';
 import { diff, describeChange } from '../src/schema/diff.js';
-import { tmpDir } from './helpers.js';
+import { createRegistry } from '../src/api.js';
+import { reconcileStore } from '../src/engine/reconcile.js';
+import type { Store } from '../src/types.js';
+import { fingerprint, query, tmpDir, userVersion } from './helpers.js';
 import { dbmateVersion, drizzleWhen, knexName, kyselyName, makeDbmate, makeDrizzle, makeKnex, makeKysely, makeTypeorm, runDbmate, typeormName } from './tools/real.js';
 import { flywayScript, makeFlyway, makeGolangMigrate, makePrisma, makeSqlx, prismaName } from './tools/documented.js';
-import { rowsAt, sqlOf } from './tools/notes.js';
+import { allRows, notesStore, rowsAt, sqlOf, STEPS } from './tools/notes.js';
 
 type Maker = (file: string, upTo: number) => void | Promise<void>;
 
@@ -165,5 +168,240 @@ describe('what each tool records for a failed, unfinished, rolled-back or dirty 
     const h = read('flyway', file);
     expect(h).toMatchObject({ applied: ['1', '2'], version: 2 });
     expect(h.problem).toContain(`flyway table "flyway_schema_history" records version 3 (${flywayScript(3)}, installed_rank 3) with success = 0`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Classification and adoption of the tools' files (the `legacy.history` half of issue 12).
+
+/** `legacy.history` is understood by this build (the classification half may land apart). */
+function historySupported(): boolean {
+  try {
+    const s = notesStore({ history: [{ tool: 'drizzle' }] });
+    return JSON.stringify(s.legacy).includes('drizzle');
+  } catch {
+    return false;
+  }
+}
+const HISTORY = historySupported();
+
+const check = (s: Store, d: string) => reconcileStore(s, d, { mode: 'check' });
+const up = (s: Store, d: string) => reconcileStore(s, d, { mode: 'up' });
+const adopt = (s: Store, d: string) => reconcileStore(s, d, { mode: 'adopt' });
+
+const tablesOf = (file: string): string[] => query<{ name: string }>(file, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").map((r) => r.name);
+
+/** `file`'s schema against the store's baseline, by meaning (no difference expected). */
+function baselineGap(s: Store, file: string): string[] {
+  const ours = new Database(':memory:');
+  const db = new Database(file, { readonly: true });
+  try {
+    ours.exec(s.schema);
+    return diff(inspect(ours), inspect(db)).map(describeChange);
+  } finally {
+    ours.close();
+    db.close();
+  }
+}
+
+/** Every row of `before` is in `after`, same rowid, same value in every column it had. */
+function expectRowsKept(before: Record<string, Record<string, unknown>[]>, after: Record<string, Record<string, unknown>[]>, skip: readonly string[]): void {
+  for (const [table, rows] of Object.entries(before)) {
+    if (skip.includes(table)) continue;
+    expect(after[table], `table ${table} kept`).toBeDefined();
+    expect(after[table]!.length, `rows of ${table}`).toBe(rows.length);
+    rows.forEach((row, i) => expect(after[table]![i], `${table} row ${i}`).toMatchObject(row));
+  }
+}
+
+/** check, up, adopt all refuse with `status`; the file's bytes and its folder are as they were. */
+function expectRefusedUntouched(s: Store, file: string, status: string): string {
+  const d = path.dirname(file);
+  const before = fingerprint(file);
+  const listing = fs.readdirSync(d).sort();
+  const c = check(s, d);
+  expect(c.status, c.message).toBe(status);
+  const u = up(s, d);
+  expect(u, u.message).toMatchObject({ status, action: 'refused' });
+  expect(adopt(s, d).action).toBe('refused');
+  expect(fingerprint(file)).toEqual(before);
+  expect(fs.readdirSync(d).sort()).toEqual(listing);
+  return u.message;
+}
+
+/** `up` adopts `file` (found at version `v`): rows kept, baseline schema, bookkeeping gone after a backup, stamped. */
+function expectAdopted(s: Store, file: string, v: number, bookkeeping: readonly string[]): void {
+  const d = path.dirname(file);
+  const rows = allRows(file);
+  const c = check(s, d);
+  expect(c.status, c.message).toBe('legacy');
+  const r = up(s, d);
+  expect(r.action, r.message).toBe('adopted');
+  expect(r.to).toBe(s.version);
+  expect(userVersion(file)).toBe(s.version);
+  for (const t of bookkeeping) expect(tablesOf(file)).not.toContain(t);
+  expect(baselineGap(s, file)).toEqual([]);
+  expectRowsKept(rows, allRows(file), bookkeeping);
+  // The backup is the file as the tool left it: its bookkeeping and rows.
+  expect(r.backup, `a backup before dropping ${bookkeeping.join(', ')}`).toBeTruthy();
+  const kept = tablesOf(r.backup!);
+  for (const t of bookkeeping.filter((t) => rows[t] !== undefined)) expect(kept).toContain(t);
+  expect(allRows(r.backup!)).toEqual(rows);
+  expect(check(s, d).status, `at ${v}, then current`).toBe('current');
+}
+
+/** The bookkeeping tables a tool's file really holds (TypeORM's typeorm_metadata only with views). */
+const bookkeepingOf = (tool: ToolName, file: string): string[] => PRESETS[tool].tables.filter((t) => tablesOf(file).includes(t));
+
+describe.skipIf(!HISTORY)('legacy.history: every tool\'s file at every version is adopted, every row kept', () => {
+  for (const tool of TOOL_NAMES) {
+    it(`${tool}: versions 1, 2 and 3 are legacy; up adopts each to the baseline`, async () => {
+      const s = notesStore({ history: [{ tool }] });
+      for (const v of [1, 2, 3]) {
+        const file = await toolFile(tool, v);
+        expectAdopted(s, file, v, bookkeepingOf(tool, file));
+      }
+    });
+
+    it(`${tool}: a file at version 4 is too-new, untouched, the message naming ${tool}`, async () => {
+      const s = notesStore({ history: [{ tool }] });
+      const file = await toolFile(tool, 4);
+      const message = expectRefusedUntouched(s, file, 'too-new');
+      expect(message).toContain(tool);
+    });
+  }
+
+  it('dbmate with a map from its timestamps to our versions: legacy at the mapped version; an unknown version is drift', async () => {
+    const map = { [dbmateVersion(1)]: 1, [dbmateVersion(2)]: 2, [dbmateVersion(3)]: 3 };
+    const file = await toolFile('dbmate', 2);
+    expectAdopted(notesStore({ history: [{ tool: 'dbmate', map }] }), file, 2, ['schema_migrations']);
+    const unknown = await toolFile('dbmate', 2);
+    const { [dbmateVersion(2)]: _dropped, ...partial } = map;
+    const message = expectRefusedUntouched(notesStore({ history: [{ tool: 'dbmate', map: partial }] }), unknown, 'drift');
+    for (const part of ['dbmate', 'schema_migrations', dbmateVersion(2)]) expect(message).toContain(part);
+  });
+
+  it('knex: the lock a crashed run left held makes the file locked, untouched', async () => {
+    const file = freshFile('knex-crashed', 2);
+    const crashed = path.join(dir, `knex-crashed-${++serial}`, 'notes.db');
+    fs.mkdirSync(path.dirname(crashed));
+    await makeKnex(file, 2, { disableTransactions: true, during: { version: 2, run: () => fs.copyFileSync(file, crashed) } });
+    const message = expectRefusedUntouched(notesStore({ history: [{ tool: 'knex' }] }), crashed, 'locked');
+    for (const part of ['knex', 'knex_migrations_lock']) expect(message).toContain(part);
+  });
+
+  const failures: [ToolName, (file: string) => void, string, string][] = [
+    ['golang-migrate', (f) => makeGolangMigrate(f, 3, { at: 3 }), 'schema_migrations', 'version 3'],
+    ['sqlx', (f) => makeSqlx(f, 3, { at: 3 }), '_sqlx_migrations', 'version 3'],
+    ['prisma', (f) => makePrisma(f, 3, { fail: { at: 3 } }), '_prisma_migrations', prismaName(3)],
+    ['flyway', (f) => makeFlyway(f, 3, { at: 3 }), 'flyway_schema_history', flywayScript(3)],
+  ];
+  for (const [tool, make, table, entry] of failures) {
+    it(`${tool}: a failed or dirty migration is drift, untouched, the message naming the tool, ${table} and the entry`, () => {
+      const file = freshFile(`${tool}-failed`, 3);
+      make(file);
+      const message = expectRefusedUntouched(notesStore({ history: [{ tool }] }), file, 'drift');
+      for (const part of [tool, table, entry]) expect(message).toContain(part);
+    });
+  }
+
+  it('prisma: a migration marked rolled back and applied again adopts', () => {
+    const file = freshFile('prisma-resolved', 3);
+    makePrisma(file, 3, { fail: { at: 2, rolledBack: true } });
+    expectAdopted(notesStore({ history: [{ tool: 'prisma' }] }), file, 3, ['_prisma_migrations']);
+  });
+
+  it('a file whose schema is not its history\'s version is drift, with the difference (dbmate at 2, one v3 step run by hand)', async () => {
+    const file = await toolFile('dbmate', 2);
+    const db = new Database(file);
+    db.exec(STEPS[2]![0]!);
+    db.close();
+    const message = expectRefusedUntouched(notesStore({ history: [{ tool: 'dbmate' }] }), file, 'drift');
+    expect(message).toContain('note_title');
+  });
+
+  it('two histories that disagree are drift: a drizzle file at 2 that also holds a schema_version saying 3', async () => {
+    const file = await toolFile('drizzle', 2);
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);');
+    db.close();
+    const s = notesStore({ history: [{ tool: 'drizzle' }, { table: 'schema_version', version: 'SELECT max(version) FROM schema_version' }] });
+    const message = expectRefusedUntouched(s, file, 'drift');
+    for (const part of ['drizzle', 'schema_version']) expect(message).toContain(part);
+  });
+});
+
+describe.skipIf(!HISTORY)('worked cases from the seeds', () => {
+  it("a daemon's schema_version table (custom entry) at an intermediate version: legacy at 2, adopted to 3", () => {
+    const file = freshFile('daemon', 2);
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const v of [1, 2]) {
+      db.exec(sqlOf(v));
+      db.prepare('INSERT INTO schema_version VALUES (?, ?)').run(v, `2026-0${v}-01T00:00:00Z`);
+    }
+    db.exec(rowsAt(2));
+    db.close();
+    const s = notesStore({ history: [{ table: 'schema_version', version: 'SELECT max(version) FROM schema_version' }] });
+    expectAdopted(s, file, 2, ['schema_version']);
+  });
+
+  /** The relay: 002_plan_schema.sql drops two columns and a table, so our migration 002 declares it. */
+  const RELAY_001 = `CREATE TABLE peer (id TEXT PRIMARY KEY, addr TEXT NOT NULL, last_seen INTEGER, legacy_token TEXT, legacy_flags INTEGER);
+CREATE TABLE message (id INTEGER PRIMARY KEY, peer_id TEXT NOT NULL REFERENCES peer(id), body BLOB NOT NULL);
+CREATE TABLE plan_draft (id INTEGER PRIMARY KEY, peer_id TEXT, json TEXT);`;
+  const RELAY_002 = `ALTER TABLE peer DROP COLUMN legacy_token;
+ALTER TABLE peer DROP COLUMN legacy_flags;
+DROP TABLE plan_draft;
+CREATE TABLE plan (id INTEGER PRIMARY KEY, peer_id TEXT NOT NULL REFERENCES peer(id), steps TEXT NOT NULL DEFAULT '[]');`;
+  const RELAY_ROWS = `INSERT INTO peer VALUES ('p1', '10.0.0.1:7000', 100, 'tok', 3), ('p2', '10.0.0.2:7000', NULL, NULL, 0);
+INSERT INTO message VALUES (1, 'p1', x'00ff'), (2, 'p2', x'0102');`;
+  const relayHistory = { table: '_migrations', version: "SELECT max(CAST(substr(name, 1, 3) AS INTEGER)) FROM _migrations WHERE name GLOB '[0-9][0-9][0-9]_*.sql'" };
+  function relayStore(declared = true): Store {
+    const schema = `CREATE TABLE peer (id TEXT PRIMARY KEY, addr TEXT NOT NULL, last_seen INTEGER);
+CREATE TABLE message (id INTEGER PRIMARY KEY, peer_id TEXT NOT NULL REFERENCES peer(id), body BLOB NOT NULL);
+CREATE TABLE plan (id INTEGER PRIMARY KEY, peer_id TEXT NOT NULL REFERENCES peer(id), steps TEXT NOT NULL DEFAULT '[]');`;
+    const step = { version: 2, name: '002_plan_schema.sql', sql: RELAY_002, ...(declared ? { destructive: 'peer.legacy_token, peer.legacy_flags and plan_draft are read by nobody since the plan schema' } : {}) };
+    return createRegistry([{ name: 'relay', file: 'notes.db', version: 2, minVersion: 1, schema, oldestSchema: RELAY_001, migrations: [step], legacy: { history: [relayHistory] } as never }]).stores[0]!;
+  }
+  /** A relay file kept by the relay's own runner, with files 001..upTo applied. */
+  function relayFile(upTo: number): string {
+    const file = freshFile('relay', upTo);
+    const db = new Database(file);
+    db.exec("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (datetime('now')))");
+    db.exec(RELAY_001);
+    db.exec(RELAY_ROWS);
+    db.exec("INSERT INTO plan_draft VALUES (1, 'p1', '{\"draft\":true}'); INSERT INTO _migrations (name) VALUES ('001_initial.sql')");
+    if (upTo >= 2) db.exec(`${RELAY_002} INSERT INTO plan VALUES (1, 'p1', '["a"]'); INSERT INTO _migrations (name) VALUES ('002_plan_schema.sql')`);
+    db.close();
+    return file;
+  }
+
+  it("the relay's _migrations with 002_plan_schema.sql applied: legacy at 2, adopted (its rows, plan included)", () => {
+    const file = relayFile(2);
+    expectAdopted(relayStore(), file, 2, ['_migrations']);
+    expect(query(file, 'SELECT * FROM plan')).toEqual([{ id: 1, peer_id: 'p1', steps: '["a"]' }]);
+  });
+
+  it('the relay at 001 only: up runs the declared destructive 002 after a backup that keeps what it drops', () => {
+    const file = relayFile(1);
+    const d = path.dirname(file);
+    expect(check(relayStore(), d).status).toBe('legacy');
+    const r = up(relayStore(), d);
+    expect(r.action, r.message).toBe('adopted');
+    expect(userVersion(file)).toBe(2);
+    expect(query(file, 'SELECT * FROM peer ORDER BY id')).toEqual([
+      { id: 'p1', addr: '10.0.0.1:7000', last_seen: 100 },
+      { id: 'p2', addr: '10.0.0.2:7000', last_seen: null },
+    ]);
+    expect(query(file, 'SELECT id, hex(body) AS body FROM message ORDER BY id')).toEqual([{ id: 1, body: '00FF' }, { id: 2, body: '0102' }]);
+    expect(tablesOf(file)).not.toContain('plan_draft');
+    expect(query(r.backup!, 'SELECT legacy_token FROM peer ORDER BY id')).toEqual([{ legacy_token: 'tok' }, { legacy_token: null }]);
+    expect(query(r.backup!, 'SELECT json FROM plan_draft')).toEqual([{ json: '{"draft":true}' }]);
+    expect(baselineGap(relayStore(), file)).toEqual([]);
+  });
+
+  it('the relay store whose 002 does not declare what it destroys is refused by the usual rules', () => {
+    expect(() => relayStore(false)).toThrow(/destructive|destroy/i);
   });
 });
