@@ -174,17 +174,6 @@ describe('what each tool records for a failed, unfinished, rolled-back or dirty 
 // ---------------------------------------------------------------------------------------------
 // Classification and adoption of the tools' files (the `legacy.history` half of issue 12).
 
-/** `legacy.history` is understood by this build (the classification half may land apart). */
-function historySupported(): boolean {
-  try {
-    const s = notesStore({ history: [{ tool: 'drizzle' }] });
-    return JSON.stringify(s.legacy).includes('drizzle');
-  } catch {
-    return false;
-  }
-}
-const HISTORY = historySupported();
-
 const check = (s: Store, d: string) => reconcileStore(s, d, { mode: 'check' });
 const up = (s: Store, d: string) => reconcileStore(s, d, { mode: 'up' });
 const adopt = (s: Store, d: string) => reconcileStore(s, d, { mode: 'adopt' });
@@ -253,7 +242,7 @@ function expectAdopted(s: Store, file: string, v: number, bookkeeping: readonly 
 /** The bookkeeping tables a tool's file really holds (TypeORM's typeorm_metadata only with views). */
 const bookkeepingOf = (tool: ToolName, file: string): string[] => PRESETS[tool].tables.filter((t) => tablesOf(file).includes(t));
 
-describe.skipIf(!HISTORY)('legacy.history: every tool\'s file at every version is adopted, every row kept', () => {
+describe('legacy.history: every tool\'s file at every version is adopted, every row kept', () => {
   for (const tool of TOOL_NAMES) {
     it(`${tool}: versions 1, 2 and 3 are legacy; up adopts each to the baseline`, async () => {
       const s = notesStore({ history: [{ tool }] });
@@ -290,18 +279,18 @@ describe.skipIf(!HISTORY)('legacy.history: every tool\'s file at every version i
     for (const part of ['knex', 'knex_migrations_lock']) expect(message).toContain(part);
   });
 
-  const failures: [ToolName, (file: string) => void, string, string][] = [
-    ['golang-migrate', (f) => makeGolangMigrate(f, 3, { at: 3 }), 'schema_migrations', 'version 3'],
-    ['sqlx', (f) => makeSqlx(f, 3, { at: 3 }), '_sqlx_migrations', 'version 3'],
-    ['prisma', (f) => makePrisma(f, 3, { fail: { at: 3 } }), '_prisma_migrations', prismaName(3)],
-    ['flyway', (f) => makeFlyway(f, 3, { at: 3 }), 'flyway_schema_history', flywayScript(3)],
+  const failures: [ToolName, (file: string) => void, string, string, string][] = [
+    ['golang-migrate', (f) => makeGolangMigrate(f, 3, { at: 3 }), 'schema_migrations', 'version 3', 'dirty'],
+    ['sqlx', (f) => makeSqlx(f, 3, { at: 3 }), '_sqlx_migrations', 'version 3', 'success = false'],
+    ['prisma', (f) => makePrisma(f, 3, { fail: { at: 3 } }), '_prisma_migrations', prismaName(3), 'not finished'],
+    ['flyway', (f) => makeFlyway(f, 3, { at: 3 }), 'flyway_schema_history', flywayScript(3), 'success = 0'],
   ];
-  for (const [tool, make, table, entry] of failures) {
-    it(`${tool}: a failed or dirty migration is drift, untouched, the message naming the tool, ${table} and the entry`, () => {
+  for (const [tool, make, table, entry, what] of failures) {
+    it(`${tool}: a failed or dirty migration is drift, untouched, the message naming the tool, ${table}, the entry and what it records`, () => {
       const file = freshFile(`${tool}-failed`, 3);
       make(file);
       const message = expectRefusedUntouched(notesStore({ history: [{ tool }] }), file, 'drift');
-      for (const part of [tool, table, entry]) expect(message).toContain(part);
+      for (const part of [tool, table, entry, what]) expect(message).toContain(part);
     });
   }
 
@@ -331,7 +320,7 @@ describe.skipIf(!HISTORY)('legacy.history: every tool\'s file at every version i
   });
 });
 
-describe.skipIf(!HISTORY)('worked cases from the seeds', () => {
+describe('worked cases from the seeds', () => {
   it("a daemon's schema_version table (custom entry) at an intermediate version: legacy at 2, adopted to 3", () => {
     const file = freshFile('daemon', 2);
     const db = new Database(file);
@@ -362,7 +351,7 @@ INSERT INTO message VALUES (1, 'p1', x'00ff'), (2, 'p2', x'0102');`;
 CREATE TABLE message (id INTEGER PRIMARY KEY, peer_id TEXT NOT NULL REFERENCES peer(id), body BLOB NOT NULL);
 CREATE TABLE plan (id INTEGER PRIMARY KEY, peer_id TEXT NOT NULL REFERENCES peer(id), steps TEXT NOT NULL DEFAULT '[]');`;
     const step = { version: 2, name: '002_plan_schema.sql', sql: RELAY_002, ...(declared ? { destructive: 'peer.legacy_token, peer.legacy_flags and plan_draft are read by nobody since the plan schema' } : {}) };
-    return createRegistry([{ name: 'relay', file: 'notes.db', version: 2, minVersion: 1, schema, oldestSchema: RELAY_001, migrations: [step], legacy: { history: [relayHistory] } as never }]).stores[0]!;
+    return createRegistry([{ name: 'relay', file: 'notes.db', version: 2, minVersion: 1, schema, oldestSchema: RELAY_001, migrations: [step], legacy: { history: [relayHistory] } }]).stores[0]!;
   }
   /** A relay file kept by the relay's own runner, with files 001..upTo applied. */
   function relayFile(upTo: number): string {
@@ -401,7 +390,14 @@ CREATE TABLE plan (id INTEGER PRIMARY KEY, peer_id TEXT NOT NULL REFERENCES peer
     expect(baselineGap(relayStore(), file)).toEqual([]);
   });
 
-  it('the relay store whose 002 does not declare what it destroys is refused by the usual rules', () => {
-    expect(() => relayStore(false)).toThrow(/destructive|destroy/i);
+  it('the relay at 001 under a store whose 002 does not declare what it destroys: up refuses, untouched, naming the drops', () => {
+    const file = relayFile(1);
+    const d = path.dirname(file);
+    const before = fingerprint(file);
+    const r = up(relayStore(false), d);
+    expect(r.action, r.message).toBe('refused');
+    expect(r.message).toMatch(/without declaring it/);
+    expect(r.message).toMatch(/plan_draft|legacy_token|legacy_flags/);
+    expect(fingerprint(file)).toEqual(before);
   });
 });

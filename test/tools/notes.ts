@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { createRegistry } from '../../src/api.js';
-import type { Store } from '../../src/types.js';
+import type { LegacyDefinition, Store } from '../../src/types.js';
 
 /** Each version's statements (one statement per entry: several tools run one per call). */
 export const STEPS: readonly (readonly string[])[] = [
@@ -42,7 +42,7 @@ export function rowsAt(v: number): string {
 }
 
 /** The `notes` store: baseline at 3, oldest at 1, migrations 2 and 3, with the given legacy rules. */
-export function notesStore(legacy: Record<string, unknown>): Store {
+export function notesStore(legacy: LegacyDefinition): Store {
   let schema = '';
   const db = new Database(':memory:');
   try {
@@ -52,8 +52,7 @@ export function notesStore(legacy: Record<string, unknown>): Store {
     db.close();
   }
   const migrations = [2, 3].map((v) => ({ version: v, name: `00${v}-${NAMES[v - 1]}.sql`, sql: sqlOf(v) }));
-  // `legacy.history` is the other half of issue 12; the cast keeps this file compiling before it lands.
-  return createRegistry([{ name: 'notes', file: 'notes.db', version: TARGET, minVersion: 1, schema, oldestSchema: sqlOf(1), migrations, legacy: legacy as never }]).stores[0]!;
+  return createRegistry([{ name: 'notes', file: 'notes.db', version: TARGET, minVersion: 1, schema, oldestSchema: sqlOf(1), migrations, legacy }]).stores[0]!;
 }
 
 /** Every row of every user table, by table (rowid order): what "every row kept" is checked against. */
