@@ -294,6 +294,33 @@ describe('legacy.history: every tool\'s file at every version is adopted, every 
     });
   }
 
+  it('typeorm with a view entity also keeps typeorm_metadata (made by TypeORM): both go on adoption', async () => {
+    const file = freshFile('typeorm-view', 2);
+    await makeTypeorm(file, 2, { viewEntity: true });
+    const db = new Database(file);
+    db.exec(rowsAt(2));
+    db.close();
+    expect(tablesOf(file)).toContain('typeorm_metadata');
+    expectAdopted(notesStore({ history: [{ tool: 'typeorm' }] }), file, 2, ['migrations', 'typeorm_metadata']);
+  });
+
+  it("typeorm (transaction 'none'): a migration that failed half-way is not in its log; the half it ran is drift, named", async () => {
+    const file = freshFile('typeorm-half', 3);
+    await makeTypeorm(file, 3, { fail: { at: 3 } });
+    expect(read('typeorm', file).applied).toEqual([typeormName(1), typeormName(2)]);
+    const message = expectRefusedUntouched(notesStore({ history: [{ tool: 'typeorm' }] }), file, 'drift');
+    expect(message).toContain('note_title');
+  });
+
+  it('dbmate (transaction:false): a migration that failed half-way is not recorded; the half it ran is drift, named', async () => {
+    const file = freshFile('dbmate-half', 3);
+    const r = runDbmate(file, 2, { name: `${dbmateVersion(3)}_${'tag_colors'}.sql`, sql: `-- migrate:up transaction:false\n${STEPS[2]![0]!};\nINSERT INTO no_such_table VALUES (1);\n\n-- migrate:down\n` });
+    expect(r.status, r.output).not.toBe(0);
+    expect(read('dbmate', file).applied).toEqual([dbmateVersion(1), dbmateVersion(2)]);
+    const message = expectRefusedUntouched(notesStore({ history: [{ tool: 'dbmate' }] }), file, 'drift');
+    expect(message).toContain('note_title');
+  });
+
   it('prisma: a migration marked rolled back and applied again adopts', () => {
     const file = freshFile('prisma-resolved', 3);
     makePrisma(file, 3, { fail: { at: 2, rolledBack: true } });

@@ -13,7 +13,7 @@ import { migrate as drizzleMigrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import knexFactory, { type Knex } from 'knex';
 import 'reflect-metadata';
-import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { DataSource, EntitySchema, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { ROOT } from '../helpers.js';
 import { NAMES, STEPS } from './notes.js';
 
@@ -100,12 +100,13 @@ export async function makeKnex(file: string, upTo: number, options: KnexOptions 
 export const typeormTimestamp = (v: number): number => 1767225600000 + v;
 export const typeormName = (v: number): string => `${NAMES[v - 1]!.replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase())}${typeormTimestamp(v)}`;
 
-function typeormClass(v: number): new () => MigrationInterface {
+function typeormClass(v: number, fails: boolean): new () => MigrationInterface {
   const name = typeormName(v);
   const cls = class implements MigrationInterface {
     name = name;
     async up(q: QueryRunner): Promise<void> {
-      for (const s of STEPS[v - 1]!) await q.query(s);
+      for (const s of fails ? STEPS[v - 1]!.slice(0, 1) : STEPS[v - 1]!) await q.query(s);
+      if (fails) await q.query('INSERT INTO no_such_table VALUES (1)');
     }
     async down(): Promise<void> {}
   };
@@ -113,12 +114,27 @@ function typeormClass(v: number): new () => MigrationInterface {
   return cls;
 }
 
+export interface TypeormOptions {
+  /**
+   * Declare a view entity (as an EntitySchema: no decorators needed): TypeORM then keeps its
+   * `typeorm_metadata` table too (RdbmsSchemaBuilder.createMetadataTableIfNecessary, called by
+   * MigrationExecutor before each migration).
+   */
+  readonly viewEntity?: boolean;
+  /** Migration `at` fails after its first statement, run with `transaction: 'none'` (so that statement stays). */
+  readonly fail?: { readonly at: number };
+}
+
 /** TypeORM's DataSource (type better-sqlite3) runs migrations 1..upTo as classes. */
-export async function makeTypeorm(file: string, upTo: number): Promise<void> {
-  const ds = new DataSource({ type: 'better-sqlite3', database: file, migrations: versions(upTo).map(typeormClass), logging: false });
+export async function makeTypeorm(file: string, upTo: number, options: TypeormOptions = {}): Promise<void> {
+  const entities = options.viewEntity ? [new EntitySchema({ name: 'NoteTitle', tableName: 'note_titles', type: 'view', expression: 'SELECT id, title FROM note', columns: { id: { type: Number, primary: true }, title: { type: String } } })] : [];
+  const migrations = versions(upTo).map((v) => typeormClass(v, options.fail?.at === v));
+  const ds = new DataSource({ type: 'better-sqlite3', database: file, entities, migrations, logging: false });
   await ds.initialize();
   try {
-    await ds.runMigrations({ transaction: 'each' });
+    await ds.runMigrations({ transaction: options.fail ? 'none' : 'each' });
+  } catch (err) {
+    if (!options.fail) throw err;
   } finally {
     await ds.destroy();
   }
