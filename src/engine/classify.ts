@@ -287,7 +287,7 @@ function classifyHistory(facts: FileFacts, store: Store, found: readonly History
   const versions: { fact: HistoryFact; version: number }[] = [];
   for (const f of found) {
     const r = historyVersion(f, store.legacy.history[f.source]!);
-    if ('problem' in r) return { ...base, status: 'drift', message: `${name}: ${r.problem}; ${nothing} — settle that migration with ${f.tool} first (finish it, or mark it rolled back), then adopt` };
+    if ('problem' in r) return { ...base, status: 'drift', message: `${name}: ${r.problem}; ${nothing} — ${r.fix}` };
     versions.push({ fact: f, version: r.version });
   }
   const said = (x: { fact: HistoryFact; version: number }) => `${x.fact.tool} (table ${x.fact.table}, ${entryOf(x.fact)}) says v${x.version}`;

@@ -92,27 +92,28 @@ function readCustom(db: Database.Database, sql: string): { current: string | nul
 }
 
 /** The version one history says the file is at, or the reason it cannot say (naming the tool, the table, the entry). */
-export function historyVersion(fact: HistoryFact, h: HistorySource): { version: number } | { problem: string } {
+export function historyVersion(fact: HistoryFact, h: HistorySource): { version: number } | { problem: string; fix: string } {
   const where = `${fact.tool} history (table ${fact.table})`;
-  if (fact.error !== null) return { problem: `${where} cannot be read: ${fact.error}` };
-  if (fact.problem !== null) return { problem: `${where} records ${fact.problem}` };
+  const unknown = `add it to the map of legacy.history[${fact.source}] (the tool's identifier → the version of this store it brings the file to)`;
+  if (fact.error !== null) return { problem: `${where} cannot be read: ${fact.error}`, fix: `declare the history that really keeps this file in legacy.history, or fix the table` };
+  if (fact.problem !== null) return { problem: fact.problem, fix: `settle that migration with ${fact.tool} first (finish it, or mark it rolled back the way ${fact.tool} does), then adopt` };
   const map = h.map;
   if (fact.kind === 'log') {
     if (!map) return { version: fact.applied.length };
     let v = 0;
     for (const id of fact.applied) {
-      if (!Object.hasOwn(map, id)) return { problem: `${where} names migration ${JSON.stringify(id)}, which the map of legacy.history[${fact.source}] does not know` };
+      if (!Object.hasOwn(map, id)) return { problem: `${where} names migration ${JSON.stringify(id)}, which the map of legacy.history[${fact.source}] does not know`, fix: unknown };
       v = Math.max(v, map[id]!);
     }
     return { version: v };
   }
   if (fact.current === null) return { version: 0 };
   if (map) {
-    if (!Object.hasOwn(map, fact.current)) return { problem: `${where} records version ${JSON.stringify(fact.current)}, which the map of legacy.history[${fact.source}] does not know` };
+    if (!Object.hasOwn(map, fact.current)) return { problem: `${where} records version ${JSON.stringify(fact.current)}, which the map of legacy.history[${fact.source}] does not know`, fix: unknown };
     return { version: map[fact.current]! };
   }
   const n = /^\d+$/.test(fact.current) ? Number(fact.current) : NaN;
-  if (!Number.isSafeInteger(n)) return { problem: `${where} records version ${JSON.stringify(fact.current)}, which is not a version number: give legacy.history[${fact.source}] a map` };
+  if (!Number.isSafeInteger(n)) return { problem: `${where} records version ${JSON.stringify(fact.current)}, which is not a version number`, fix: `give legacy.history[${fact.source}] a map from the tool's versions to this store's` };
   return { version: n };
 }
 
