@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { PRESETS, TOOL_NAMES, type HistoryRead, type ToolName } from '../src/engine/history-presets.js';
 import { inspect } from '../src/schema/inspect.js';
@@ -124,6 +125,16 @@ describe('what each tool records for a failed, unfinished, rolled-back or dirty 
     await makeKnex(file, 2, { disableTransactions: true, during: { version: 2, run: () => fs.copyFileSync(file, crashed) } });
     expect(read('knex', file)).toMatchObject({ applied: [knexName(1), knexName(2)], locked: false });
     expect(read('knex', crashed)).toMatchObject({ applied: [knexName(1)], locked: true, problem: null });
+  });
+
+  it("kysely: on SQLite its Migrator takes no lock (the adapter's acquireMigrationLock is a no-op): is_locked stays 0 inside a migration", async () => {
+    const file = freshFile('kysely-lock', 2);
+    const seen: unknown[] = [];
+    await makeKysely(file, 2, async (k) => {
+      seen.push(...(await sql<{ is_locked: number }>`SELECT id, is_locked FROM kysely_migration_lock`.execute(k)).rows);
+    });
+    expect(seen).toEqual([{ id: 'migration_lock', is_locked: 0 }, { id: 'migration_lock', is_locked: 0 }]);
+    expect(read('kysely', file).locked).toBe(false);
   });
 
   it('dbmate: a failed migration records nothing (its transaction rolls back), the file stays at the last good version', async () => {

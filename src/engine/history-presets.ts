@@ -14,8 +14,10 @@
  *   row; no lock table.
  * - kysely `migration/migrator.js`: `kysely_migration (name varchar(255) PK, timestamp varchar(255)
  *   NOT NULL)` and `kysely_migration_lock (id varchar(255) PK, is_locked integer NOT NULL DEFAULT 0)`
- *   with the row `id = 'migration_lock'`. Its SQLite adapter takes no lock (one connection), so on
- *   SQLite `is_locked` stays 0; a 1 there (another dialect's adapter, a hand edit) is read as held.
+ *   with the row `id = 'migration_lock'`. Its SQLite adapter takes no lock (`acquireMigrationLock`
+ *   is a no-op: one connection), so Kysely's own SQLite runs leave `is_locked` at 0; early Kysely
+ *   releases (`tryAcquireLock`) and the D1 / Durable Object dialects set it to 1 while migrating, so
+ *   a 1 there is read as held.
  * - knex `migrations/migrate/table-creator.js` and `Migrator.js`: `knex_migrations (id increments,
  *   name varchar(255), batch integer, migration_time datetime)` and `knex_migrations_lock (index
  *   increments, is_locked integer)`; `_lockMigrations` sets `is_locked = 1` while a batch runs and

@@ -45,14 +45,15 @@ export function makeDrizzle(file: string, upTo: number): void {
 /** Kysely's migration names: sortable, as its docs advise. */
 export const kyselyName = (v: number): string => `${String(v).padStart(4, '0')}_${NAMES[v - 1]}`;
 
-/** Kysely's Migrator (SqliteDialect over better-sqlite3) brings `file` to `upTo`. */
-export async function makeKysely(file: string, upTo: number): Promise<void> {
+/** Kysely's Migrator (SqliteDialect over better-sqlite3) brings `file` to `upTo`; `during` runs inside each migration, on its connection. */
+export async function makeKysely(file: string, upTo: number, during?: (k: Kysely<unknown>) => Promise<void>): Promise<void> {
   const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
   try {
     const migrations: Record<string, Migration> = {};
     for (const v of versions(upTo)) {
       migrations[kyselyName(v)] = {
         async up(k) {
+          if (during) await during(k);
           for (const s of STEPS[v - 1]!) await sql.raw(s).execute(k);
         },
       };
