@@ -332,6 +332,16 @@ describe('legacy.history: every tool\'s file at every version is adopted, every 
     expect(message).toContain('note_title');
   });
 
+  it('flyway: a version applied out of order (-outOfOrder) does not lower the version: legacy at 3, adopted', () => {
+    const file = freshFile('flyway-out-of-order', 3);
+    makeFlyway(file, 3, undefined, [1, 3, 2]);
+    const db = new Database(file);
+    db.exec(rowsAt(3));
+    db.close();
+    expect(read('flyway', file)).toMatchObject({ applied: ['1', '3', '2'], version: 3, current: '3' });
+    expectAdopted(notesStore({ history: [{ tool: 'flyway' }] }), file, 3, ['flyway_schema_history']);
+  });
+
   it('prisma: a migration marked rolled back and applied again adopts', () => {
     const file = freshFile('prisma-resolved', 3);
     makePrisma(file, 3, { fail: { at: 2, rolledBack: true } });

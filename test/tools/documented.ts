@@ -182,8 +182,12 @@ export function makePrisma(file: string, upTo: number, options: PrismaOptions = 
 /** Flyway's script name for our version v. */
 export const flywayScript = (v: number): string => `V${v}__${NAMES[v - 1]}.sql`;
 
-/** Flyway's `migrate` brings the file to `upTo`; with `fail`, migration `fail.at` (non-transactional) fails half-way. */
-export function makeFlyway(file: string, upTo: number, fail?: Failure): void {
+/**
+ * Flyway's `migrate` brings the file to `upTo`; with `fail`, migration `fail.at` (non-transactional)
+ * fails half-way; with `order`, the versions are applied in that order (`-outOfOrder=true` applies a
+ * lower version found after a higher one; its `installed_rank` is then the later one).
+ */
+export function makeFlyway(file: string, upTo: number, fail?: Failure, order?: readonly number[]): void {
   withDb(file, (db) => {
     db.exec(`CREATE TABLE "main"."flyway_schema_history" (
     "installed_rank" INT NOT NULL PRIMARY KEY,
@@ -198,12 +202,13 @@ export function makeFlyway(file: string, upTo: number, fail?: Failure): void {
     "success" BOOLEAN NOT NULL
 );
 CREATE INDEX "main"."flyway_schema_history_s_idx" ON "flyway_schema_history" ("success");`);
+    let rank = 0;
     const add = (v: number, success: boolean) =>
       db
         .prepare('INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(v, String(v), NAMES[v - 1]!.replaceAll('_', ' '), 'SQL', flywayScript(v), zlib.crc32(script(v)) | 0, '', 3, success ? 1 : 0);
+        .run(++rank, String(v), NAMES[v - 1]!.replaceAll('_', ' '), 'SQL', flywayScript(v), zlib.crc32(script(v)) | 0, '', 3, success ? 1 : 0);
     const last = fail ? fail.at : upTo;
-    for (let v = 1; v <= last; v++) {
+    for (const v of order ?? Array.from({ length: last }, (_, i) => i + 1)) {
       if (fail?.at === v) {
         db.exec(STEPS[v - 1]![0]!);
         try {
