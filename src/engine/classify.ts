@@ -247,13 +247,17 @@ function unignorableText(facts: FileFacts): string {
 export function settleHints(changes: readonly Change[], facts: Pick<FileFacts, 'unignorable'>): string {
   const hints: string[] = [];
   const extra = (object: Change['object']) => changes.filter((c) => c.change === 'extra' && c.object === object);
+  const extraTables = new Set(extra('table').map((c) => foldCase(c.table)));
   const cols = extra('column');
   if (cols.length > 0) hints.push(`for ${cols.map((c) => `column ${c.table}.${c.name}`).join(', ')}: write a migration that adds ${cols.length === 1 ? 'it' : 'them'} (and put ${cols.length === 1 ? 'it' : 'them'} in the baseline), so the schema says what the file holds`);
-  const ixs = extra('index');
+  const ixs = extra('index').filter((c) => !extraTables.has(foldCase(c.table)));
   if (ixs.length > 0) hints.push(`for ${ixs.map((c) => `index ${c.name} on ${c.table}`).join(', ')}: write a migration that creates ${ixs.length === 1 ? 'it' : 'them'}, or, if another program owns ${ixs.length === 1 ? 'it' : 'them'}, add ${ixs.length === 1 ? 'its name' : 'their names'} to \`ignore\` in store.json (an ignored index on our table is carried through rebuilds)`);
   const tables = extra('table');
   if (tables.length > 0) hints.push(`for ${tables.map((c) => `table ${c.table}`).join(', ')}: if another program owns ${tables.length === 1 ? 'it' : 'them'}, add an \`ignore\` pattern to store.json (e.g. "ignore": [${tables.map((c) => JSON.stringify(c.table)).join(', ')}]); otherwise write a migration that creates ${tables.length === 1 ? 'it' : 'them'}`);
-  if (facts.unignorable && facts.unignorable.length > 0) hints.push(unignorableText(facts as FileFacts));
+  const unignorable = new Set((facts.unignorable ?? []).map((t) => foldCase(t.name)));
+  const trs = extra('trigger').filter((c) => !unignorable.has(foldCase(c.name ?? '')) && !extraTables.has(foldCase(c.actual?.match(/ ON (\S+)/)?.[1] ?? '')));
+  if (trs.length > 0) hints.push(`for ${trs.map((c) => `trigger ${c.name}`).join(', ')}: write a migration that creates ${trs.length === 1 ? 'it' : 'them'}, or drop ${trs.length === 1 ? 'it' : 'them'} (a trigger on one of this store's tables cannot be ignored: it would fire during a reconcile)`);
+  if (unignorable.size > 0) hints.push(unignorableText(facts as FileFacts));
   return hints.length > 0 ? ` — what would settle it: ${hints.join('; ')}` : '';
 }
 
