@@ -11,12 +11,36 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
 import { ALLOWED_PRAGMAS, MAX_VERSION, PRAGMA_WORD } from './define.js';
-import { CHECKPOINT_MODES } from './types.js';
+import { CHECKPOINT_MODES, HISTORY_TOOLS } from './types.js';
 
 const text = (what: string) => v.pipe(v.string(), v.description(what));
 const texts = (what: string) => v.optional(v.pipe(v.array(v.string()), v.description(what)));
 const list = <T extends v.GenericSchema>(item: T, what: string) => v.optional(v.pipe(v.array(item), v.description(what)));
 const version = (what: string) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_VERSION), v.description(what));
+
+const HistoryMap = v.optional(
+  v.pipe(
+    v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_VERSION))),
+    v.description(
+      "the tool's migration identifiers (drizzle: created_at; knex, Kysely, TypeORM: the name; Prisma: migration_name; the others: the version) → this store's versions; without it, the number of applied migrations (or the version recorded) is the version",
+    ),
+  ),
+);
+
+const History = list(
+  v.union([
+    v.strictObject({
+      tool: v.pipe(v.picklist(HISTORY_TOOLS), v.description("the migration tool that kept the file: its preset knows the tool's tables (lock tables too) and what it records for failed or dirty migrations")),
+      map: HistoryMap,
+    }),
+    v.strictObject({
+      table: text('the bookkeeping table another program keeps (dropped at adoption, after a backup)'),
+      version: text('a read-only query returning one integer: the version the file is at, e.g. "SELECT max(version) FROM schema_version"'),
+      map: HistoryMap,
+    }),
+  ]),
+  "bookkeeping of another migration tool (user_version = 0): a file is adopted from the version it records when its schema, less the bookkeeping, is that version's",
+);
 
 const Legacy = v.pipe(
   v.strictObject({
@@ -32,6 +56,7 @@ const Legacy = v.pipe(
     ),
     deadTables: texts('tables nobody reads any more; dropped after a backup when they hold rows'),
     samples: texts('legacy layouts (SQL files with rows, relative to the store folder) that `stores verify` adopts in memory'),
+    history: History,
   }),
   v.description('how files written before the store was versioned (user_version = 0) are adopted'),
 );
@@ -58,6 +83,10 @@ export const StoreJson = v.pipe(
     invariants: list(
       v.strictObject({ name: text('what must hold, for people'), sql: text('a read-only query; the rows it returns are violations') }),
       'queries that must return no row after any migration path (checked by `stores verify`)',
+    ),
+    ignore: list(
+      v.pipe(v.string(), v.regex(/^[^\u0000]+$/), v.title("a name pattern ('*' matches any run of characters)")),
+      "tables, indexes and views another program owns (and the indexes and triggers on its tables): never compared, created, dropped or rebuilt; Litestream's and D1's tables are ignored without being listed",
     ),
   }),
   v.description('A store of a `stores` registry: the folder holding this file is the store, named after the folder.'),
