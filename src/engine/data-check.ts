@@ -259,7 +259,10 @@ function countedParts(db: Database.Database, step: MigrationDefinition & { sql: 
       try {
         db.exec(st.sql);
       } catch (err) {
-        if (!(err as { code?: string }).code?.startsWith('SQLITE_')) throw err;
+        // Constraint failures and SQLite's refusals of a statement are about the rows; busy, full
+        // or I/O errors are not (they keep their own handling).
+        const code = (err as { code?: string }).code ?? '';
+        if (!code.startsWith('SQLITE_CONSTRAINT') && code !== 'SQLITE_ERROR') throw err;
         fail(statementFindings(db, st.sql, err));
       }
     }
