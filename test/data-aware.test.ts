@@ -162,6 +162,22 @@ describe('rebuilds over rows the new definition refuses', () => {
   });
 });
 
+describe('a hand-written table copy over rows the new table refuses', () => {
+  it('INSERT … SELECT into a narrower table: each refused row counted under its constraint, even in a declared step', () => {
+    const body = "  id INTEGER PRIMARY KEY,\n  email TEXT NOT NULL,\n  status TEXT NOT NULL CHECK (status IN ('new', 'active'))";
+    const step = `-- stores:destructive the old user table is replaced by its copy
+CREATE TABLE user_new (\n${body}\n);
+INSERT INTO user_new (id, email, status) SELECT id, email, status FROM user;
+DROP TABLE user;
+ALTER TABLE user_new RENAME TO user;`;
+    const r = refusedBoth(registryWith(`CREATE TABLE "user" (\n${body}\n);`, step));
+    expect(r.findings).toEqual([
+      { kind: 'check', table: 'user_new', constraint: "CHECK status IN ('new', 'active')", rows: 1, sample: ["(id, email, status) = (3, 'b@x', 'old')"] },
+      { kind: 'not-null', table: 'user_new', constraint: 'NOT NULL user_new.email', rows: 1, sample: ["(id, email, status) = (4, NULL, 'active')"] },
+    ]);
+  });
+});
+
 describe('ADD COLUMN over rows', () => {
   it('NOT NULL without a default on a table with rows: every row counted, refused before writing', () => {
     const r = refusedBoth(registryWith(`${V1.replace(/\n\);$/, ',\n  plan TEXT NOT NULL\n);')}`, 'ALTER TABLE user ADD COLUMN plan TEXT NOT NULL;'));

@@ -107,24 +107,64 @@ function rebuildViolations(db: Database.Database, table: string, spec: RebuildSp
     db.exec(renameCreate(spec.create, tmp));
     const { target, source } = rebuildCopy(db, table, ordinaryColumns(db, table), tmp, spec);
     const rows = db.prepare(`SELECT ${source.join(', ')} FROM ${quoteIdent(table)}`).raw(true).safeIntegers(true).all() as unknown[][];
-    const insert = db.prepare(`INSERT INTO ${quoteIdent(tmp)} (${target.join(', ')}) VALUES (${target.map(() => '?').join(', ')})`);
-    const found = new Map<string, { kind: DataFinding['kind']; rows: number; sample: string[] }>();
-    const names = target.map((t) => nameOf(tokenize(t)[0]!));
-    for (const r of rows) {
-      try {
-        insert.run(...r);
-      } catch (err) {
-        const e = err as { code?: string; message: string };
-        const kind = KIND[e.code ?? ''];
-        if (!kind) throw err;
-        const constraint = e.message.replace(/^.*constraint failed: /, '').split(`${tmp}.`).join(`${table}.`);
-        const f = found.get(`${kind} ${constraint}`) ?? { kind, rows: 0, sample: [] };
-        f.rows++;
-        if (f.sample.length < SAMPLES) f.sample.push(rowText(names, r));
-        found.set(`${kind} ${constraint}`, f);
-      }
+    return rowByRow(db, `INSERT INTO ${quoteIdent(tmp)}`, target, rows, table, tmp);
+  });
+}
+
+/**
+ * Inserts `rows` one by one (`head` is `INSERT [OR …] INTO t`, `target` the quoted columns) and
+ * counts each refusal under the constraint SQLite names (`tmp.` read as `table.`). In the
+ * caller's probe: nothing stays.
+ */
+function rowByRow(db: Database.Database, head: string, target: readonly string[], rows: readonly unknown[][], table: string, tmp = table): DataFinding[] {
+  const insert = db.prepare(`${head} (${target.join(', ')}) VALUES (${target.map(() => '?').join(', ')})`);
+  const found = new Map<string, { kind: DataFinding['kind']; constraint: string; rows: number; sample: string[] }>();
+  const names = target.map((t) => nameOf(tokenize(t)[0]!));
+  for (const r of rows) {
+    try {
+      insert.run(...r);
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      const kind = KIND[e.code ?? ''];
+      if (!kind) throw err;
+      const what = e.message.replace(/^.*constraint failed: /, '').split(`${tmp}.`).join(`${table}.`);
+      const constraint = `${kind === 'unique' ? 'UNIQUE' : kind === 'not-null' ? 'NOT NULL' : 'CHECK'} ${what}`;
+      const f = found.get(constraint) ?? { kind, constraint, rows: 0, sample: [] };
+      f.rows++;
+      if (f.sample.length < SAMPLES) f.sample.push(rowText(names, r));
+      found.set(constraint, f);
     }
-    return [...found].map(([k, f]) => ({ kind: f.kind, table, constraint: `${f.kind === 'unique' ? 'UNIQUE' : f.kind === 'not-null' ? 'NOT NULL' : 'CHECK'} ${k.slice(f.kind.length + 1)}`, rows: f.rows, sample: f.sample }));
+  }
+  return [...found.values()].map((f) => ({ kind: f.kind, table, constraint: f.constraint, rows: f.rows, sample: f.sample }));
+}
+
+/**
+ * A failed `INSERT INTO t [(cols)] SELECT …` (a hand-written table copy): the SELECT's rows are
+ * inserted one by one in a probe, each refusal counted. Null for any other statement.
+ */
+function insertSelectViolations(db: Database.Database, sql: string): DataFinding[] | null {
+  const t = tokenize(sql);
+  let i = 0;
+  if (!isWord(t[i++], 'insert')) return null;
+  const or = isWord(t[i], 'or') ? ` OR ${t[i + 1]!.value.toUpperCase()}` : '';
+  if (or) i += 2;
+  if (!isWord(t[i++], 'into') || !isName(t[i])) return null;
+  if (t[i + 1]?.value === '.') i += 2;
+  const table = tableExists(db, nameOf(t[i]!));
+  if (table === undefined) return null;
+  i++;
+  let target = ordinaryColumns(db, table).map(quoteIdent);
+  if (t[i]?.value === '(') {
+    const close = t.findIndex((x, j) => j > i && x.value === ')');
+    target = t.slice(i + 1, close).filter(isName).map((x) => quoteIdent(nameOf(x)));
+    i = close + 1;
+  }
+  if (!isWord(t[i], 'select') && !isWord(t[i], 'with')) return null;
+  if (t.some((x) => isWord(x, 'conflict') || isWord(x, 'returning'))) return null;
+  const select = sql.slice(t[i]!.start);
+  return probe(db, () => {
+    const rows = db.prepare(select).raw(true).safeIntegers(true).all() as unknown[][];
+    return rowByRow(db, `INSERT${or} INTO ${quoteIdent(table)}`, target, rows, table);
   });
 }
 
@@ -157,14 +197,15 @@ function addColumnViolations(db: Database.Database, sql: string, message: string
   const cols = ordinaryColumns(db, table).slice(0, 3);
   const sample = (db.prepare(`SELECT ${cols.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} LIMIT ${SAMPLES}`).raw(true).all() as unknown[][]).map((r) => rowText(cols, r));
   const column = sql.slice(t[add]!.start).replace(/^add\s+(column\s+)?/i, '').trim();
-  return [{ kind, table, constraint: `${kind === 'not-null' ? 'NOT NULL' : 'CHECK'} of the added column ${column}`, rows: rowCount(db, table), sample }];
+  // NOT NULL without a default fails on every row; a CHECK may fail on some only (SQLite does not say which).
+  return [{ kind, table, constraint: `${kind === 'not-null' ? 'NOT NULL' : 'CHECK'} of the added column ${column}`, rows: kind === 'not-null' ? rowCount(db, table) : null, sample: kind === 'not-null' ? sample : [] }];
 }
 
 /** What a failed statement of a step meets in the rows (SQLite's error when nothing more is known). */
 function statementFindings(db: Database.Database, sql: string, err: unknown): DataFinding[] {
   const e = err as { code?: string; message?: string };
   const message = e.message ?? String(err);
-  const known = (e.code === 'SQLITE_CONSTRAINT_UNIQUE' ? uniqueIndexViolations(db, sql) : null) ?? addColumnViolations(db, sql, message);
+  const known = (e.code === 'SQLITE_CONSTRAINT_UNIQUE' ? uniqueIndexViolations(db, sql) : null) ?? addColumnViolations(db, sql, message) ?? (KIND[e.code ?? ''] ? insertSelectViolations(db, sql) : null);
   if (known) return known;
   const kind = KIND[e.code ?? ''] ?? 'failed';
   const table = /constraint failed: ([^.\s]+)\./.exec(message)?.[1] ?? '';
