@@ -153,6 +153,11 @@ describe('rebuilds over rows the new definition refuses', () => {
     passes(registryWith(baseline, rebuild(body, `-- stores:destructive only new users have a kind\n${partial}`)));
     // Total: every row gets a value.
     passes(registryWith(baseline, rebuild(body, "-- stores:map kind = CASE status WHEN 'new' THEN 'fresh' ELSE 'settled' END\n")));
+    // NULL written out: those rows are meant to have none.
+    passes(registryWith(baseline, rebuild(body, "-- stores:map kind = CASE status WHEN 'new' THEN 'fresh' ELSE NULL END\n")));
+    // A test for NULL is not a NULL value: still refused.
+    const test = refusedBoth(registryWith(baseline, rebuild(body, "-- stores:map kind = CASE WHEN email IS NOT NULL AND status = 'new' THEN 'fresh' END\n")));
+    expect(test.findings.map((f) => [f.kind, f.rows])).toEqual([['map-null', 3]]);
   });
 
   it('a rebuild whose conflict clause drops rows is counted as rows lost and refused', () => {

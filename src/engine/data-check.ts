@@ -80,11 +80,21 @@ function probe<T>(db: Database.Database, fn: () => T): T {
   }
 }
 
+/**
+ * True when a map says NULL is meant: a NULL value (`ELSE NULL`, not the test `IS [NOT] NULL`)
+ * or NULLIF in the expression.
+ */
+function nullIntended(expr: string): boolean {
+  const t = tokenize(expr);
+  return t.some((x, i) => isWord(x, 'nullif') || (isWord(x, 'null') && !isWord(t[i - 1], 'is') && !isWord(t[i - 1], 'not')));
+}
+
 /** Rows a rebuild's map turns to NULL: the expression is NULL where a column it reads is not. */
 function mapNulls(db: Database.Database, table: string, spec: RebuildSpec): DataFinding[] {
   const cols = ordinaryColumns(db, table);
   const out: DataFinding[] = [];
   for (const [col, expr] of Object.entries(spec.map ?? {})) {
+    if (nullIntended(expr)) continue;
     const names = new Set(tokenize(expr).filter(isName).map((t) => foldCase(nameOf(t))));
     const reads = cols.filter((c) => names.has(foldCase(c)));
     const where = `(${expr}) IS NULL${reads.length > 0 ? ` AND (${reads.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(' OR ')})` : ''}`;
@@ -222,7 +232,7 @@ function remedy(f: DataFinding, step: MigrationDefinition): string {
     case 'check':
       return `map the old values to allowed ones before the step (\`UPDATE ${quoteIdent(f.table)} SET … WHERE …\`) or with a \`-- stores:map col = CASE … END\` in the rebuild`;
     case 'map-null':
-      return `make the map give a value for every row (e.g. \`coalesce(…, <fallback>)\`), clean the rows up in a statement before, or if losing the values is intended, ${howToDeclare(step)}`;
+      return `make the map give a value for every row (e.g. \`coalesce(…, <fallback>)\`), clean the rows up in a statement before, write the NULL out (\`ELSE NULL\`) when those rows are meant to have none, or if losing the values is intended, ${howToDeclare(step)}`;
     case 'lost':
       return `remove those rows explicitly in a statement before it, or if losing them is intended, ${howToDeclare(step)}`;
     case 'failed':
