@@ -40,12 +40,38 @@ export function createRegistry<const Defs extends readonly StoreDefinition[]>(de
  * `legacy/`. Throws {@link RegistryError} (every problem, each naming the store and the file)
  * before any data file is opened.
  *
+ * With `names` (the `storeNames` that `stores types` generates), the registry is typed by them
+ * and must hold exactly those stores.
+ *
  * @example
  * const registry = await loadRegistry('stores');
+ * const typed = await loadRegistry('stores', { names: storeNames }); // Registry<'objects' | …>
  */
-export async function loadRegistry(dir: string, options: LoadOptions = {}): Promise<Registry> {
+export async function loadRegistry<const Names extends string = string>(dir: string, options: LoadOptions & { readonly names?: readonly Names[] } = {}): Promise<Registry<Names>> {
   const { root, defs } = await readRegistryFolder(dir, options);
-  return createRegistry(defs, root);
+  const registry = createRegistry(defs, root);
+  if (options.names !== undefined) expectNames(registry, options.names);
+  // Checked just above when names were given; otherwise Names is string.
+  return registry as Registry<Names>;
+}
+
+/**
+ * The store names a host was compiled against (`storeNames` of the declarations `stores types`
+ * writes) must be the registry's, or its types lie: a RegistryError before any file is opened.
+ */
+function expectNames(registry: Registry, names: readonly string[]): void {
+  const have = registry.stores.map((s) => s.name);
+  const missing = names.filter((n) => !have.includes(n));
+  const extra = have.filter((n) => !names.includes(n));
+  if (missing.length === 0 && extra.length === 0) return;
+  const say = (list: string[], what: string) => (list.length > 0 ? [`${what} ${list.join(', ')}`] : []);
+  throw new RegistryError([
+    {
+      store: null,
+      file: registry.source,
+      message: `the registry's stores are not the ones the code was typed with (${[...say(missing, 'missing:'), ...say(extra, 'not in the types:')].join('; ')}); the generated declarations are stale: generate them again from this registry`,
+    },
+  ]);
 }
 
 export interface FleetRunOptions extends Omit<FleetOptions, 'mode'> {

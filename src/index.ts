@@ -36,6 +36,8 @@ export { diff, describeChange } from './schema/diff.js';
 export type { Change, Snapshot, Table, Column, Index, ForeignKey, PrimaryKey, Unique, KeyTerm, Trigger, View } from './schema/model.js';
 export { verifyRegistry, type VerifyResult } from './verify.js';
 export { generateMigration, type GenerateOptions, type GenerateResult, type Refusal } from './generate.js';
+export { generateTypes, type TypesOptions } from './types-gen.js';
+export type { DataFinding } from './engine/data-check.js';
 export { discover } from './fleet/discover.js';
 export { createStopFlag, requestStop, type StopFlag } from './fleet/run-dir.js';
 export type { FleetProgress } from './fleet/run.js';

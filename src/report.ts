@@ -4,6 +4,7 @@
 import { REFUSED_STATUSES, type Status } from './errors.js';
 import type { Registry } from './types.js';
 import type { Change } from './schema/model.js';
+import type { DataFinding } from './engine/data-check.js';
 
 export type Action = 'created' | 'initialized' | 'migrated' | 'adopted' | 'repaired' | 'unchanged' | 'refused' | 'planned';
 
@@ -15,6 +16,11 @@ export interface PlanStepReport {
   readonly destructive?: boolean;
   /** Rows of the tables a destructive step touches, counted by the dry run. */
   readonly rows?: Readonly<Record<string, number | null>>;
+  /**
+   * What a SQL migration step does to the file's rows, found by running the plan on a copy of
+   * the file: violations of new constraints, rows lost, values a map turns to NULL (empty: none).
+   */
+  readonly data?: readonly DataFinding[];
 }
 
 export interface StoreReport {

@@ -69,6 +69,11 @@ export function renderReport(report: Report, mode: Mode, style: Style, options: 
         for (const step of s.plan) {
           const rows = step.rows ? ` — rows touched: ${Object.entries(step.rows).map(([t, n]) => `${t} ${n ?? '?'}`).join(', ')}` : '';
           lines.push(paint(style, step.destructive ? 'red' : 'gray', `      -- ${step.comment}${step.destructive && !step.comment.includes('DESTRUCTIVE') ? ' (destructive)' : ''}${rows}`));
+          // What the step does to the file's rows (run on a copy): one line per finding.
+          if (step.data) {
+            if (step.data.length === 0) lines.push(paint(style, 'gray', '      -- rows: no violation, nothing lost'));
+            for (const f of step.data) lines.push(paint(style, ['lost', 'map-null'].includes(f.kind) ? 'yellow' : 'red', `      -- rows: ${f.kind} ${f.table}: ${f.rows ?? '?'} (${f.constraint})${f.sample.length > 0 ? ` e.g. ${f.sample.join('; ')}` : ''}`));
+          }
           for (const l of step.sql.split('\n')) lines.push(`      ${l}`);
         }
       }

@@ -22,6 +22,7 @@ import { ProgressBar } from './progress.js';
 import { renderHtml } from './html.js';
 import { runClean } from './clean.js';
 import { runGenerate } from './generate.js';
+import { runTypes } from './types.js';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -39,13 +40,13 @@ export interface CliIO {
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
 
 /** The commands, for the unknown-command message. */
-export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean', 'generate'] as const;
+export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean', 'generate', 'types'] as const;
 
 /** Options that take a value: the word after them is not the command. */
-const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than', '--name', '--destructive']);
+const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than', '--name', '--destructive', '--out']);
 
 /** Options that take one value and may be given once. */
-const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than', 'name', 'destructive'] as const;
+const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than', 'name', 'destructive', 'out'] as const;
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -85,6 +86,8 @@ export interface Args {
   store?: string;
   name?: string;
   destructive?: string;
+  out?: string;
+  check?: boolean;
 }
 
 function build(argv: readonly string[], width: number) {
@@ -149,6 +152,13 @@ function build(argv: readonly string[], width: number) {
     )
     .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
       y.example('$0 verify --stores stores', 'run before releasing a new version'),
+    )
+    .command('types', 'TypeScript declarations from the baselines: row interfaces, tables, store names', (y) =>
+      y
+        .option('out', { type: 'string', requiresArg: true, nargs: 1, describe: 'write the declarations to FILE (a .ts module; default: stdout)' })
+        .option('check', { type: 'boolean', describe: 'with --out: write nothing; exit 3 when FILE is not what would be written (CI)' })
+        .example('$0 types --out src/stores.gen.ts', 'regenerate the declarations (same schemas, same bytes)')
+        .example('$0 types --out src/stores.gen.ts --check', 'in CI: fail (exit 3) when they are stale'),
     )
     .example('$0 check --root data', 'audit every data dir under data/ (read-only)')
     .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
@@ -383,6 +393,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
   if (command === 'verify') return runVerify(args, io, registryPath, style);
   if (command === 'freeze') return runFreeze(args, io, registryPath);
   if (command === 'generate') return runGenerate(args, io, registryPath, style);
+  if (command === 'types') return runTypes(args, io, registryPath);
   throw new UsageError(`unknown command ${command}`);
 }
 

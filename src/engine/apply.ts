@@ -25,6 +25,7 @@ import { danglingRowsMessage } from './dangling.js';
 import { execStep } from './adopt.js';
 import { exclusionFor } from './history.js';
 import { excludeFromSnapshot, partition } from '../schema/exclude.js';
+import { DataError, runCounted, type DataFinding } from './data-check.js';
 
 /** The file's schema after the steps is not what the version must be: rolled back. */
 export class VerifyError extends Error {
@@ -116,11 +117,26 @@ export function verifyResult(db: Database.Database, store: Store, what: string, 
   if (dangling !== null) throw new VerifyError(dangling, []);
 }
 
-/** Runs a plan's steps on `db` (inside the caller's transaction), then verifies. */
-export function runPlan(db: Database.Database, store: Store, p: Plan): void {
-  for (const step of p.steps) {
+/**
+ * Runs a plan's steps on `db` (inside the caller's transaction), then verifies. A SQL migration
+ * runs counted (data-check.ts): what it does to the rows goes into `data` (by step index), and a
+ * step the rows refuse throws {@link DataError}.
+ */
+export function runPlan(db: Database.Database, store: Store, p: Plan, data: (readonly DataFinding[] | undefined)[] = []): void {
+  for (const [i, step] of p.steps.entries()) {
     if (step.kind === 'stamp') continue;
-    if (step.migration) runMigration(db, store.name, store.file, step.migration);
+    const m = step.migration;
+    if (m?.sql !== undefined) {
+      try {
+        data[i] = runCounted(db, { ...m, sql: m.sql }, step.tables ?? []);
+      } catch (err) {
+        if (err instanceof DataError) {
+          data[i] = err.findings;
+          throw new DataError(`${store.file}: ${err.message}; nothing was changed`, err.findings);
+        }
+        throw err;
+      }
+    } else if (m) runMigration(db, store.name, store.file, m);
     else execStep(db, step);
   }
   verifyResult(db, store, p.action === 'created' || p.action === 'initialized' ? 'creating it' : p.action === 'adopted' ? 'adoption' : p.action === 'repaired' ? 'repair' : 'migrating', p.action === 'migrated' ? p.from : undefined);
@@ -184,7 +200,7 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
     facts ??= unreadFacts(stat, e);
     const base = cls ?? classify(facts, store);
     const reason =
-      err instanceof VerifyError || err instanceof DestructiveError
+      err instanceof VerifyError || err instanceof DestructiveError || err instanceof DataError
         ? err.message
         : cls === null
           ? base.message

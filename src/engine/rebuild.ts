@@ -81,13 +81,46 @@ export function parseMigration(sql: string): MigrationPart[] {
 }
 
 /** The same CREATE TABLE statement, creating `name` instead. */
-function renameCreate(sql: string, name: string): string {
+export function renameCreate(sql: string, name: string): string {
   const t = tokenize(sql);
   let i = 2;
   if (isWord(t[1], 'temp') || isWord(t[1], 'temporary')) i = 3;
   if (isWord(t[i], 'if')) i += 3;
   const tok = t[i]!;
   return sql.slice(0, tok.start) + quoteIdent(name) + sql.slice(tok.end);
+}
+
+/** The name a rebuild creates the new table under before the swap. */
+export function rebuildTemp(table: string): string {
+  return `stores_rebuild_${foldCase(table)}`;
+}
+
+/** Ordinary (not hidden) columns of a table, in order. */
+export function ordinaryColumns(db: Database.Database, table: string): string[] {
+  return (db.prepare('SELECT name, hidden FROM pragma_table_xinfo(?)').all(table) as { name: string; hidden: number }[]).filter((c) => c.hidden === 0).map((c) => c.name);
+}
+
+/**
+ * How a rebuild copies rows into the new table `tmp` (already created): the new columns filled
+ * (`target`, quoted) and the expression over the old columns each takes (`source`): the
+ * declared map, else the column of the same name; columns in neither take their DEFAULT.
+ */
+export function rebuildCopy(db: Database.Database, table: string, oldCols: readonly string[], tmp: string, spec: RebuildSpec): { target: string[]; source: string[] } {
+  const newCols = ordinaryColumns(db, tmp);
+  const map = new Map(Object.entries(spec.map ?? {}).map(([k, v]) => [foldCase(k), v]));
+  for (const k of map.keys()) {
+    if (!newCols.some((c) => foldCase(c) === k)) throw new Error(`rebuild of ${table}: mapped column ${k} is not in the new definition`);
+  }
+  const old = new Set(oldCols.map(foldCase));
+  const target: string[] = [];
+  const source: string[] = [];
+  for (const c of newCols) {
+    const expr = map.get(foldCase(c)) ?? (old.has(foldCase(c)) ? quoteIdent(c) : null);
+    if (expr === null) continue;
+    target.push(quoteIdent(c));
+    source.push(expr);
+  }
+  return { target, source };
 }
 
 interface Saved {
@@ -118,8 +151,8 @@ export function rebuildTable(db: Database.Database, spec: RebuildSpec): string[]
     ran.push(sql);
   };
   const watched = watchOf(db, exists);
-  const tmp = `stores_rebuild_${foldCase(exists)}`;
-  const oldCols = (db.prepare('SELECT name, hidden FROM pragma_table_xinfo(?)').all(exists) as { name: string; hidden: number }[]).filter((c) => c.hidden === 0).map((c) => c.name);
+  const tmp = rebuildTemp(exists);
+  const oldCols = ordinaryColumns(db, exists);
   const saved = db
     .prepare(
       `SELECT type, name, tbl_name, sql FROM sqlite_schema
@@ -130,20 +163,7 @@ export function rebuildTable(db: Database.Database, spec: RebuildSpec): string[]
   // Views and triggers anywhere may name the table; drop them all for the swap, recreate after.
   for (const o of saved) if (o.type !== 'index') run(`DROP ${o.type.toUpperCase()} ${quoteIdent(o.name)}`);
   run(renameCreate(spec.create, tmp));
-  const newCols = (db.prepare('SELECT name, hidden FROM pragma_table_xinfo(?)').all(tmp) as { name: string; hidden: number }[]).filter((c) => c.hidden === 0).map((c) => c.name);
-  const map = new Map(Object.entries(spec.map ?? {}).map(([k, v]) => [foldCase(k), v]));
-  for (const k of map.keys()) {
-    if (!newCols.some((c) => foldCase(c) === k)) throw new Error(`rebuild of ${table}: mapped column ${k} is not in the new definition`);
-  }
-  const old = new Set(oldCols.map(foldCase));
-  const target: string[] = [];
-  const source: string[] = [];
-  for (const c of newCols) {
-    const expr = map.get(foldCase(c)) ?? (old.has(foldCase(c)) ? quoteIdent(c) : null);
-    if (expr === null) continue;
-    target.push(quoteIdent(c));
-    source.push(expr);
-  }
+  const { target, source } = rebuildCopy(db, table, oldCols, tmp, spec);
   if (target.length > 0) run(`INSERT INTO ${quoteIdent(tmp)} (${target.join(', ')}) SELECT ${source.join(', ')} FROM ${quoteIdent(exists)}`);
   run(`DROP TABLE ${quoteIdent(exists)}`);
   run(`ALTER TABLE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(table)}`);

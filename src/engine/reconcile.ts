@@ -11,7 +11,8 @@ import type { RefusedStatus, Status } from '../errors.js';
 import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
 import type { Store } from '../types.js';
 import { classify, type Classification } from './classify.js';
-import { createFresh, reconcileConnection, type ApplyOptions, type Decided, type Outcome } from './apply.js';
+import { createFresh, reconcileConnection, runPlan, type ApplyOptions, type Decided, type Outcome } from './apply.js';
+import { DataError, type DataFinding } from './data-check.js';
 import { plan as makePlan, type Plan } from './plan.js';
 import { busyTimeout, holdsExclusively, openForProbe, openPlainFile, statFile, statLight, unreadFacts, type FileFacts } from './probe.js';
 import { lookAt } from './look.js';
@@ -30,16 +31,47 @@ function elapsed(t0: bigint): number {
   return Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100;
 }
 
-function planReport(p: Plan, file: string, store: Store): NonNullable<StoreReport['plan']> {
+function planReport(p: Plan, file: string, store: Store, data: readonly (readonly DataFinding[] | undefined)[] = []): NonNullable<StoreReport['plan']> {
   const counts = countRows(file, store, [...new Set(p.steps.flatMap((s) => s.tables ?? []))]);
-  return p.steps.map((s) => ({
+  return p.steps.map((s, i) => ({
     kind: s.kind,
     sql: s.sql,
     comment: s.comment,
     source: s.source,
     ...(s.destructive ? { destructive: true } : {}),
     ...(s.tables && s.tables.length > 0 ? { rows: Object.fromEntries(s.tables.map((t) => [t, counts[t] ?? null])) } : {}),
+    ...(data[i] !== undefined ? { data: data[i] } : {}),
   }));
+}
+
+/**
+ * A dry run of a plan on the file's rows: the steps run on an in-memory copy of the file (the
+ * file is only read), as `up` would run them, counting what each does to the rows. Returns the
+ * counts by step and the refusal `up` would meet (null when none).
+ */
+function rehearse(file: string, store: Store, p: Plan): { data: (readonly DataFinding[] | undefined)[]; refusal: string | null } {
+  const data: (readonly DataFinding[] | undefined)[] = [];
+  if (!p.steps.some((s) => s.migration?.sql !== undefined)) return { data, refusal: null };
+  let source: Database.Database | null = null;
+  let copy: Database.Database | null = null;
+  try {
+    source = openForProbe(statFile(file), store);
+    if (!source) return { data, refusal: null };
+    copy = new Database(source.serialize());
+    source.close();
+    source = null;
+    copy.pragma('foreign_keys = OFF');
+    copy.pragma('legacy_alter_table = OFF');
+    copy.exec('BEGIN');
+    runPlan(copy, store, p, data);
+    return { data, refusal: null };
+  } catch (err) {
+    if (err instanceof DataError) return { data, refusal: err.message };
+    return { data, refusal: `${store.file}: the plan fails on a copy of the file: ${(err as Error).message}; nothing was changed` };
+  } finally {
+    source?.close();
+    copy?.close();
+  }
 }
 
 /** Row counts of some tables, read without side effects (null for a table absent then). */
@@ -88,7 +120,7 @@ export type Decision =
   /** Nothing to do: the file is current, or not this command's business (`note` says why). */
   | { readonly kind: 'unchanged'; readonly found: Classification; readonly note?: string }
   /** Refused without a write: `status` is the one to report (as found, or what stood in the way). */
-  | { readonly kind: 'refused'; readonly found: Classification; readonly status: Status; readonly reason: string }
+  | { readonly kind: 'refused'; readonly found: Classification; readonly status: Status; readonly reason: string; readonly steps?: NonNullable<StoreReport['plan']> }
   /** A dry run: the plan, and its steps as reported (with the row counts of destructive ones). */
   | { readonly kind: 'planned'; readonly found: Classification; readonly plan: Plan; readonly steps: NonNullable<StoreReport['plan']> }
   /** A write was attempted: what happened under the write lock (done, refused, or current meanwhile). */
@@ -110,7 +142,7 @@ export function render(store: Store, file: string, d: Decision, t0: bigint): Sto
     case 'unchanged':
       return { ...r, action: 'unchanged', ...stay, ...(d.note ? { message: `${r.message} (${d.note})` } : {}) };
     case 'refused':
-      return { ...r, status: d.status, action: 'refused', ...stay, message: d.reason };
+      return { ...r, status: d.status, action: 'refused', ...stay, message: d.reason, ...(d.steps ? { plan: d.steps } : {}) };
     case 'planned':
       return { ...r, action: 'planned', from: d.found.version, to: store.version, plan: d.steps };
     case 'written':
@@ -205,7 +237,12 @@ export function decide(store: Store, file: string, cls: Classification, facts: F
   }
   const planned = makePlan(cls, store, facts, options);
   if ('none' in planned) return { kind: 'refused', found, status: cls.status, reason: planned.reason };
-  if (options.dryRun) return { kind: 'planned', found, plan: planned.plan, steps: planReport(planned.plan, file, store) };
+  if (options.dryRun) {
+    const rehearsal = rehearse(file, store, planned.plan);
+    const steps = planReport(planned.plan, file, store, rehearsal.data);
+    if (rehearsal.refusal !== null) return { kind: 'refused', found, status: cls.status, reason: rehearsal.refusal, steps };
+    return { kind: 'planned', found, plan: planned.plan, steps };
+  }
   return write(store, file, { facts, classification: cls, plan: planned.plan }, options, db);
 }
 
