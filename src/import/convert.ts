@@ -49,6 +49,14 @@ const STRIPPED_PRAGMAS = new Set([
   'journal_size_limit',
   'optimize',
 ]);
+const PRAGMA_WHY: Readonly<Record<string, string>> = {
+  foreign_keys: 'stores runs every step with foreign keys off and checks them before commit',
+  defer_foreign_keys: 'stores runs every step with foreign keys off and checks them before commit',
+  foreign_key_check: 'stores checks foreign keys before commit',
+  legacy_alter_table: 'stores renames with the current ALTER TABLE rules',
+  user_version: 'stores stamps user_version itself, once, at the end of the transaction',
+  optimize: 'it changes no schema or row',
+};
 const REFUSED_LEADS = new Set(['rollback', 'savepoint', 'release', 'attach', 'detach']);
 
 interface Rebuild {
@@ -92,7 +100,7 @@ export function convertMigration(m: SourceMigration, start: Buffer | null): Conv
       if (lead === 'pragma') {
         const name = pragmaName(t);
         if (!STRIPPED_PRAGMAS.has(name)) throw new ImportError(`${m.file}: \`${short(s)}\` cannot be imported: this pragma may change the file's schema or rows, and stores migrations hold no pragma; rewrite the migration without it`);
-        notes.push(`${m.file}: \`${short(s)}\` stripped (stores runs migrations with foreign keys off, checks them before commit, and stamps user_version itself; connection settings belong in store.json)`);
+        notes.push(`${m.file}: \`${short(s)}\` stripped (${PRAGMA_WHY[name] ?? 'a connection setting: it belongs in store.json "connection"'})`);
         continue;
       }
       const rebuild = matchRebuild(m, stmts, i, orig);
@@ -235,7 +243,7 @@ function matchRebuild(m: SourceMigration, stmts: readonly string[], i: number, o
     (o) => `DROP ${o.type.toUpperCase()} ${quoteIdent(o.name)}`,
   );
   const nameTok = ct[created.at]!;
-  const create = stmts[i]!.slice(0, nameTok.start) + tableTok!.value + stmts[i]!.slice(nameTok.end);
+  const create = stmts[i]!.slice(0, nameTok.start) + text.slice(tableTok!.start, tableTok!.end) + stmts[i]!.slice(nameTok.end);
   return { table, before, create, map: map.map(([c, e]) => [c, e.replace(/\s*[\r\n]\s*/g, ' ')] as const) };
 }
 

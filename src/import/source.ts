@@ -93,7 +93,10 @@ function readNumbered(dir: string): Source {
     throw new ImportError(`${dir}: no migration found: expected numbered SQL files (001_initial.sql, 002_more.sql, or 0001_x.up.sql) or a drizzle-kit folder (meta/_journal.json)`);
   }
   if (others.length > 0) {
-    throw new ImportError(`${dir}: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} not numbered SQL files (NNN_<what>.sql or NNN_<what>.up.sql); move ${others.length === 1 ? 'it' : 'them'} out of the folder, or name ${others.length === 1 ? 'it' : 'them'} as a migration`);
+    const one = others.length === 1;
+    throw new ImportError(
+      `${dir}: ${others.join(', ')} ${one ? 'is not a numbered SQL file' : 'are not numbered SQL files'} (NNN_<what>.sql or NNN_<what>.up.sql): nothing is left out silently; move ${one ? 'it' : 'them'} out of the folder, or name ${one ? 'it' : 'them'} as a migration`,
+    );
   }
   found.sort((a, b) => (a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
   for (let i = 1; i < found.length; i++) {
