@@ -190,6 +190,7 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     dropIndexes: legacyRaw.dropIndexes ?? [],
     dropColumns: legacyRaw.dropColumns ?? [],
     deadTables: legacyRaw.deadTables ?? [],
+    history: (legacyRaw.history ?? []) as LegacyDefinition['history'] & object,
     samples,
   };
   return {
@@ -206,6 +207,7 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     connection: meta.connection as StoreDefinition['connection'],
     checkpointOnClose: meta.checkpointOnClose,
     invariants: meta.invariants,
+    ...(meta.ignore ? { ignore: meta.ignore } : {}),
     sources: sources as StoreDefinition['sources'],
   };
 }
