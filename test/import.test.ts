@@ -264,6 +264,37 @@ CREATE INDEX plans_user ON plans(user_id);
     }
   });
 
+  it('the history entry adopts the relay\'s own file (002_plan_schema.sql applied, recorded in _migrations) and migrates it to the baseline, rows kept', async () => {
+    const root = tmpDir();
+    writeFolder(path.join(root, 'relay'), RELAY);
+    expect((await run(['import', 'relay', '--stores', 'reg', '--history-table', '_migrations'], root)).code).toBe(0);
+    const data = path.join(root, 'data');
+    fs.mkdirSync(data);
+    const file = path.join(data, 'relay.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+    db.exec(RELAY['001_initial.sql']!);
+    db.exec("INSERT INTO users VALUES (1, 'a@x.org', 1); INSERT INTO plans VALUES (10, 1, 'p', 'a', 'b'); INSERT INTO scratch VALUES ('k', 'v');");
+    db.exec(RELAY['002_plan_schema.sql']!);
+    db.exec("INSERT INTO plan_steps VALUES (100, 10, 1); INSERT INTO _migrations VALUES ('001_initial.sql', 'then'), ('002_plan_schema.sql', 'later');");
+    db.close();
+    const check = cli(['check', data, '--stores', path.join(root, 'reg'), '--json']);
+    expect(JSON.parse(check.stdout).dirs[0].stores[0].status, check.stdout).toBe('legacy');
+    const up = cli(['up', data, '--stores', path.join(root, 'reg'), '--json']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout).dirs[0].stores[0]).toMatchObject({ status: 'legacy', action: 'adopted' });
+    const after = new Database(file, { readonly: true });
+    try {
+      expect(after.pragma('user_version', { simple: true })).toBe(3);
+      expect(after.prepare("SELECT name FROM sqlite_schema WHERE name = '_migrations'").get()).toBeUndefined();
+      expect(after.prepare('SELECT id, email FROM users').all()).toEqual([{ id: 1, email: 'a@x.org' }]);
+      expect(after.prepare('SELECT id, user_id, title FROM plans').all()).toEqual([{ id: 10, user_id: 1, title: 'p' }]);
+      expect(after.prepare('SELECT * FROM plan_steps').all()).toEqual([{ id: 100, plan_id: 10, pos: 1 }]);
+    } finally {
+      after.close();
+    }
+  });
+
   it('reads golang-migrate-style 0001_x.up.sql files and skips the .down.sql ones', async () => {
     const root = tmpDir();
     writeFolder(path.join(root, 'app'), {
@@ -400,6 +431,40 @@ describe('stores import: a drizzle-kit migrations folder', () => {
     const v = cli(['verify', '--stores', path.join(root, 'reg')]);
     expect(v.stderr).toBe('');
     expect(v.code).toBe(0);
+  });
+
+  it('the drizzle history entry adopts files drizzle-orm\'s migrator kept, at every version, rows kept', async () => {
+    const root = tmpDir();
+    writeFolder(path.join(root, 'drizzle'), DRIZZLE);
+    expect((await run(['import', 'drizzle', '--stores', 'reg', '--store', 'app'], root)).code).toBe(0);
+    const journal = JSON.parse(DRIZZLE['meta/_journal.json']!);
+    for (const k of [1, 2, 3]) {
+      // The app at version k: a folder holding its first k migrations, applied by drizzle-orm.
+      const partial = writeFolder(path.join(root, `drizzle-${k}`), { ...DRIZZLE, 'meta/_journal.json': JSON.stringify({ ...journal, entries: journal.entries.slice(0, k) }) });
+      const data = path.join(root, `data-${k}`);
+      fs.mkdirSync(data);
+      const file = path.join(data, 'app.db');
+      drizzleMigrated(partial, file);
+      const db = new Database(file);
+      db.exec("INSERT INTO users (id, name, email) VALUES (1, 'Ann', 'ann@x.org'), (2, 'Bob', 'bob@x.org')");
+      if (k >= 2) db.exec("INSERT INTO posts (author_id, title) VALUES (1, 'hello')");
+      db.close();
+      const up = cli(['up', data, '--stores', path.join(root, 'reg'), '--json']);
+      expect(up.code, `v${k}: ${up.stdout}${up.stderr}`).toBe(0);
+      expect(JSON.parse(up.stdout).dirs[0].stores[0]).toMatchObject({ status: 'legacy', action: 'adopted' });
+      const after = new Database(file, { readonly: true });
+      try {
+        expect(after.pragma('user_version', { simple: true })).toBe(3);
+        expect(after.prepare("SELECT name FROM sqlite_schema WHERE name = '__drizzle_migrations'").get()).toBeUndefined();
+        expect(after.prepare('SELECT id, name, email FROM users ORDER BY id').all()).toEqual([
+          { id: 1, name: 'Ann', email: 'ann@x.org' },
+          { id: 2, name: 'Bob', email: 'bob@x.org' },
+        ]);
+        expect(after.prepare('SELECT count(*) FROM posts').pluck().get()).toBe(k >= 2 ? 1 : 0);
+      } finally {
+        after.close();
+      }
+    }
   });
 
   it('refuses a rebuild block it cannot follow, naming the migration and the reason', async () => {
