@@ -538,17 +538,35 @@ INSERT INTO accounts VALUES (1, 'a');`;
     }
   });
 
-  it('leaves a migration tool\'s bookkeeping and Litestream\'s tables out of the baseline, and refuses a file with no table of its own', async () => {
+  it('leaves the bookkeeping of the tool that kept a user_version 0 file out of the baseline and maps what it applied to that version: such files adopt; Litestream\'s tables are left out', async () => {
     const root = tmpDir();
+    const journal = JSON.parse(DRIZZLE['meta/_journal.json']!);
+    const partial = writeFolder(path.join(root, 'drizzle'), { ...DRIZZLE, 'meta/_journal.json': JSON.stringify({ ...journal, entries: journal.entries.slice(0, 2) }) });
     const file = path.join(root, 'app.db');
+    drizzleMigrated(partial, file);
     const db = new Database(file);
-    db.exec('CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric); CREATE TABLE t (id INTEGER PRIMARY KEY);');
-    db.exec('CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER); CREATE TABLE _litestream_lock (id INTEGER);');
+    db.exec("CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER); INSERT INTO users (id, name) VALUES (1, 'Ann');");
     db.close();
+    const before = fingerprint(file);
     const result = importStore(file, path.join(root, 'reg'));
-    expect(result.warnings.join('\n')).toMatch(/__drizzle_migrations is left out of the baseline: it belongs to drizzle \(declare that bookkeeping in legacy\.history/);
-    expect(result.warnings.join('\n')).toMatch(/_litestream_seq is left out of the baseline: it belongs to Litestream$/m);
+    expect(fingerprint(file)).toEqual(before);
+    expect(result.warnings.join('\n')).toMatch(/__drizzle_migrations \(drizzle's bookkeeping\) is left out of the baseline; legacy\.history maps the 2 migrations it records to version 1/);
+    expect(result.warnings.join('\n')).toMatch(/_litestream_seq is left out of the baseline: it belongs to Litestream/);
     expect(fs.readFileSync(path.join(result.dir, 'schema.sql'), 'utf8')).not.toMatch(/__drizzle_migrations|_litestream/);
+    const json = JSON.parse(fs.readFileSync(path.join(result.dir, 'store.json'), 'utf8'));
+    expect(json).toMatchObject({ version: 1, minVersion: 1, legacy: { history: [{ tool: 'drizzle', map: { '1733000000000': 1, '1733100000000': 1 } }] } });
+    // The file itself adopts with the imported store, its rows kept.
+    const data = path.join(root, 'data');
+    fs.mkdirSync(data);
+    fs.copyFileSync(file, path.join(data, 'app.db'));
+    const up = cli(['up', data, '--stores', path.join(root, 'reg'), '--json']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout).dirs[0].stores[0]).toMatchObject({ status: 'legacy', action: 'adopted' });
+    expect(new Database(path.join(data, 'app.db'), { readonly: true }).prepare('SELECT name FROM users').pluck().all()).toEqual(['Ann']);
+  });
+
+  it('refuses a file with no table of its own', () => {
+    const root = tmpDir();
     const empty = path.join(root, 'empty.db');
     const e = new Database(empty);
     e.exec('CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)');

@@ -13,8 +13,9 @@ import { RegistryError } from '../errors.js';
 import { runStep } from '../engine/steps.js';
 import type { MasterRow } from '../schema/model.js';
 import { foldCase, quoteIdent, quoteString } from '../sql/tokens.js';
-import type { MigrationDefinition, StoreDefinition } from '../types.js';
+import type { HistorySource, MigrationDefinition, StoreDefinition } from '../types.js';
 import { verifyRegistry } from '../verify.js';
+import { ALWAYS_IGNORED, patternMatcher } from '../schema/exclude.js';
 import { convertMigration } from './convert.js';
 import { ImportError, objectsInOrder, slug, type Source, type SourceMigration } from './source.js';
 
@@ -39,7 +40,8 @@ export interface ImportFile {
   readonly text: string;
 }
 
-export type HistoryEntry = { readonly tool: string; readonly map?: Readonly<Record<string, number>> } | { readonly table: string; readonly version: string };
+/** A `legacy.history` entry, as store.json holds it. */
+export type HistoryEntry = HistorySource;
 
 export interface ImportPlan {
   readonly store: string;
@@ -61,26 +63,6 @@ export interface ImportPlan {
 
 const STORE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const pad = (v: number) => String(v).padStart(3, '0');
-
-/**
- * Tables other programs own, left out of a live file's baseline: migration tools' bookkeeping
- * (adoption drops it; declare it in `legacy.history`) and Litestream's and D1's (ignored by
- * `stores` without configuration).
- */
-const FOREIGN_TABLES: Readonly<Record<string, string>> = {
-  __drizzle_migrations: 'drizzle',
-  knex_migrations: 'knex',
-  knex_migrations_lock: 'knex',
-  kysely_migration: 'kysely',
-  kysely_migration_lock: 'kysely',
-  schema_migrations: 'dbmate or golang-migrate',
-  _sqlx_migrations: 'sqlx',
-  _prisma_migrations: 'prisma',
-  flyway_schema_history: 'flyway',
-  _litestream_seq: 'Litestream',
-  _litestream_lock: 'Litestream',
-  _cf_metadata: 'D1',
-};
 
 function storeName(source: Source, options: ImportOptions): string {
   const given = options.store;
@@ -104,17 +86,45 @@ export function planImport(source: Source, options: ImportOptions = {}): ImportP
   return planFromFolder(source, store, date, options);
 }
 
+/**
+ * What a live file's baseline leaves out, and the history entry it gets: Litestream's and D1's
+ * tables are always ignored by stores; a migration tool's bookkeeping (found by its preset) in a
+ * file not yet versioned (user_version 0) is left out, and the tool's preset is written with a map
+ * from every migration it applied to the baseline's version, so the file (and its siblings at the
+ * same migration) adopt at that version.
+ */
+function liveExclusions(source: Extract<Source, { kind: 'file' }>, version: number): { left: Set<string>; history: HistoryEntry[]; warnings: string[] } {
+  const left = new Set<string>();
+  const warnings: string[] = [];
+  const history: HistoryEntry[] = [];
+  const matchers = ALWAYS_IGNORED.map((i) => ({ match: patternMatcher(i.pattern), owner: i.owner }));
+  for (const o of source.objects) {
+    const owner = matchers.find((m) => m.match(o.tbl_name))?.owner;
+    if (owner === undefined || left.has(foldCase(o.tbl_name))) continue;
+    left.add(foldCase(o.tbl_name));
+    warnings.push(`${o.tbl_name} is left out of the baseline: it belongs to ${owner} (stores ignores it)`);
+  }
+  for (const b of source.bookkeeping) {
+    if (source.userVersion !== 0) {
+      warnings.push(`${b.tables.join(', ')} (${b.tool}'s bookkeeping) ${b.tables.length === 1 ? 'is' : 'are'} kept in the baseline: the file is versioned (user_version ${source.userVersion}), so every table of it is compared; drop ${b.tables.length === 1 ? 'it' : 'them'} from schema.sql and from the files with a migration if ${b.tool} is gone`);
+      continue;
+    }
+    for (const t of b.tables) left.add(foldCase(t));
+    if (b.problem !== null) {
+      warnings.push(`${b.tables.join(', ')} (${b.tool}'s bookkeeping) ${b.tables.length === 1 ? 'is' : 'are'} left out of the baseline, and no history entry is written: ${b.problem}`);
+      continue;
+    }
+    const ids = b.kind === 'log' ? b.applied : b.current !== null ? [b.current] : [];
+    history.push({ tool: b.tool, map: Object.fromEntries(ids.map((id) => [id, version])) });
+    warnings.push(`${b.tables.join(', ')} (${b.tool}'s bookkeeping) ${b.tables.length === 1 ? 'is' : 'are'} left out of the baseline; legacy.history maps the ${ids.length} migration${ids.length === 1 ? '' : 's'} it records to version ${version}`);
+  }
+  return { left, history, warnings };
+}
+
 function planFromFile(source: Extract<Source, { kind: 'file' }>, store: string, date: string, options: ImportOptions): ImportPlan {
   if (options.historyTable !== undefined) throw new ImportError('a history table is declared for folders of numbered SQL files only: a live file holds no migration to map');
   const version = source.userVersion > 0 ? source.userVersion : 1;
-  const warnings: string[] = [];
-  const left = new Set<string>();
-  for (const o of source.objects) {
-    const owner = FOREIGN_TABLES[foldCase(o.tbl_name)];
-    if (owner === undefined) continue;
-    if (!left.has(foldCase(o.tbl_name))) warnings.push(`${o.tbl_name} is left out of the baseline: it belongs to ${owner}${/Litestream|D1/.test(owner) ? '' : ' (declare that bookkeeping in legacy.history to adopt files it kept)'}`);
-    left.add(foldCase(o.tbl_name));
-  }
+  const { left, history, warnings } = liveExclusions(source, version);
   const objects = source.objects.filter((o) => !left.has(foldCase(o.tbl_name)));
   if (!objects.some((o) => o.type === 'table')) throw new ImportError(`${source.file}: holds no table of its own: there is no schema to import`);
   const file = `${store}.db`;
@@ -122,8 +132,14 @@ function planFromFile(source: Extract<Source, { kind: 'file' }>, store: string, 
   const from = path.basename(source.file);
   const schema = `-- ${file}: the schema of version ${version}, imported by \`stores import\` from the live file ${from} on ${date}.\n${body}\n`;
   const frozen = `-- ${file}: the schema of version ${version}, imported by \`stores import\` from the live file ${from} on ${date}.\n-- Never edit: change the schema with a new migration and a new version.\n${body}\n`;
-  const storeJson = { description: `Imported by \`stores import\` from the live file ${from} (user_version ${source.userVersion}) on ${date}.`, file, version, minVersion: version };
-  const def: StoreDefinition = { name: store, file, version, minVersion: version, schema, frozen: { [version]: frozen } };
+  const storeJson = {
+    description: `Imported by \`stores import\` from the live file ${from} (user_version ${source.userVersion}) on ${date}.`,
+    file,
+    version,
+    minVersion: version,
+    ...(history.length > 0 ? { legacy: { history } } : {}),
+  };
+  const def: StoreDefinition = { name: store, file, version, minVersion: version, schema, frozen: { [version]: frozen }, legacy: { history } };
   prove(def);
   return {
     store,
@@ -132,7 +148,7 @@ function planFromFile(source: Extract<Source, { kind: 'file' }>, store: string, 
     file,
     version,
     minVersion: version,
-    history: [],
+    history,
     versions: [],
     files: [
       { path: 'store.json', text: `${JSON.stringify(storeJson, null, 2)}\n` },
@@ -195,7 +211,10 @@ function planFromFolder(source: Extract<Source, { kind: 'numbered' | 'drizzle' }
   const header = (m: SourceMigration, v: number) =>
     `-- version ${v - 1} -> ${v}: imported by \`stores import\` from ${m.file}${source.kind === 'drizzle' ? ` (drizzle created_at ${m.id})` : ''}\n`;
   const migrationDefs: MigrationDefinition[] = migrations.slice(1).map((m, j) => ({ version: j + 2, name: `${pad(j + 2)}-${m.what}.sql`, sql: header(m, j + 2) + steps[j + 1]!.sql }));
-  let def: StoreDefinition = { name: store, file, version, minVersion: 1, schema, oldestSchema: frozen[1], frozen, migrations: migrationDefs };
+  const history: HistoryEntry[] = [];
+  if (source.kind === 'drizzle') history.push({ tool: 'drizzle', map: Object.fromEntries(migrations.map((m, i) => [m.id, i + 1])) });
+  else if (options.historyTable !== undefined) history.push(customHistory(migrations, options.historyTable, options.historyColumn ?? 'name'));
+  let def: StoreDefinition = { name: store, file, version, minVersion: 1, schema, oldestSchema: frozen[1], frozen, migrations: migrationDefs, legacy: { history } };
   // Declare what the destructive analysis finds, with a reason naming it.
   const declared = new Map<number, string>();
   const analysis = build(def).destructive;
@@ -211,9 +230,6 @@ function planFromFolder(source: Extract<Source, { kind: 'numbered' | 'drizzle' }
     }),
   };
   prove(def);
-  const history: HistoryEntry[] = [];
-  if (source.kind === 'drizzle') history.push({ tool: 'drizzle', map: Object.fromEntries(migrations.map((m, i) => [m.id, i + 1])) });
-  else if (options.historyTable !== undefined) history.push(customHistory(migrations, options.historyTable, options.historyColumn ?? 'name'));
   const storeJson: Record<string, unknown> = {
     description: `Imported by \`stores import\` from the ${tool} ${from} (${version} migration${version === 1 ? '' : 's'}) on ${date}.`,
     file,

@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { MasterRow } from '../schema/model.js';
+import { toolsKeeping } from '../engine/history.js';
+import { PRESETS, type ToolName } from '../engine/history-presets.js';
 
 /** An import refused: the message names the source file and the reason, and ends saying nothing was written. Exit code 2. */
 export class ImportError extends Error {
@@ -34,7 +36,19 @@ export interface SourceMigration {
 export type Source =
   | { readonly kind: 'numbered'; readonly dir: string; readonly migrations: readonly SourceMigration[] }
   | { readonly kind: 'drizzle'; readonly dir: string; readonly migrations: readonly SourceMigration[] }
-  | { readonly kind: 'file'; readonly file: string; readonly userVersion: number; readonly objects: readonly MasterRow[] };
+  | { readonly kind: 'file'; readonly file: string; readonly userVersion: number; readonly objects: readonly MasterRow[]; readonly bookkeeping: readonly Bookkeeping[] };
+
+/** A migration tool's bookkeeping found in a live file (read by its `legacy.history` preset). */
+export interface Bookkeeping {
+  readonly tool: ToolName;
+  readonly kind: 'log' | 'version';
+  readonly tables: readonly string[];
+  /** The identifiers of the applied migrations (log tools) or the version recorded (version tools). */
+  readonly applied: readonly string[];
+  readonly current: string | null;
+  /** A failed, unfinished or dirty migration the tool recorded; null when clean. */
+  readonly problem: string | null;
+}
 
 /** `001_initial.sql`, `002-plan-schema.sql`, `0001_x.up.sql` (golang-migrate style; `.down.sql` is skipped). */
 const NUMBERED = /^(\d+)[_-]([^/]*?)(\.up)?\.sql$/;
@@ -179,7 +193,12 @@ function readLiveFile(file: string): Source {
     try {
       const userVersion = db.pragma('user_version', { simple: true }) as number;
       const objects = objectsInOrder(db);
-      return { kind: 'file', file, userVersion, objects };
+      const bookkeeping = toolsKeeping(db, objects).map((tool): Bookkeeping => {
+        const preset = PRESETS[tool];
+        const read = preset.read(db);
+        return { tool, kind: preset.kind, tables: preset.tables, applied: read.applied, current: read.current, problem: read.problem };
+      });
+      return { kind: 'file', file, userVersion, objects, bookkeeping };
     } catch (err) {
       throw new ImportError(`${file}: cannot be read as a SQLite database: ${(err as Error).message}`);
     } finally {
