@@ -35,6 +35,7 @@ export { inspect } from './schema/inspect.js';
 export { diff, describeChange } from './schema/diff.js';
 export type { Change, Snapshot, Table, Column, Index, ForeignKey, PrimaryKey, Unique, KeyTerm, Trigger, View } from './schema/model.js';
 export { verifyRegistry, type VerifyResult } from './verify.js';
+export { importStore, ImportError, type ImportResult, type ImportOptions, type HistoryEntry } from './import/index.js';
 export { discover } from './fleet/discover.js';
 export { createStopFlag, requestStop, type StopFlag } from './fleet/run-dir.js';
 export type { FleetProgress } from './fleet/run.js';

@@ -238,6 +238,21 @@ CREATE INDEX plans_user ON plans(user_id);
     expect(m4).toMatch(/^DROP INDEX "plans_user";\n-- stores:rebuild plans\n-- stores:map title = trim\(title\)\nCREATE TABLE plans \(/m);
   });
 
+  it('refuses a step whose rows do not survive as verify demands (a rebuild resetting a column to its default), naming the migration', async () => {
+    const root = tmpDir();
+    const files = {
+      '001_a.sql': "CREATE TABLE t (id INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'x', gone TEXT);",
+      '002_b.sql': "CREATE TABLE t_new (id INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'fresh');\nINSERT INTO t_new (id) SELECT id FROM t;\nDROP TABLE t;\nALTER TABLE t_new RENAME TO t;",
+      '003_c.sql': 'CREATE TABLE u (id INTEGER PRIMARY KEY);',
+    };
+    writeFolder(path.join(root, 'app'), files);
+    const r = await run(['import', 'app', '--stores', 'reg'], root);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^stores: 002_b\.sql: the store it makes does not pass verify: v1 \(frozen\) with rows migrates to the baseline: t: 3 of 3 rows lost or changed/);
+    expect(r.stderr).toMatch(/nothing was written\n$/);
+    expect(fs.existsSync(path.join(root, 'reg'))).toBe(false);
+  });
+
   it('with --history-table writes a custom history entry whose query maps the recorded file names to versions', async () => {
     const root = tmpDir();
     writeFolder(path.join(root, 'relay'), RELAY);

@@ -229,7 +229,7 @@ function planFromFolder(source: Extract<Source, { kind: 'numbered' | 'drizzle' }
       return { ...m, sql: [first, `-- stores:destructive ${why}`, ...rest].join('\n') };
     }),
   };
-  prove(def);
+  prove(def, migrations);
   const storeJson: Record<string, unknown> = {
     description: `Imported by \`stores import\` from the ${tool} ${from} (${version} migration${version === 1 ? '' : 's'}) on ${date}.`,
     file,
@@ -267,9 +267,29 @@ function build(def: StoreDefinition) {
   }
 }
 
-/** What `stores verify` proves, in memory, before anything is written. */
-function prove(def: StoreDefinition): void {
+/** The checks of `stores verify` that fail on `def`, for people. */
+function failures(def: StoreDefinition): string[] {
   const result = verifyRegistry({ source: 'import', stores: [build(def)] });
-  const failed = result.stores.flatMap((s) => s.checks.filter((c) => !c.ok));
-  if (failed.length > 0) throw new ImportError(`the imported store ${def.name} does not pass verify: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+  return result.stores.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`));
+}
+
+/** `def` cut at version `v`: the same history, as a registry released at v would hold it. */
+function cutAt(def: StoreDefinition, v: number): StoreDefinition {
+  const frozen = Object.fromEntries(Object.entries(def.frozen ?? {}).filter(([k]) => Number(k) <= v));
+  return { ...def, version: v, schema: def.frozen![v]!, frozen, migrations: (def.migrations ?? []).filter((m) => m.version <= v), legacy: {} };
+}
+
+/**
+ * What `stores verify` proves, in memory, before anything is written. When it fails, the first
+ * migration after which it fails is named (the store cut at each version is verified in turn).
+ */
+function prove(def: StoreDefinition, sources: readonly SourceMigration[] = []): void {
+  const failed = failures(def);
+  if (failed.length === 0) return;
+  for (let v = def.minVersion! + 1; v < def.version; v++) {
+    const cut = failures(cutAt(def, v));
+    if (cut.length > 0) throw new ImportError(`${sources[v - 1]?.file ?? `migration ${v}`}: the store it makes does not pass verify: ${cut.join('; ')}`);
+  }
+  const last = def.version > def.minVersion! ? `${sources[def.version - 1]?.file ?? `migration ${def.version}`}: ` : '';
+  throw new ImportError(`${last}the imported store ${def.name} does not pass verify: ${failed.join('; ')}`);
 }
