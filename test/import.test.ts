@@ -17,7 +17,8 @@ import { importStore, ImportError } from '../src/import/index.js';
 import { inspect } from '../src/schema/inspect.js';
 import { describeChange, diff } from '../src/schema/diff.js';
 import { verifyRegistry } from '../src/verify.js';
-import { cli, fingerprint, tmpDir } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { cli, fingerprint, ROOT, tmpDir } from './helpers.js';
 
 /** SHA-256 of every file under `dir`, by relative path: what "the sources are unchanged" is checked against. */
 function tree(dir: string): Record<string, string> {
@@ -491,6 +492,66 @@ describe('stores import: a drizzle-kit migrations folder', () => {
     expect(r.stderr).toMatch(/0002_users_rebuild\.sql: the rebuild through __new_users cannot be imported: the copy of rows filters or joins .* a rebuild keeps every row; nothing was written/);
     expect(fs.existsSync(path.join(root, 'reg'))).toBe(false);
     expect(fs.readFileSync(path.join(from, '0002_users_rebuild.sql'), 'utf8')).toBe(filtered);
+  });
+});
+
+/** dbmate migrations: one file per version, `-- migrate:up` and `-- migrate:down` sections. */
+const DBMATE: Record<string, string> = {
+  '20260101000001_create_users.sql': '-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, old TEXT);\n\n-- migrate:down\nDROP TABLE users;\n',
+  '20260101000002_drop_old.sql': '-- migrate:up\nALTER TABLE users DROP COLUMN old;\nCREATE INDEX users_name ON users(name);\n\n-- migrate:down\nDROP INDEX users_name;\nALTER TABLE users ADD COLUMN old TEXT;\n',
+  '20260101000003_posts.sql': '-- migrate:up transaction:false\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id));\n-- migrate:down\nDROP TABLE posts;\n',
+};
+
+/** Runs dbmate's npm binary (`dbmate up`) on `file` with the migrations of `dir`. */
+function dbmateUp(dir: string, file: string): void {
+  const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'dbmate'), ['--url', `sqlite:${file}`, '--migrations-dir', dir, '--no-dump-schema', 'up'], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`dbmate up failed: ${r.stdout}${r.stderr}`);
+}
+
+describe('stores import: a dbmate folder (numbered files with -- migrate:up / -- migrate:down)', () => {
+  it('takes each file\'s up section, writes the dbmate history with the map of its versions, and adopts files dbmate kept at every version', async () => {
+    const root = tmpDir();
+    const from = writeFolder(path.join(root, 'db'), DBMATE);
+    const before = tree(from);
+    const r = await run(['import', 'db', '--stores', 'reg', '--store', 'app', '--json'], root);
+    expect(r.code, r.stderr).toBe(0);
+    expect(tree(from)).toEqual(before);
+    const out = JSON.parse(r.stdout);
+    expect(out.history).toEqual([{ tool: 'dbmate', map: { '20260101000001': 1, '20260101000002': 2, '20260101000003': 3 } }]);
+    const dir = path.join(root, 'reg', 'app');
+    expect(fs.readFileSync(path.join(dir, 'migrations', '002-drop-old.sql'), 'utf8')).not.toMatch(/migrate:|ADD COLUMN old|DROP INDEX/);
+    expect(fs.readFileSync(path.join(dir, 'migrations', '002-drop-old.sql'), 'utf8')).toMatch(/^-- stores:destructive imported from 20260101000002_drop_old\.sql, which drops column users\.old$/m);
+    const names = Object.keys(DBMATE).sort();
+    for (const k of [1, 2, 3]) {
+      // The app at version k, migrated by dbmate itself.
+      const partial = writeFolder(path.join(root, `db-${k}`), Object.fromEntries(names.slice(0, k).map((n) => [n, DBMATE[n]!])));
+      const data = path.join(root, `data-${k}`);
+      fs.mkdirSync(data);
+      const file = path.join(data, 'app.db');
+      dbmateUp(partial, file);
+      const db = new Database(file);
+      db.exec("INSERT INTO users (id, name) VALUES (1, 'Ann')");
+      db.close();
+      const up = cli(['up', data, '--stores', path.join(root, 'reg'), '--json']);
+      expect(up.code, `v${k}: ${up.stdout}${up.stderr}`).toBe(0);
+      expect(JSON.parse(up.stdout).dirs[0].stores[0]).toMatchObject({ status: 'legacy', action: 'adopted' });
+      const after = new Database(file, { readonly: true });
+      try {
+        expect(after.pragma('user_version', { simple: true })).toBe(3);
+        expect(after.prepare("SELECT name FROM sqlite_schema WHERE name = 'schema_migrations'").get()).toBeUndefined();
+        expect(after.prepare('SELECT id, name FROM users').all()).toEqual([{ id: 1, name: 'Ann' }]);
+      } finally {
+        after.close();
+      }
+    }
+  });
+
+  it('refuses a folder where only some files are dbmate migrations', async () => {
+    const root = tmpDir();
+    writeFolder(path.join(root, 'db'), { ...DBMATE, '20260101000004_plain.sql': 'CREATE TABLE x (id INTEGER);' });
+    const r = await run(['import', 'db', '--stores', 'reg', '--store', 'app'], root);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/some files are dbmate migrations .* and 20260101000004_plain\.sql is not/);
   });
 });
 

@@ -201,7 +201,7 @@ function planFromFolder(source: Extract<Source, { kind: 'numbered' | 'drizzle' }
   const file = `${store}.db`;
   const version = migrations.length;
   const from = path.basename(path.resolve(source.dir));
-  const tool = source.kind === 'drizzle' ? 'drizzle-kit folder' : 'folder';
+  const tool = source.kind === 'drizzle' ? 'drizzle-kit folder' : source.tool === 'dbmate' ? 'dbmate folder' : 'folder';
   const { steps, schemas, rows } = replay(migrations);
   const frozenText = (v: number) =>
     `-- ${file}: the schema of version ${v}, imported by \`stores import\` from the ${tool} ${from} (${migrations[v - 1]!.file}) on ${date}.\n-- Never edit: change the schema with a new migration and a new version.\n${schemas[v - 1]}\n`;
@@ -209,11 +209,14 @@ function planFromFolder(source: Extract<Source, { kind: 'numbered' | 'drizzle' }
   for (let v = 1; v <= version; v++) frozen[v] = frozenText(v);
   const schema = `-- ${file}: the schema of version ${version} (the flat baseline), imported by \`stores import\` from the ${tool} ${from} on ${date}.\n${schemas[version - 1]}\n`;
   const header = (m: SourceMigration, v: number) =>
-    `-- version ${v - 1} -> ${v}: imported by \`stores import\` from ${m.file}${source.kind === 'drizzle' ? ` (drizzle created_at ${m.id})` : ''}\n`;
+    `-- version ${v - 1} -> ${v}: imported by \`stores import\` from ${m.file}${source.kind === 'drizzle' ? ` (drizzle created_at ${m.id})` : source.tool === 'dbmate' ? ` (dbmate version ${m.id}, its up section)` : ''}\n`;
   const migrationDefs: MigrationDefinition[] = migrations.slice(1).map((m, j) => ({ version: j + 2, name: `${pad(j + 2)}-${m.what}.sql`, sql: header(m, j + 2) + steps[j + 1]!.sql }));
   const history: HistoryEntry[] = [];
   if (source.kind === 'drizzle') history.push({ tool: 'drizzle', map: Object.fromEntries(migrations.map((m, i) => [m.id, i + 1])) });
-  else if (options.historyTable !== undefined) history.push(customHistory(migrations, options.historyTable, options.historyColumn ?? 'name'));
+  else if (source.tool === 'dbmate') {
+    if (options.historyTable !== undefined) throw new ImportError('a dbmate folder needs no history table: its history is the dbmate preset (schema_migrations), written with the map of its versions');
+    history.push({ tool: 'dbmate', map: Object.fromEntries(migrations.map((m, i) => [m.id, i + 1])) });
+  } else if (options.historyTable !== undefined) history.push(customHistory(migrations, options.historyTable, options.historyColumn ?? 'name'));
   let def: StoreDefinition = { name: store, file, version, minVersion: 1, schema, oldestSchema: frozen[1], frozen, migrations: migrationDefs, legacy: { history } };
   // Declare what the destructive analysis finds, with a reason naming it.
   const declared = new Map<number, string>();

@@ -34,7 +34,7 @@ export interface SourceMigration {
 }
 
 export type Source =
-  | { readonly kind: 'numbered'; readonly dir: string; readonly migrations: readonly SourceMigration[] }
+  | { readonly kind: 'numbered'; readonly dir: string; readonly migrations: readonly SourceMigration[]; readonly tool: 'dbmate' | null }
   | { readonly kind: 'drizzle'; readonly dir: string; readonly migrations: readonly SourceMigration[] }
   | { readonly kind: 'file'; readonly file: string; readonly userVersion: number; readonly objects: readonly MasterRow[]; readonly bookkeeping: readonly Bookkeeping[] };
 
@@ -116,11 +116,31 @@ function readNumbered(dir: string): Source {
   for (let i = 1; i < found.length; i++) {
     if (found[i]!.n === found[i - 1]!.n) throw new ImportError(`${dir}: ${found[i - 1]!.file} and ${found[i]!.file} have the same number: the order they run in is unknown; renumber one`);
   }
+  const texts = found.map((f) => readText(path.join(dir, f.file)));
+  const dbmate = texts.map((t) => DBMATE_UP.test(t));
+  if (dbmate.some((d) => d) && !dbmate.every((d) => d)) {
+    const without = found.filter((_, i) => !dbmate[i]).map((f) => f.file);
+    throw new ImportError(`${dir}: some files are dbmate migrations (\`-- migrate:up\`) and ${without.join(', ')} ${without.length === 1 ? 'is' : 'are'} not: dbmate would refuse ${without.length === 1 ? 'it' : 'them'} too; add the \`-- migrate:up\` line`);
+  }
+  const tool = dbmate.length > 0 && dbmate.every((d) => d) ? 'dbmate' : null;
   return {
     kind: 'numbered',
     dir,
-    migrations: found.map((f) => ({ file: f.file, what: f.what, id: f.id, statements: [readText(path.join(dir, f.file))] })),
+    tool,
+    migrations: found.map((f, i) => ({ file: f.file, what: f.what, id: f.id, statements: [tool === 'dbmate' ? dbmateUp(texts[i]!) : texts[i]!] })),
   };
+}
+
+/** dbmate's sections (https://github.com/amacneil/dbmate#creating-migrations): `-- migrate:up [options]` … `-- migrate:down`. */
+const DBMATE_UP = /^--[ \t]*migrate:up\b[^\n]*$/m;
+const DBMATE_DOWN = /^--[ \t]*migrate:down\b[^\n]*$/m;
+
+/** The up section of a dbmate migration: what dbmate runs for `up`. */
+function dbmateUp(text: string): string {
+  const up = DBMATE_UP.exec(text)!;
+  const rest = text.slice(up.index + up[0].length);
+  const down = DBMATE_DOWN.exec(rest);
+  return down ? rest.slice(0, down.index) : rest;
 }
 
 interface JournalEntry {
