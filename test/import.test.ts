@@ -348,6 +348,28 @@ CREATE INDEX plans_user ON plans(user_id);
     }
   });
 
+  it('refuses a FROM that is none of the three, saying what it reads', async () => {
+    const root = tmpDir();
+    fs.mkdirSync(path.join(root, 'empty'));
+    fs.writeFileSync(path.join(root, 'notes.sql'), 'CREATE TABLE t (id INTEGER);');
+    writeFolder(path.join(root, 'pg'), { 'meta/_journal.json': JSON.stringify({ version: '7', dialect: 'postgresql', entries: [{ idx: 0, when: 1, tag: '0000_x' }] }), '0000_x.sql': 'CREATE TABLE t (id serial);' });
+    const cases: [string, RegExp][] = [
+      ['missing', /missing: no such file or folder \(import reads a folder of numbered SQL files, a drizzle-kit migrations folder or a database file\)/],
+      ['empty', /empty: no migration found: expected numbered SQL files/],
+      ['notes.sql', /notes\.sql: cannot be read as a SQLite database: file is not a database/],
+      ['pg', /the journal is for dialect "postgresql"; stores imports SQLite migrations only/],
+    ];
+    for (const [from, message] of cases) {
+      const r = await run(['import', from, '--stores', 'reg', '--store', 'app'], root);
+      expect(r.code, from).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(fs.existsSync(path.join(root, 'reg'))).toBe(false);
+    const none = await run(['import', '--stores', 'reg'], root);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/Run 'stores --help' for usage/);
+  });
+
   it('warns when the migrations leave rows that a file created from the baseline would lack', () => {
     const root = tmpDir();
     const from = writeFolder(path.join(root, 'app'), { '001_a.sql': "CREATE TABLE roles (name TEXT PRIMARY KEY); INSERT INTO roles VALUES ('admin');" });
@@ -605,7 +627,7 @@ INSERT INTO accounts VALUES (1, 'a');`;
       const before = fingerprint(file);
       const r = await run(['import', 'app.db', '--stores', 'reg'], root);
       expect(r.code, r.stderr).toBe(0);
-      expect({ ...fingerprint(file), '-shm': null }).toEqual({ ...before, '-shm': null });
+      expect(fingerprint(file)).toEqual(before);
       const json = JSON.parse(fs.readFileSync(path.join(root, 'reg', 'app', 'store.json'), 'utf8'));
       expect(json).toMatchObject({ version: 1, minVersion: 1 });
       expect(sameMeaning(schemaOfText(SCHEMA), schemaOfText(fs.readFileSync(path.join(root, 'reg', 'app', 'schema.sql'), 'utf8')))).toEqual([]);
