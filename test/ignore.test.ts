@@ -11,6 +11,7 @@ import { createRegistry } from '../src/api.js';
 import { RegistryError } from '../src/errors.js';
 import { reconcileStore } from '../src/engine/reconcile.js';
 import type { Store, StoreDefinition } from '../src/types.js';
+import { partition, patternMatcher } from '../src/schema/exclude.js';
 import { cli, fingerprint, query, tmpDir, userVersion, writeSql } from './helpers.js';
 
 const V1 = 'CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL);';
@@ -157,6 +158,31 @@ describe('ignore: objects another program owns', () => {
     expect(problems(['job*'])).toContain('ignore pattern "job*" matches table jobs');
     expect(problems(['*'])).toContain('must name something');
     expect(problems(['app_*'])).toBe('');
+  });
+});
+
+describe('ignore: patterns', () => {
+  it('match whole names, * for any run, ASCII case ignored, everything else literal', () => {
+    const m = patternMatcher('app_*');
+    expect(['app_cache', 'APP_Cache', 'app_']).toEqual(['app_cache', 'APP_Cache', 'app_'].filter(m));
+    expect(['xapp_cache', 'appXcache', 'app']).toEqual(['xapp_cache', 'appXcache', 'app'].filter((n) => !m(n)));
+    expect(patternMatcher('a.b')('axb')).toBe(false);
+    expect(patternMatcher('*_cache_*')('host_cache_v2')).toBe(true);
+  });
+
+  it('partition: a matching table goes with its indexes and triggers; a matching trigger on our table stays, reported', () => {
+    const rows = [
+      { type: 'table', name: 'jobs', tbl_name: 'jobs', sql: V1 },
+      { type: 'table', name: 'app_cache', tbl_name: 'app_cache', sql: 'CREATE TABLE app_cache (k)' },
+      { type: 'index', name: 'cache_k', tbl_name: 'app_cache', sql: 'CREATE INDEX cache_k ON app_cache(k)' },
+      { type: 'index', name: 'app_jobs', tbl_name: 'jobs', sql: 'CREATE INDEX app_jobs ON jobs(name)' },
+      { type: 'trigger', name: 'app_t', tbl_name: 'jobs', sql: 'CREATE TRIGGER app_t AFTER INSERT ON jobs BEGIN SELECT 1; END' },
+      { type: 'view', name: 'app_v', tbl_name: 'app_v', sql: 'CREATE VIEW app_v AS SELECT 1' },
+    ];
+    const p = partition(rows, { patterns: [{ pattern: 'app_*', owner: 'ignore' }], bookkeeping: [] });
+    expect(p.kept.map((r) => r.name)).toEqual(['jobs', 'app_t']);
+    expect(p.left.map((l) => l.name)).toEqual(['app_cache', 'cache_k', 'app_jobs', 'app_v']);
+    expect(p.unignorable).toEqual([{ name: 'app_t', table: 'jobs', pattern: 'ignore pattern "app_*"' }]);
   });
 });
 

@@ -121,11 +121,13 @@ export function historyVersion(fact: HistoryFact, h: HistorySource): { version: 
  * The tools whose bookkeeping a file holds (marker table present and of the tool's shape), for a
  * file no declared history explains: its message says `legacy.history` would adopt it.
  */
-export function toolsKeeping(db: Database.Database, master: readonly MasterRow[]): ToolName[] {
+export function toolsKeeping(db: Database.Database, store: Store, master: readonly MasterRow[]): ToolName[] {
   const tables = new Set(master.filter((r) => r.type === 'table').map((r) => foldCase(r.name)));
+  const ours = (t: string) => [...store.expect.snapshots.values()].some((s) => s.tables[foldCase(t)] !== undefined);
   const out: ToolName[] = [];
   for (const preset of Object.values(PRESETS)) {
-    if (!tables.has(foldCase(preset.marker))) continue;
+    // A table of the store's own that happens to bear a tool's name (TypeORM's `migrations`) says nothing.
+    if (!tables.has(foldCase(preset.marker)) || ours(preset.marker)) continue;
     try {
       preset.read(db);
       out.push(preset.tool);

@@ -217,7 +217,7 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   const integrity = options.integrity ? quickCheck(db) : null;
   const deadTablesWithRows = userVersion === 0 ? deadTablesHoldingRows(db, store, master) : [];
   const history = userVersion === 0 && store.legacy.history.length > 0 ? readHistories(db, store, full) : [];
-  const keptBy = userVersion === 0 && history.length === 0 ? toolsKeeping(db, master) : [];
+  const keptBy = userVersion === 0 && history.length === 0 ? toolsKeeping(db, store, master) : [];
   const dataVersion = db.pragma('data_version', { simple: true }) as number;
   return {
     ...stat,
