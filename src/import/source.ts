@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { MasterRow } from '../schema/model.js';
-import { toolsKeeping } from '../engine/history.js';
+import { foldCase } from '../sql/tokens.js';
 import { PRESETS, type ToolName } from '../engine/history-presets.js';
 
 /** An import refused: the message names the source file and the reason, and ends saying nothing was written. Exit code 2. */
@@ -213,10 +213,16 @@ function readLiveFile(file: string): Source {
     try {
       const userVersion = db.pragma('user_version', { simple: true }) as number;
       const objects = objectsInOrder(db);
-      const bookkeeping = toolsKeeping(db, objects).map((tool): Bookkeeping => {
-        const preset = PRESETS[tool];
-        const read = preset.read(db);
-        return { tool, kind: preset.kind, tables: preset.tables, applied: read.applied, current: read.current, problem: read.problem };
+      // Each preset whose marker table the file holds in that tool's shape (read throws otherwise).
+      const tables = new Set(objects.filter((o) => o.type === 'table').map((o) => foldCase(o.name)));
+      const bookkeeping = Object.values(PRESETS).flatMap((preset): Bookkeeping[] => {
+        if (!tables.has(foldCase(preset.marker))) return [];
+        try {
+          const read = preset.read(db);
+          return [{ tool: preset.tool, kind: preset.kind, tables: preset.tables, applied: read.applied, current: read.current, problem: read.problem }];
+        } catch {
+          return [];
+        }
       });
       return { kind: 'file', file, userVersion, objects, bookkeeping };
     } catch (err) {
