@@ -648,8 +648,9 @@ INSERT INTO accounts VALUES (1, 'a');`;
     const before = fingerprint(file);
     const result = importStore(file, path.join(root, 'reg'));
     expect(fingerprint(file)).toEqual(before);
-    expect(result.warnings.join('\n')).toMatch(/__drizzle_migrations \(drizzle's bookkeeping\) is left out of the baseline; legacy\.history maps the 2 migrations it records to version 1/);
-    expect(result.warnings.join('\n')).toMatch(/_litestream_seq is left out of the baseline: it belongs to Litestream/);
+    expect(result.notes.join('\n')).toMatch(/__drizzle_migrations \(drizzle's bookkeeping\) is left out of the baseline; legacy\.history maps the 2 migrations it records to version 1/);
+    expect(result.notes.join('\n')).toMatch(/_litestream_seq is left out of the baseline: it belongs to Litestream/);
+    expect(result.warnings).toEqual([]);
     expect(fs.readFileSync(path.join(result.dir, 'schema.sql'), 'utf8')).not.toMatch(/__drizzle_migrations|_litestream/);
     const json = JSON.parse(fs.readFileSync(path.join(result.dir, 'store.json'), 'utf8'));
     expect(json).toMatchObject({ version: 1, minVersion: 1, legacy: { history: [{ tool: 'drizzle', map: { '1733000000000': 1, '1733100000000': 1 } }] } });
@@ -661,6 +662,28 @@ INSERT INTO accounts VALUES (1, 'a');`;
     expect(up.code, up.stdout + up.stderr).toBe(0);
     expect(JSON.parse(up.stdout).dirs[0].stores[0]).toMatchObject({ status: 'legacy', action: 'adopted' });
     expect(new Database(path.join(data, 'app.db'), { readonly: true }).prepare('SELECT name FROM users').pluck().all()).toEqual(['Ann']);
+  });
+
+  it('writes no history for bookkeeping that records a dirty migration, and keeps bookkeeping in the baseline of a versioned file, saying so', () => {
+    const root = tmpDir();
+    // golang-migrate's table (database/sqlite3/sqlite3.go ensureVersionTable), left dirty at 2.
+    const dirty = path.join(root, 'dirty.db');
+    const d = new Database(dirty);
+    d.exec('CREATE TABLE schema_migrations (version uint64, dirty bool); CREATE UNIQUE INDEX version_unique ON schema_migrations (version); INSERT INTO schema_migrations VALUES (2, 1); CREATE TABLE t (id INTEGER PRIMARY KEY);');
+    d.close();
+    const r1 = importStore(dirty, path.join(root, 'reg1'));
+    expect(r1.history).toEqual([]);
+    expect(r1.warnings.join('\n')).toMatch(/schema_migrations \(golang-migrate's bookkeeping\) is left out of the baseline, and no history entry is written: .*dirty/);
+    expect(fs.readFileSync(path.join(r1.dir, 'schema.sql'), 'utf8')).not.toMatch(/schema_migrations/);
+    const versioned = path.join(root, 'versioned.db');
+    const v = new Database(versioned);
+    v.exec('CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric); CREATE TABLE t (id INTEGER PRIMARY KEY);');
+    v.pragma('user_version = 4');
+    v.close();
+    const r2 = importStore(versioned, path.join(root, 'reg2'));
+    expect(r2).toMatchObject({ version: 4, minVersion: 4, history: [] });
+    expect(r2.warnings.join('\n')).toMatch(/__drizzle_migrations \(drizzle's bookkeeping\) is kept in the baseline: the file is versioned \(user_version 4\)/);
+    expect(fs.readFileSync(path.join(r2.dir, 'schema.sql'), 'utf8')).toMatch(/__drizzle_migrations/);
   });
 
   it('refuses a file with no table of its own', () => {

@@ -93,8 +93,9 @@ export function planImport(source: Source, options: ImportOptions = {}): ImportP
  * from every migration it applied to the baseline's version, so the file (and its siblings at the
  * same migration) adopt at that version.
  */
-function liveExclusions(source: Extract<Source, { kind: 'file' }>, version: number): { left: Set<string>; history: HistoryEntry[]; warnings: string[] } {
+function liveExclusions(source: Extract<Source, { kind: 'file' }>, version: number): { left: Set<string>; history: HistoryEntry[]; notes: string[]; warnings: string[] } {
   const left = new Set<string>();
+  const notes: string[] = [];
   const warnings: string[] = [];
   const history: HistoryEntry[] = [];
   const matchers = ALWAYS_IGNORED.map((i) => ({ match: patternMatcher(i.pattern), owner: i.owner }));
@@ -102,7 +103,7 @@ function liveExclusions(source: Extract<Source, { kind: 'file' }>, version: numb
     const owner = matchers.find((m) => m.match(o.tbl_name))?.owner;
     if (owner === undefined || left.has(foldCase(o.tbl_name))) continue;
     left.add(foldCase(o.tbl_name));
-    warnings.push(`${o.tbl_name} is left out of the baseline: it belongs to ${owner} (stores ignores it)`);
+    notes.push(`${o.tbl_name} is left out of the baseline: it belongs to ${owner} (stores ignores it)`);
   }
   for (const b of source.bookkeeping) {
     if (source.userVersion !== 0) {
@@ -116,15 +117,15 @@ function liveExclusions(source: Extract<Source, { kind: 'file' }>, version: numb
     }
     const ids = b.kind === 'log' ? b.applied : b.current !== null ? [b.current] : [];
     history.push({ tool: b.tool, map: Object.fromEntries(ids.map((id) => [id, version])) });
-    warnings.push(`${b.tables.join(', ')} (${b.tool}'s bookkeeping) ${b.tables.length === 1 ? 'is' : 'are'} left out of the baseline; legacy.history maps the ${ids.length} migration${ids.length === 1 ? '' : 's'} it records to version ${version}`);
+    notes.push(`${b.tables.join(', ')} (${b.tool}'s bookkeeping) ${b.tables.length === 1 ? 'is' : 'are'} left out of the baseline; legacy.history maps the ${ids.length} migration${ids.length === 1 ? '' : 's'} it records to version ${version}`);
   }
-  return { left, history, warnings };
+  return { left, history, notes, warnings };
 }
 
 function planFromFile(source: Extract<Source, { kind: 'file' }>, store: string, date: string, options: ImportOptions): ImportPlan {
   if (options.historyTable !== undefined) throw new ImportError('a history table is declared for folders of numbered SQL files only: a live file holds no migration to map');
   const version = source.userVersion > 0 ? source.userVersion : 1;
-  const { left, history, warnings } = liveExclusions(source, version);
+  const { left, history, notes, warnings } = liveExclusions(source, version);
   const objects = source.objects.filter((o) => !left.has(foldCase(o.tbl_name)));
   if (!objects.some((o) => o.type === 'table')) throw new ImportError(`${source.file}: holds no table of its own: there is no schema to import`);
   const file = `${store}.db`;
@@ -155,7 +156,7 @@ function planFromFile(source: Extract<Source, { kind: 'file' }>, store: string, 
       { path: 'schema.sql', text: schema },
       { path: `versions/${pad(version)}.sql`, text: frozen },
     ],
-    notes: [],
+    notes,
     warnings,
   };
 }
