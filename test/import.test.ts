@@ -254,6 +254,25 @@ CREATE INDEX plans_user ON plans(user_id);
     expect(fs.existsSync(path.join(root, 'reg'))).toBe(false);
   });
 
+  it('strips PRAGMA user_version, connection pragmas, END and VACUUM, saying why, and keeps the step (an empty step keeps its version)', () => {
+    const root = tmpDir();
+    const from = writeFolder(path.join(root, 'app'), {
+      '001_a.sql': 'PRAGMA journal_mode = WAL;\nBEGIN TRANSACTION;\nCREATE TABLE t (id INTEGER PRIMARY KEY);\nPRAGMA user_version = 1;\nEND TRANSACTION;',
+      '002_b.sql': 'PRAGMA synchronous = NORMAL;\nVACUUM;',
+      '003_c.sql': 'ALTER TABLE t ADD COLUMN name TEXT;\nPRAGMA main.user_version = 3;',
+    });
+    const result = importStore(from, path.join(root, 'reg'));
+    const notes = result.notes.join('\n');
+    expect(notes).toMatch(/001_a\.sql: `PRAGMA journal_mode = WAL` stripped \(a connection setting: it belongs in store\.json "connection"\)/);
+    expect(notes).toMatch(/001_a\.sql: `PRAGMA user_version = 1` stripped \(stores stamps user_version itself/);
+    expect(notes).toMatch(/001_a\.sql: `END TRANSACTION` stripped/);
+    expect(notes).toMatch(/002_b\.sql: `VACUUM` stripped/);
+    expect(notes).toMatch(/003_c\.sql: `PRAGMA main\.user_version = 3` stripped/);
+    expect(result.version).toBe(3);
+    expect(fs.readFileSync(path.join(result.dir, 'migrations', '002-b.sql'), 'utf8')).toBe('-- version 1 -> 2: imported by `stores import` from 002_b.sql\n-- nothing left to run: every statement of 002_b.sql is one stores owns\n');
+    expect(fs.readFileSync(path.join(result.dir, 'migrations', '003-c.sql'), 'utf8')).toBe('-- version 2 -> 3: imported by `stores import` from 003_c.sql\nALTER TABLE t ADD COLUMN name TEXT;\n');
+  });
+
   it('with --history-table writes a custom history entry whose query maps the recorded file names to versions', async () => {
     const root = tmpDir();
     writeFolder(path.join(root, 'relay'), RELAY);
