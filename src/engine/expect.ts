@@ -22,8 +22,8 @@ function tableNames(s: Snapshot): Set<string> {
   return new Set(Object.keys(s.tables));
 }
 
-/** Objects of a database in creation order (rowid order of sqlite_schema). */
-function objectsInOrder(db: Database.Database): MasterRow[] {
+/** Objects of a database in creation order (rowid order of sqlite_schema), SQLite's own left out. */
+export function objectsInOrder(db: Database.Database): MasterRow[] {
   return db
     .prepare(
       `SELECT type, name, tbl_name, sql FROM sqlite_schema

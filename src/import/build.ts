@@ -17,7 +17,8 @@ import type { HistorySource, MigrationDefinition, StoreDefinition } from '../typ
 import { verifyRegistry } from '../verify.js';
 import { ALWAYS_IGNORED, patternMatcher } from '../schema/exclude.js';
 import { convertMigration } from './convert.js';
-import { ImportError, objectsInOrder, slug, type Source, type SourceMigration } from './source.js';
+import { objectsInOrder } from '../engine/expect.js';
+import { ImportError, slug, type Source, type SourceMigration } from './source.js';
 
 export interface ImportOptions {
   /** The store's name (default: the folder's name, or the file's without its extension). */

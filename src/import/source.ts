@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { MasterRow } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
+import { objectsInOrder } from '../engine/expect.js';
 import { PRESETS, type ToolName } from '../engine/history-presets.js';
 
 /** An import refused: the message names the source file and the reason, and ends saying nothing was written. Exit code 2. */
@@ -182,16 +183,6 @@ function readDrizzle(dir: string): Source {
     migrations.push({ file, what, id, statements: text.split('--> statement-breakpoint') });
   }
   return { kind: 'drizzle', dir, migrations };
-}
-
-/** Objects of a database in creation order (rowid of sqlite_schema), SQLite's own included in none. */
-export function objectsInOrder(db: Database.Database): MasterRow[] {
-  return db
-    .prepare(
-      `SELECT type, name, tbl_name, sql FROM sqlite_schema
-        WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY rowid`,
-    )
-    .all() as MasterRow[];
 }
 
 /**
