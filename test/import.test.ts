@@ -273,6 +273,23 @@ CREATE INDEX plans_user ON plans(user_id);
     expect(fs.readFileSync(path.join(result.dir, 'migrations', '003-c.sql'), 'utf8')).toBe('-- version 2 -> 3: imported by `stores import` from 003_c.sql\nALTER TABLE t ADD COLUMN name TEXT;\n');
   });
 
+  it('leaves the shadow tables of a virtual table out of every schema it writes (creating the virtual table makes them), from a folder and from a live file', async () => {
+    const root = tmpDir();
+    const from = writeFolder(path.join(root, 'app'), {
+      '001_a.sql': 'CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE t_fts USING fts5(body);',
+      '002_b.sql': 'ALTER TABLE t ADD COLUMN x TEXT;',
+    });
+    const result = importStore(from, path.join(root, 'reg'));
+    for (const f of ['schema.sql', 'versions/001.sql', 'versions/002.sql']) expect(fs.readFileSync(path.join(result.dir, f), 'utf8')).not.toMatch(/t_fts_(data|idx|content|docsize|config)/);
+    const file = path.join(root, 'live.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE t_fts USING fts5(body);');
+    db.close();
+    const live = importStore(file, path.join(root, 'reg'));
+    expect(fs.readFileSync(path.join(live.dir, 'schema.sql'), 'utf8')).not.toMatch(/t_fts_data/);
+    expect(verifyRegistry(await loadRegistry(path.join(root, 'reg'))).ok).toBe(true);
+  });
+
   it('with --history-table writes a custom history entry whose query maps the recorded file names to versions', async () => {
     const root = tmpDir();
     writeFolder(path.join(root, 'relay'), RELAY);

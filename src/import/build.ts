@@ -17,8 +17,7 @@ import type { HistorySource, MigrationDefinition, StoreDefinition } from '../typ
 import { verifyRegistry } from '../verify.js';
 import { ALWAYS_IGNORED, patternMatcher } from '../schema/exclude.js';
 import { convertMigration } from './convert.js';
-import { objectsInOrder } from '../engine/expect.js';
-import { ImportError, slug, type Source, type SourceMigration } from './source.js';
+import { ImportError, schemaObjects, slug, type Source, type SourceMigration } from './source.js';
 
 export interface ImportOptions {
   /** The store's name (default: the folder's name, or the file's without its extension). */
@@ -174,10 +173,10 @@ function replay(migrations: readonly SourceMigration[]): { steps: { sql: string;
       const converted = convertMigration(m, image);
       runStep(db, 'import', { version: i + 1, name: m.file, sql: converted.sql });
       steps.push(converted);
-      schemas.push(schemaText(objectsInOrder(db)));
+      schemas.push(schemaText(schemaObjects(db)));
       image = db.serialize();
     }
-    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY rowid").pluck().all() as string[];
+    const tables = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").pluck().all() as string[];
     const rows = tables.filter((t) => db.prepare(`SELECT 1 FROM ${quoteIdent(t)} LIMIT 1`).get() !== undefined);
     return { steps, schemas, rows };
   } finally {

@@ -186,6 +186,16 @@ function readDrizzle(dir: string): Source {
 }
 
 /**
+ * The objects a schema script must create, in creation order: those of `sqlite_schema` less the
+ * shadow tables of virtual tables (FTS5's `x_data`, …), which creating the virtual table makes
+ * and which may not be created by hand (`PRAGMA table_list` types them `shadow`).
+ */
+export function schemaObjects(db: Database.Database): MasterRow[] {
+  const shadow = new Set((db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").pluck().all() as string[]).map(foldCase));
+  return objectsInOrder(db).filter((o) => !shadow.has(foldCase(o.tbl_name)));
+}
+
+/**
  * A live database file, read from a copy: the file and its companions are copied to a temporary
  * folder and the copy is opened, so the file is never opened, locked or recovered in place.
  */
@@ -203,7 +213,7 @@ function readLiveFile(file: string): Source {
     }
     try {
       const userVersion = db.pragma('user_version', { simple: true }) as number;
-      const objects = objectsInOrder(db);
+      const objects = schemaObjects(db);
       // Each preset whose marker table the file holds in that tool's shape (read throws otherwise).
       const tables = new Set(objects.filter((o) => o.type === 'table').map((o) => foldCase(o.name)));
       const bookkeeping = Object.values(PRESETS).flatMap((preset): Bookkeeping[] => {
