@@ -185,15 +185,8 @@ function readDrizzle(dir: string): Source {
   return { kind: 'drizzle', dir, migrations };
 }
 
-/**
- * The objects a schema script must create, in creation order: those of `sqlite_schema` less the
- * shadow tables of virtual tables (FTS5's `x_data`, …), which creating the virtual table makes
- * and which may not be created by hand (`PRAGMA table_list` types them `shadow`).
- */
-export function schemaObjects(db: Database.Database): MasterRow[] {
-  const shadow = new Set((db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").pluck().all() as string[]).map(foldCase));
-  return objectsInOrder(db).filter((o) => !shadow.has(foldCase(o.tbl_name)));
-}
+/** The objects a schema script must create, in creation order (the engine's: shadow tables left out). */
+export const schemaObjects = objectsInOrder;
 
 /**
  * A live database file, read from a copy: the file and its companions are copied to a temporary
