@@ -38,6 +38,7 @@ export { verifyRegistry, type VerifyResult } from './verify.js';
 export { generateMigration, type GenerateOptions, type GenerateResult, type Refusal } from './generate.js';
 export { generateTypes, type TypesOptions } from './types-gen.js';
 export type { DataFinding } from './engine/data-check.js';
+export { importStore, ImportError, type ImportResult, type ImportOptions, type HistoryEntry } from './import/index.js';
 export { discover } from './fleet/discover.js';
 export { createStopFlag, requestStop, type StopFlag } from './fleet/run-dir.js';
 export type { FleetProgress } from './fleet/run.js';

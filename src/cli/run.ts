@@ -23,6 +23,8 @@ import { renderHtml } from './html.js';
 import { runClean } from './clean.js';
 import { runGenerate } from './generate.js';
 import { runTypes } from './types.js';
+import { runImport } from './import.js';
+import { ImportError } from '../import/index.js';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -40,13 +42,13 @@ export interface CliIO {
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
 
 /** The commands, for the unknown-command message. */
-export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean', 'generate', 'types'] as const;
+export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean', 'generate', 'types', 'import'] as const;
 
 /** Options that take a value: the word after them is not the command. */
-const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than', '--name', '--destructive', '--out']);
+const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than', '--name', '--destructive', '--out', '--store', '--history-table', '--history-column']);
 
 /** Options that take one value and may be given once. */
-const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than', 'name', 'destructive', 'out'] as const;
+const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than', 'name', 'destructive', 'out', 'store', 'history-table', 'history-column'] as const;
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -88,6 +90,10 @@ export interface Args {
   destructive?: string;
   out?: string;
   check?: boolean;
+  /** import: what to import. */
+  from?: string;
+  'history-table'?: string;
+  'history-column'?: string;
 }
 
 function build(argv: readonly string[], width: number) {
@@ -149,6 +155,16 @@ function build(argv: readonly string[], width: number) {
         .example('$0 generate objects --dry-run', 'print the migration schema.sql asks for')
         .example('$0 generate objects --name client-tags', 'write stores/objects/migrations/005-client-tags.sql and bump version')
         .example('$0 generate objects --destructive "legacy_code is read by nothing since 1.3"', 'allow the drops, declared'),
+    )
+    .command('import <from>', 'bring an app\'s history into the registry once: numbered SQL files, a drizzle-kit folder or a database file', (y) =>
+      y
+        .positional('from', { type: 'string', describe: 'a folder of numbered SQL files, a drizzle-kit migrations folder (meta/_journal.json), or a database file' })
+        .option('store', { type: 'string', requiresArg: true, nargs: 1, describe: 'the store name (default: the folder name, or the file name without its extension)' })
+        .option('history-table', { type: 'string', requiresArg: true, nargs: 1, describe: 'numbered SQL files: the table your migration runner records applied files in (writes a legacy.history entry)' })
+        .option('history-column', { type: 'string', requiresArg: true, nargs: 1, describe: 'the column of --history-table holding the file name (default: name)' })
+        .example('$0 import drizzle --store app', 'stores/app/ from a drizzle-kit folder, with the drizzle history and its map')
+        .example('$0 import db/migrations --store relay --history-table _migrations', 'numbered SQL files your own runner records in _migrations')
+        .example('$0 import data/app.db', 'the baseline of a live file at its version'),
     )
     .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
       y.example('$0 verify --stores stores', 'run before releasing a new version'),
@@ -266,7 +282,7 @@ function checkSingles(args: Args): void {
 }
 
 function fail(io: CliIO, json: boolean, err: unknown): number {
-  const code = err instanceof RegistryError || err instanceof UsageError ? EXIT.usage : EXIT.failure;
+  const code = err instanceof RegistryError || err instanceof UsageError || err instanceof ImportError ? EXIT.usage : EXIT.failure;
   if (json) {
     const body: Record<string, unknown> = { code: (err as { code?: string }).code ?? 'UNEXPECTED', message: messageOf(err) };
     if (err instanceof RegistryError) body.problems = err.problems;
@@ -274,7 +290,7 @@ function fail(io: CliIO, json: boolean, err: unknown): number {
     return code;
   }
   if (err instanceof UsageError) io.stderr(`stores: ${err.message}\nRun 'stores --help' for usage.\n`);
-  else if (err instanceof RegistryError) io.stderr(`stores: ${err.message}\n`);
+  else if (err instanceof RegistryError || err instanceof ImportError) io.stderr(`stores: ${err.message}\n`);
   else {
     io.stderr(`stores: unexpected failure: ${messageOf(err)}\n`);
     if (io.env.STORES_DEBUG) io.stderr(`${(err as Error)?.stack ?? ''}\n`);
@@ -389,6 +405,7 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
     return code;
   }
   if (command === 'clean') return runClean(args, io, registryPath, style);
+  if (command === 'import') return runImport(args, io, registryPath, style);
   if (command === 'diff') return runDiff(args, io, registryPath, style);
   if (command === 'verify') return runVerify(args, io, registryPath, style);
   if (command === 'freeze') return runFreeze(args, io, registryPath);

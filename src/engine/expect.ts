@@ -22,14 +22,22 @@ function tableNames(s: Snapshot): Set<string> {
   return new Set(Object.keys(s.tables));
 }
 
-/** Objects of a database in creation order (rowid order of sqlite_schema). */
-function objectsInOrder(db: Database.Database): MasterRow[] {
-  return db
+/**
+ * The objects a schema script must create, in creation order (rowid order of sqlite_schema):
+ * SQLite's own left out, and the shadow tables of virtual tables (FTS5's `x_data`, …), which
+ * creating the virtual table makes and which may not be created by hand (`PRAGMA table_list`
+ * types them `shadow`: https://www.sqlite.org/pragma.html#pragma_table_list). What `freeze`
+ * writes, `--repair` adds and adoption completes.
+ */
+export function objectsInOrder(db: Database.Database): MasterRow[] {
+  const shadow = new Set((db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").pluck().all() as string[]).map(foldCase));
+  const rows = db
     .prepare(
       `SELECT type, name, tbl_name, sql FROM sqlite_schema
         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY rowid`,
     )
     .all() as MasterRow[];
+  return shadow.size === 0 ? rows : rows.filter((o) => !shadow.has(foldCase(o.tbl_name)));
 }
 
 /** The mark `stores generate` leaves in a skeleton: a migration holding it does not load. */
