@@ -43,6 +43,8 @@ export interface FileStat {
 export interface FileFacts extends FileStat {
   /** `PRAGMA user_version`, null when unreadable. */
   readonly userVersion: number | null;
+  /** `PRAGMA application_id` (header offset 68; 0 when none), null when unreadable. */
+  readonly applicationId?: number | null;
   readonly master: readonly MasterRow[] | null;
   /**
    * True when `sqlite_schema` matches, letter for letter, a known listing of the version
@@ -196,13 +198,15 @@ export function collect(db: Database.Database, store: Store, stat: FileStat, opt
 
 function collectNow(db: Database.Database, store: Store, stat: FileStat, options: CollectOptions): FileFacts {
   const userVersion = db.pragma('user_version', { simple: true }) as number;
+  // Read through the connection like user_version: the look reads no header bytes itself.
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
   const master = readMaster(db);
   const matchesVersion = userVersion >= store.minVersion && userVersion <= store.version && isKnownListing(store, userVersion, master);
   const snapshot = matchesVersion ? null : inspectCached(db, master);
   const integrity = options.integrity ? quickCheck(db) : null;
   const deadTablesWithRows = userVersion === 0 ? deadTablesHoldingRows(db, store, master) : [];
   const dataVersion = db.pragma('data_version', { simple: true }) as number;
-  return { ...stat, userVersion, master, matchesVersion, snapshot, integrity, deadTablesWithRows, error: null, dataVersion };
+  return { ...stat, userVersion, applicationId, master, matchesVersion, snapshot, integrity, deadTablesWithRows, error: null, dataVersion };
 }
 
 /** The legacy rules' dead tables present in the file that hold rows (legacy files only). */
@@ -224,7 +228,7 @@ function holdsRows(db: Database.Database, table: string): boolean {
 /**
  * True when two reads of a file found the same facts, as far as classification and planning
  * depend on them: the same plain SQLite file, read without error, passing quick_check where run,
- * at the same `user_version` with the same `sqlite_schema` rows and the same dead tables holding
+ * at the same `user_version` and `application_id` with the same `sqlite_schema` rows and the same dead tables holding
  * rows. (Sizes, the -wal and `data_version` may differ: rows come and go.)
  */
 export function sameFacts(a: FileFacts, b: FileFacts): boolean {
@@ -233,6 +237,7 @@ export function sameFacts(a: FileFacts, b: FileFacts): boolean {
     clean(a) &&
     clean(b) &&
     a.userVersion === b.userVersion &&
+    (a.applicationId ?? 0) === (b.applicationId ?? 0) &&
     sameMaster(a.master!, b.master!) &&
     a.deadTablesWithRows.length === b.deadTablesWithRows.length &&
     a.deadTablesWithRows.every((t, i) => t === b.deadTablesWithRows[i])

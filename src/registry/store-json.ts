@@ -6,8 +6,8 @@
  * A field added to `store.json` is one line here (and its meaning in the README table).
  */
 import { z } from 'zod';
-import { ALLOWED_PRAGMAS, MAX_VERSION, PRAGMA_WORD } from './define.js';
-import { CHECKPOINT_MODES } from './types.js';
+import { ALLOWED_PRAGMAS, APPLICATION_ID_MAX, APPLICATION_ID_MIN, MAX_VERSION, PAGE_SIZES, PRAGMA_WORD } from './define.js';
+import { AUTO_VACUUM_MODES, CHECKPOINT_MODES } from './types.js';
 
 const name = (what: string) => z.string().describe(what);
 const names = (what: string) => z.array(z.string()).optional().describe(what);
@@ -38,6 +38,18 @@ const Connection = z
   .strictObject(Object.fromEntries([...ALLOWED_PRAGMAS].map((p) => [p, PragmaValue.optional()])))
   .describe('pragmas applied on every open, in this order (default: the reference settings)');
 
+const FileSettings = z
+  .strictObject({
+    page_size: z.literal(PAGE_SIZES).optional().describe('bytes per page: a power of two from 512 to 65536 (SQLite: 4096)'),
+    auto_vacuum: z.union([z.enum(AUTO_VACUUM_MODES), z.literal([0, 1, 2])]).optional().describe('NONE, FULL or INCREMENTAL (or 0, 1, 2)'),
+  })
+  .describe('settings SQLite keeps in the file and accepts only before its first table: applied when up creates a file');
+
+const ApplicationId = z
+  .union([z.int().min(APPLICATION_ID_MIN).max(-1), z.int().min(1).max(APPLICATION_ID_MAX)])
+  .meta({ title: `a non-zero whole number from ${APPLICATION_ID_MIN} to ${APPLICATION_ID_MAX}` })
+  .describe('PRAGMA application_id, stamped when up creates, adopts or migrates a file; a file with another non-zero application id is foreign');
+
 export const StoreJson = z
   .strictObject({
     $schema: z.string().optional().describe('the JSON Schema of store.json, for editors (e.g. "../../node_modules/stores/store.schema.json")'),
@@ -54,6 +66,8 @@ export const StoreJson = z
       .array(z.strictObject({ name: name('what must hold, for people'), sql: name('a read-only query; the rows it returns are violations') }))
       .optional()
       .describe('queries that must return no row after any migration path (checked by `stores verify`)'),
+    applicationId: ApplicationId.optional(),
+    fileSettings: FileSettings.optional(),
   })
   .describe('A store of a `stores` registry: the folder holding this file is the store, named after the folder.');
 
