@@ -16,6 +16,7 @@ import { frozenText, verifyRegistry } from '../verify.js';
 import Database from 'better-sqlite3';
 import { inspect } from '../schema/inspect.js';
 import { describeChange, diff } from '../schema/diff.js';
+import { describeLeftOut } from '../schema/exclude.js';
 import { detectColor, paint, renderReport, type Style } from './render.js';
 import { ProgressBar } from './progress.js';
 import { renderHtml } from './html.js';
@@ -428,6 +429,7 @@ function renderDiff(d: FileDiff, style: Style): string {
     lines.push(`  compared with v${d.comparedWith}:`);
     for (const c of d.changes) lines.push(`  ${paint(style, c.change === 'missing' ? 'red' : c.change === 'extra' ? 'yellow' : 'magenta', c.change === 'missing' ? '-' : c.change === 'extra' ? '+' : '~')} ${describeChange(c)}`);
   }
+  for (const l of d.ignored) lines.push(`  ${paint(style, 'gray', `= ignored ${describeLeftOut(l)}`)}`);
   return lines.join('\n') + '\n';
 }
 

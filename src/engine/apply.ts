@@ -23,6 +23,8 @@ import { DestructiveError, runMigration } from './destructive.js';
 import { migratedListings } from './listings.js';
 import { danglingRowsMessage } from './dangling.js';
 import { execStep } from './adopt.js';
+import { exclusionFor } from './history.js';
+import { excludeFromSnapshot, partition } from '../schema/exclude.js';
 
 /** The file's schema after the steps is not what the version must be: rolled back. */
 export class VerifyError extends Error {
@@ -99,9 +101,11 @@ export function takeBackup(file: string, now: Date, via?: Database.Database): st
 export function verifyResult(db: Database.Database, store: Store, what: string, from?: number): void {
   // sqlite_schema equal, letter for letter, to the baseline's (a fresh file) or to what the usual
   // road from `from` leaves (a migrated file) is equal by meaning: no full introspection needed.
-  const master = readMaster(db);
+  // What other programs own (ignored tables, their indexes) is left out, as when the file was read.
+  const full = readMaster(db);
+  const { kept: master, left } = partition(full, exclusionFor(store, null));
   const known = sameMaster(master, store.expect.baselineMaster) || (from !== undefined && from > 0 && migratedListings(store, from).some((m) => sameMaster(master, m)));
-  const changes = known ? [] : diff(store.expect.snapshots.get(store.version)!, inspect(db, master));
+  const changes = known ? [] : diff(store.expect.snapshots.get(store.version)!, excludeFromSnapshot(inspect(db, full), left));
   if (changes.length > 0) {
     throw new VerifyError(
       `after ${what}, the schema is not v${store.version}'s baseline: ${summarizeChanges(changes)}; rolled back, nothing changed — the registry's steps do not produce its baseline (run \`stores verify\`)`,

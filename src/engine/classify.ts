@@ -10,6 +10,8 @@ import type { Change } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
 import { planAdoption, type Adoption } from './adopt.js';
 import type { FileFacts } from './probe.js';
+import { historyVersion, type HistoryFact } from './history.js';
+import { PRESETS } from './history-presets.js';
 
 export type { Adoption } from './adopt.js';
 
@@ -24,6 +26,18 @@ export interface Classification {
   readonly changes?: readonly Change[];
   /** The worked-out adoption of a `legacy` (or `conflict`) file. */
   readonly adoption?: Adoption;
+  /** A `legacy` file kept by another migration tool: adopted from the version its history records. */
+  readonly history?: HistoryAdoption;
+}
+
+/** Adopting a file from another tool's history: drop its bookkeeping, run our migrations after `version`. */
+export interface HistoryAdoption {
+  /** The version the history records (our numbering). */
+  readonly version: number;
+  /** Which histories said so (tool and table), for people. */
+  readonly sources: readonly { readonly tool: string; readonly table: string }[];
+  /** The bookkeeping tables the file holds, dropped (after a backup). */
+  readonly drop: readonly string[];
 }
 
 /** The legacy rules that would name objects such as `column t.x`, `index i`, `table t`. */
@@ -135,6 +149,7 @@ export function classify(facts: FileFacts, store: Store): Classification {
       message: `${name} is at ${v(uv)}, older than the oldest version this binary upgrades (${v(store.minVersion)}); upgrade it with an older release first, then run up`,
     };
   }
+  if (uv === 0 && facts.history && facts.history.length > 0) return classifyHistory(facts, store, facts.history);
   if (uv === 0) {
     const snap = facts.snapshot!;
     const objects = Object.keys(snap.tables).length + Object.keys(snap.indexes).length + Object.keys(snap.views).length + Object.keys(snap.triggers).length;
@@ -157,7 +172,7 @@ export function classify(facts: FileFacts, store: Store): Classification {
         ...base,
         status: 'foreign',
         adoption,
-        message: `${name} has user_version 0 and tables that match no legacy layout of store ${store.name} (${list}): it belongs to another program; move it away or point stores at the right data dir`,
+        message: `${name} has user_version 0 and tables that match no legacy layout of store ${store.name} (${list}): ${foreignHint(facts, store)}`,
       };
     }
     if (adoption.missingModules.length > 0) {
@@ -219,17 +234,109 @@ export function classify(facts: FileFacts, store: Store): Classification {
 
   // A versioned file: its schema must be exactly what its version says.
   const changes = facts.matchesVersion ? [] : diff(store.expect.snapshots.get(uv)!, facts.snapshot!);
+  if (changes.length === 0 && facts.unignorable && facts.unignorable.length > 0) {
+    return { ...base, status: 'drift', message: `${name}: ${unignorableText(facts)}` };
+  }
   if (changes.length > 0) {
     return {
       ...base,
       status: 'drift',
       changes,
-      message: `${name} says ${v(uv)} but its schema differs: ${summarizeChanges(changes)}; see \`stores diff ${facts.file}\`${repairable(changes, store, uv) ? '; `stores up --repair` can add what is missing' : ''}`,
+      message: `${name} says ${v(uv)} but its schema differs: ${summarizeChanges(changes)}; see \`stores diff ${facts.file}\`${repairable(changes, store, uv) ? '; `stores up --repair` can add what is missing' : ''}${settleHints(changes, facts)}`,
     };
   }
   if (uv === target) return { ...base, status: 'current', message: `${name} is current at ${v(target)}` };
   const steps = store.migrations.filter((m) => m.version > uv).map((m) => m.name);
   return { ...base, status: 'behind', message: `${name} is at ${v(uv)}, target ${v(target)}; up runs ${steps.join(', ')}` };
+}
+
+/** Why a trigger of another program on one of our tables keeps the file `drift`. */
+function unignorableText(facts: FileFacts): string {
+  const list = (facts.unignorable ?? []).map((t) => `trigger ${t.name} on ${t.table} (matches ${t.pattern})`).join(', ');
+  return `${list}: a trigger of another program on one of this store's tables cannot be ignored — it would fire during a reconcile (SQLite cannot pause triggers) and change rows behind the migration's back; nothing was changed — drop it from the file (or have its program put it on a table of its own), or declare it in the store's schema with a migration`;
+}
+
+/**
+ * What would settle each kind of difference a host made by hand (the file stays `drift`: that is
+ * the promise), for the drift message.
+ */
+export function settleHints(changes: readonly Change[], facts: Pick<FileFacts, 'unignorable'>): string {
+  const hints: string[] = [];
+  const extra = (object: Change['object']) => changes.filter((c) => c.change === 'extra' && c.object === object);
+  const extraTables = new Set(extra('table').map((c) => foldCase(c.table)));
+  const cols = extra('column');
+  if (cols.length > 0) hints.push(`for ${cols.map((c) => `column ${c.table}.${c.name}`).join(', ')}: write a migration that adds ${cols.length === 1 ? 'it' : 'them'} (and put ${cols.length === 1 ? 'it' : 'them'} in the baseline), so the schema says what the file holds`);
+  const ixs = extra('index').filter((c) => !extraTables.has(foldCase(c.table)));
+  if (ixs.length > 0) hints.push(`for ${ixs.map((c) => `index ${c.name} on ${c.table}`).join(', ')}: write a migration that creates ${ixs.length === 1 ? 'it' : 'them'}, or, if another program owns ${ixs.length === 1 ? 'it' : 'them'}, add ${ixs.length === 1 ? 'its name' : 'their names'} to \`ignore\` in store.json (an ignored index on our table is carried through rebuilds)`);
+  const tables = extra('table');
+  if (tables.length > 0) hints.push(`for ${tables.map((c) => `table ${c.table}`).join(', ')}: if another program owns ${tables.length === 1 ? 'it' : 'them'}, add an \`ignore\` pattern to store.json (e.g. "ignore": [${tables.map((c) => JSON.stringify(c.table)).join(', ')}]); otherwise write a migration that creates ${tables.length === 1 ? 'it' : 'them'}`);
+  const unignorable = new Set((facts.unignorable ?? []).map((t) => foldCase(t.name)));
+  const trs = extra('trigger').filter((c) => !unignorable.has(foldCase(c.name ?? '')) && !extraTables.has(foldCase(c.actual?.match(/ ON (\S+)/)?.[1] ?? '')));
+  if (trs.length > 0) hints.push(`for ${trs.map((c) => `trigger ${c.name}`).join(', ')}: write a migration that creates ${trs.length === 1 ? 'it' : 'them'}, or drop ${trs.length === 1 ? 'it' : 'them'} (a trigger on one of this store's tables cannot be ignored: it would fire during a reconcile)`);
+  if (unignorable.size > 0) hints.push(unignorableText(facts as FileFacts));
+  return hints.length > 0 ? ` — what would settle it: ${hints.join('; ')}` : '';
+}
+
+/** The message of a `user_version = 0` file with tables no legacy rule knows. */
+function foreignHint(facts: FileFacts, store: Store): string {
+  const tools = facts.keptBy ?? [];
+  if (tools.length > 0) {
+    const entries = tools.map((t) => `{"tool": "${t}"}`).join(' or ');
+    return `it is kept by ${tools.join(' or ')} (table ${tools.map((t) => PRESETS[t as keyof typeof PRESETS].marker).join(', ')}), which store ${store.name} does not declare; \`legacy.history\` in store.json (${entries}) would adopt it at the version that history records — otherwise move it away or point stores at the right data dir`;
+  }
+  return 'it belongs to another program; move it away or point stores at the right data dir (or, if another program owns those tables inside this store file, add them to `ignore` in store.json)';
+}
+
+/** The last entry a history names, for messages. */
+function entryOf(f: HistoryFact): string {
+  const e = f.kind === 'log' ? f.applied.at(-1) : f.current;
+  return e === undefined || e === null ? 'no entry' : `entry ${JSON.stringify(e)}`;
+}
+
+/** A `user_version = 0` file holding declared histories: adopted from the version they record, or refused. */
+function classifyHistory(facts: FileFacts, store: Store, found: readonly HistoryFact[]): Classification {
+  const base = { version: facts.userVersion, target: store.version };
+  const name = store.file;
+  const nothing = 'nothing was changed';
+  const locked = found.find((f) => f.locked);
+  if (locked) {
+    const h = store.legacy.history[locked.source]!;
+    const lockTables = 'tool' in h ? PRESETS[h.tool].tables.filter((t) => t !== PRESETS[h.tool].marker) : [];
+    return { ...base, status: 'locked', message: `${name} is kept by ${locked.tool}, whose lock is held (table ${lockTables.join(', ') || locked.table}): a ${locked.tool} migration is running, or one died holding it; ${nothing} — retry when it is done, or release the lock with ${locked.tool} if nobody runs it` };
+  }
+  const versions: { fact: HistoryFact; version: number }[] = [];
+  for (const f of found) {
+    const r = historyVersion(f, store.legacy.history[f.source]!);
+    if ('problem' in r) return { ...base, status: 'drift', message: `${name}: ${r.problem}; ${nothing} — ${r.fix}` };
+    versions.push({ fact: f, version: r.version });
+  }
+  const said = (x: { fact: HistoryFact; version: number }) => `${x.fact.tool} (table ${x.fact.table}, ${entryOf(x.fact)}) says v${x.version}`;
+  if (new Set(versions.map((x) => x.version)).size > 1) {
+    return { ...base, status: 'drift', message: `${name}: two histories disagree: ${versions.map(said).join(', ')}; ${nothing} — remove the stale one from the file, or from legacy.history` };
+  }
+  const first = versions[0]!;
+  const at = first.version;
+  const who = versions.map(said).join(' and ');
+  if (at > store.version) {
+    return { ...base, status: 'too-new', message: `${name} is kept by another tool: ${who}, newer than this binary knows (v${store.version}); ${nothing} — run a newer release, or extend the map of legacy.history` };
+  }
+  if (at < store.minVersion) {
+    return { ...base, status: 'too-old', message: `${name} is kept by another tool: ${who}, older than the oldest version this binary adopts (v${store.minVersion}); ${nothing} — bring it to v${store.minVersion} with that tool (or an older release), then adopt` };
+  }
+  const changes = diff(store.expect.snapshots.get(at)!, facts.snapshot!);
+  if (changes.length > 0) {
+    return { ...base, status: 'drift', changes, message: `${name} is kept by another tool: ${who}, but its schema, less the bookkeeping tables, is not v${at}'s: ${summarizeChanges(changes)}; ${nothing}${settleHints(changes, facts)}` };
+  }
+  if (facts.unignorable && facts.unignorable.length > 0) return { ...base, status: 'drift', message: `${name}: ${unignorableText(facts)}` };
+  const drop = (facts.excluded ?? []).filter((l) => l.kind === 'history' && l.type === 'table').map((l) => l.name);
+  const steps = store.migrations.filter((m) => m.version > at).map((m) => m.name);
+  const history: HistoryAdoption = { version: at, sources: versions.map((x) => ({ tool: x.fact.tool, table: x.fact.table })), drop };
+  return {
+    ...base,
+    status: 'legacy',
+    history,
+    message: `${name} is kept by another tool: ${who}; adopt drops its bookkeeping (${drop.join(', ')}; backed up first)${steps.length > 0 ? `, runs ${steps.join(', ')}` : ''}, stamps v${store.version}`,
+  };
 }
 
 /**

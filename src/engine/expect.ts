@@ -15,6 +15,8 @@ import type { Expectations, Store, StoreSpec } from '../types.js';
 import { analyzeMigration, type DestructiveAnalysis } from './destructive.js';
 import { parseMigration } from './rebuild.js';
 import { runStep } from './steps.js';
+import { sourceTables } from './history.js';
+import { patternMatcher } from '../schema/exclude.js';
 
 function tableNames(s: Snapshot): Set<string> {
   return new Set(Object.keys(s.tables));
@@ -136,6 +138,7 @@ export function expectStore(def: StoreSpec): Built {
       db.close();
     }
   }
+  checkOthers(def, snapshots, problem);
   if (problems.length > 0 || !baselineSnap) return { store: null, problems };
 
   const expect: Expectations = { snapshots, baselineMaster, oldestObjects, baselineObjects };
@@ -152,6 +155,36 @@ export function expectStore(def: StoreSpec): Built {
   if (problems.length > 0) return { store: null, problems };
   const store: Store = { ...def, expect, destructive };
   return { store, problems };
+}
+
+/**
+ * What the store leaves to other programs must not be its own: an `ignore` pattern that matches one
+ * of its objects, or a history table that is one of its tables, at any version, would let a file
+ * lose what the store promises (ignored objects are never compared; bookkeeping tables are dropped).
+ */
+function checkOthers(def: StoreSpec, snapshots: ReadonlyMap<number, Snapshot>, problem: (file: string | null, message: string) => void): void {
+  const reported = new Set<string>();
+  const once = (message: string) => {
+    if (!reported.has(message)) problem(at(def, 'store'), message);
+    reported.add(message);
+  };
+  const ours = [...snapshots].sort(([a], [b]) => a - b);
+  for (const pattern of def.ignore) {
+    const match = patternMatcher(pattern);
+    for (const [v, snap] of ours) {
+      const hit = [...Object.values(snap.tables).map((t) => `table ${t.name}`), ...Object.values(snap.indexes).map((i) => `index ${i.name}`), ...Object.values(snap.views).map((x) => `view ${x.name}`), ...Object.values(snap.triggers).map((x) => `trigger ${x.name}`)].find((o) => match(o.slice(o.indexOf(' ') + 1)));
+      if (hit) {
+        once(`ignore pattern ${JSON.stringify(pattern)} matches ${hit}, which is the store's own (version ${v}): ignored objects are never compared, so the file could lose it unseen — narrow the pattern`);
+        break;
+      }
+    }
+  }
+  def.legacy.history.forEach((h, i) => {
+    for (const t of sourceTables(h)) {
+      const v = ours.find(([, snap]) => snap.tables[foldCase(t)])?.[0];
+      if (v !== undefined) once(`legacy.history[${i}] (${'tool' in h ? h.tool : 'custom'}) keeps its bookkeeping in table ${t}, which is a table of the store's own (version ${v}): adoption drops the bookkeeping, so it would drop that table — rename one of them`);
+    }
+  });
 }
 
 /** Legacy rules against the schemas they name: rename chains, dead tables, column rules, indexes. */

@@ -133,6 +133,7 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
       return { plan: { action: 'migrated', from: cls.version!, to, backupFor: destructiveTables(store, cls.version!), steps: [...migrationSteps(store, cls.version!), ...tail(store)] } };
     }
     case 'legacy': {
+      if (cls.history) return planFromHistory(cls.history, store);
       const refusal = undeclared(store, store.minVersion);
       if (refusal) return { none: 'refused', reason: refusal };
       const a = cls.adoption!;
@@ -147,6 +148,26 @@ export function plan(cls: Classification, store: Store, facts: PlanFacts, option
     default:
       return { none: 'refused', reason: cls.message };
   }
+}
+
+/**
+ * Adopting a file another tool kept, at version `h.version`: its bookkeeping tables are dropped
+ * (after a backup: they hold its history), then the migrations after that version run, then the
+ * seed and the stamp — all in the one transaction of the reconcile.
+ */
+function planFromHistory(h: NonNullable<Classification['history']>, store: Store): PlanResult {
+  const refusal = undeclared(store, h.version);
+  if (refusal) return { none: 'refused', reason: refusal };
+  const owner = h.sources.map((s) => s.tool).join(' and ');
+  const drops: PlanStep[] = h.drop.map((t) => ({
+    kind: 'drop-table',
+    sql: `DROP TABLE ${quoteIdent(t)}`,
+    comment: `drop ${owner}'s bookkeeping table ${t} (the file is adopted at v${h.version})`,
+    source: src(store, 'store'),
+    destructive: true,
+    tables: [t],
+  }));
+  return { plan: { action: 'adopted', from: h.version, to: store.version, steps: [...drops, ...migrationSteps(store, h.version), ...tail(store)], backupFor: [...h.drop, ...destructiveTables(store, h.version)] } };
 }
 
 function planRepair(cls: Classification, store: Store, snapshot: Snapshot | null): PlanResult {

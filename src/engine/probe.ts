@@ -16,6 +16,8 @@ import { hasRows, inspectCached, readMaster, sameMaster } from '../schema/inspec
 import { isKnownListing } from './listings.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
+import { excludeFromSnapshot, partition, type LeftOut, type Unignorable } from '../schema/exclude.js';
+import { exclusionFor, readHistories, toolsKeeping, type HistoryFact } from './history.js';
 
 /** What the file system says about a store file and its companions. */
 export interface FileStat {
@@ -61,6 +63,17 @@ export interface FileFacts extends FileStat {
   readonly error: { readonly code: string; readonly message: string } | null;
   /** `PRAGMA data_version` when read: unchanged on the same connection means nobody committed since. */
   readonly dataVersion?: number;
+  /**
+   * Objects another program owns, left out of `master` and `snapshot` (the exclusion layer:
+   * src/schema/exclude.ts): `ignore` patterns, sidecar tables, another tool's bookkeeping.
+   */
+  readonly excluded?: readonly LeftOut[];
+  /** Triggers on our tables whose name matches an `ignore` pattern: they cannot be ignored. */
+  readonly unignorable?: readonly Unignorable[];
+  /** The declared histories (`legacy.history`) the file holds (user_version 0 only). */
+  readonly history?: readonly HistoryFact[];
+  /** Tools whose bookkeeping the file holds although no declared history reads it (user_version 0 only). */
+  readonly keptBy?: readonly string[];
 }
 
 const MAGIC = 'SQLite format 3\u0000';
@@ -200,13 +213,32 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   const userVersion = db.pragma('user_version', { simple: true }) as number;
   // Read through the connection like user_version: the look reads no header bytes itself.
   const applicationId = db.pragma('application_id', { simple: true }) as number;
-  const master = readMaster(db);
+  const full = readMaster(db);
+  // What other programs own is left out of every comparison: the listing and the snapshot.
+  const { kept: master, left, unignorable } = partition(full, exclusionFor(store, userVersion));
   const matchesVersion = userVersion >= store.minVersion && userVersion <= store.version && isKnownListing(store, userVersion, master);
-  const snapshot = matchesVersion ? null : inspectCached(db, master);
+  const snapshot = matchesVersion ? null : excludeFromSnapshot(inspectCached(db, full), left);
   const integrity = options.integrity ? quickCheck(db) : null;
   const deadTablesWithRows = userVersion === 0 ? deadTablesHoldingRows(db, store, master) : [];
+  const history = userVersion === 0 && store.legacy.history.length > 0 ? readHistories(db, store, full) : [];
+  const keptBy = userVersion === 0 && history.length === 0 ? toolsKeeping(db, store, master) : [];
   const dataVersion = db.pragma('data_version', { simple: true }) as number;
-  return { ...stat, userVersion, applicationId, master, matchesVersion, snapshot, integrity, deadTablesWithRows, error: null, dataVersion };
+  return {
+    ...stat,
+    userVersion,
+    applicationId,
+    master,
+    matchesVersion,
+    snapshot,
+    integrity,
+    deadTablesWithRows,
+    error: null,
+    dataVersion,
+    ...(left.length > 0 ? { excluded: left } : {}),
+    ...(unignorable.length > 0 ? { unignorable } : {}),
+    ...(history.length > 0 ? { history } : {}),
+    ...(keptBy.length > 0 ? { keptBy } : {}),
+  };
 }
 
 /** The legacy rules' dead tables present in the file that hold rows (legacy files only). */
@@ -240,7 +272,9 @@ export function sameFacts(a: FileFacts, b: FileFacts): boolean {
     (a.applicationId ?? 0) === (b.applicationId ?? 0) &&
     sameMaster(a.master!, b.master!) &&
     a.deadTablesWithRows.length === b.deadTablesWithRows.length &&
-    a.deadTablesWithRows.every((t, i) => t === b.deadTablesWithRows[i])
+    a.deadTablesWithRows.every((t, i) => t === b.deadTablesWithRows[i]) &&
+    // Another tool's history can change without the schema changing (a lock taken, a row marked failed).
+    JSON.stringify(a.history ?? []) === JSON.stringify(b.history ?? [])
   );
 }
 

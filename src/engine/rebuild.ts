@@ -153,7 +153,10 @@ export function rebuildTable(db: Database.Database, spec: RebuildSpec): string[]
     try {
       run(o.sql);
     } catch (err) {
-      throw new Error(`rebuild of ${table}: cannot recreate ${o.type} ${o.name} (${(err as Error).message}); drop it before the rebuild in the migration and create what replaces it after`);
+      // Every index on the table is carried through, another program's (an ignored one) included.
+      throw new Error(
+        `rebuild of ${table}: cannot recreate ${o.type} ${o.name} (${(err as Error).message}); a rebuild keeps every index, trigger and view, ours or another program's, and this one no longer fits the new table — drop it before the rebuild in the migration and create what replaces it after${o.type === 'index' ? ' (if another program owns it, that program must drop or change it first)' : ''}`,
+      );
     }
   }
   return ran;

@@ -5,7 +5,7 @@
  */
 import type { RegistryProblem } from '../errors.js';
 import { foldCase, splitStatements, tokenize } from '../sql/tokens.js';
-import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, DEFAULT_CONNECTION, type ConnectionSettings, type StoreDefinition, type StoreSpec } from './types.js';
+import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, DEFAULT_CONNECTION, HISTORY_TOOLS, type ConnectionSettings, type StoreDefinition, type StoreSpec } from './types.js';
 
 /** Pragmas a store's connection settings may name (values are checked too: no SQL gets in). */
 export const ALLOWED_PRAGMAS = new Set([
@@ -87,6 +87,37 @@ function checkFileSettings(def: StoreDefinition, problem: (message: string) => v
   return out;
 }
 
+/** Statements a custom history query may start with: it reads, and nothing else. */
+const READ_LEADS = new Set(['select', 'with', 'values']);
+
+/** What is wrong with `legacy.history`, without running SQL (the query is prepared on the file, read-only, when read). */
+function historyProblems(def: StoreDefinition): string[] {
+  const out: string[] = [];
+  const tools = new Set<string>();
+  const tables = new Set<string>();
+  for (const [i, h] of (def.legacy?.history ?? []).entries()) {
+    const where = `legacy.history[${i}]`;
+    if ('tool' in h) {
+      if (!(HISTORY_TOOLS as readonly string[]).includes(h.tool)) out.push(`${where}: unknown tool ${JSON.stringify(h.tool)} (known: ${HISTORY_TOOLS.join(', ')})`);
+      if (tools.has(h.tool)) out.push(`${where}: tool ${h.tool} is declared twice`);
+      tools.add(h.tool);
+    } else {
+      if (typeof h.table !== 'string' || h.table.trim() === '') out.push(`${where}: table must name the bookkeeping table`);
+      else if (tables.has(foldCase(h.table))) out.push(`${where}: table ${h.table} is declared twice`);
+      else tables.add(foldCase(h.table));
+      const statements = typeof h.version === 'string' ? splitStatements(h.version).filter((s) => s.trim() !== '') : [];
+      const first = statements.length === 1 ? tokenize(statements[0]!)[0] : undefined;
+      if (!first || first.kind !== 'word' || !READ_LEADS.has(foldCase(first.value))) {
+        out.push(`${where}: version must be one read-only query returning the version as one integer (e.g. "SELECT max(version) FROM ${h.table}"), found ${JSON.stringify(h.version)}`);
+      }
+    }
+    for (const [id, v] of Object.entries(h.map ?? {})) {
+      if (!Number.isInteger(v) || v < 0 || v > def.version) out.push(`${where}: map ${JSON.stringify(id)} → ${JSON.stringify(v)}: a version of this store is a whole number from 0 to ${def.version}`);
+    }
+  }
+  return out;
+}
+
 interface Validated {
   spec: StoreSpec | null;
   problems: RegistryProblem[];
@@ -153,6 +184,12 @@ function validateStore(def: StoreDefinition): Validated {
     problem(at(def, 'store'), `checkpointOnClose is ${JSON.stringify(checkpoint)}: use one of ${CHECKPOINT_MODES.join(', ')}, or null for none`);
   }
   const fileSettings = checkFileSettings(def, (message) => problem(at(def, 'store'), message));
+  for (const p of historyProblems(def)) problem(at(def, 'store'), p);
+  for (const pattern of def.ignore ?? []) {
+    if (typeof pattern !== 'string' || pattern.trim() === '' || pattern.replace(/\*/g, '') === '') {
+      problem(at(def, 'store'), `ignore pattern ${JSON.stringify(pattern)} must name something (a bare '*' would ignore the whole file)`);
+    }
+  }
   const frozen = new Map<number, string>();
   for (const [k, sql] of Object.entries(def.frozen ?? {})) {
     const v = Number(k);
@@ -171,6 +208,7 @@ function validateStore(def: StoreDefinition): Validated {
     dropIndexes: [...(def.legacy?.dropIndexes ?? [])],
     dropColumns: [...(def.legacy?.dropColumns ?? [])],
     deadTables: [...(def.legacy?.deadTables ?? [])],
+    history: [...(def.legacy?.history ?? [])],
     samples: [...(def.legacy?.samples ?? [])],
   };
   const spec: StoreSpec = {
@@ -189,6 +227,7 @@ function validateStore(def: StoreDefinition): Validated {
     invariants: def.invariants ?? [],
     applicationId: def.applicationId ?? null,
     fileSettings,
+    ignore: [...(def.ignore ?? [])],
     sources: def.sources ?? {},
   };
   return { spec, problems };

@@ -190,6 +190,7 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     dropIndexes: legacyRaw.dropIndexes ?? [],
     dropColumns: legacyRaw.dropColumns ?? [],
     deadTables: legacyRaw.deadTables ?? [],
+    history: (legacyRaw.history ?? []) as LegacyDefinition['history'] & object,
     samples,
   };
   return {
@@ -208,6 +209,7 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     invariants: meta.invariants,
     applicationId: meta.applicationId,
     fileSettings: meta.fileSettings,
+    ...(meta.ignore ? { ignore: meta.ignore } : {}),
     sources: sources as StoreDefinition['sources'],
   };
 }

@@ -7,10 +7,32 @@
  */
 import { z } from 'zod';
 import { ALLOWED_PRAGMAS, APPLICATION_ID_MAX, APPLICATION_ID_MIN, MAX_VERSION, PAGE_SIZES, PRAGMA_WORD } from './define.js';
-import { AUTO_VACUUM_MODES, CHECKPOINT_MODES } from './types.js';
+import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, HISTORY_TOOLS } from './types.js';
 
 const name = (what: string) => z.string().describe(what);
 const names = (what: string) => z.array(z.string()).optional().describe(what);
+
+const HistoryMap = z
+  .record(z.string(), z.int().min(0).max(MAX_VERSION))
+  .optional()
+  .describe("the tool's migration identifiers (drizzle: created_at; knex, Kysely, TypeORM: the name; Prisma: migration_name; the others: the version) → this store's versions; without it, the number of applied migrations (or the version recorded) is the version");
+
+const History = z
+  .array(
+    z.union([
+      z.strictObject({
+        tool: z.enum(HISTORY_TOOLS).describe("the migration tool that kept the file: its preset knows the tool's tables (lock tables too) and what it records for failed or dirty migrations"),
+        map: HistoryMap,
+      }),
+      z.strictObject({
+        table: name('the bookkeeping table another program keeps (dropped at adoption, after a backup)'),
+        version: name('a read-only query returning one integer: the version the file is at, e.g. "SELECT max(version) FROM schema_version"'),
+        map: HistoryMap,
+      }),
+    ]),
+  )
+  .optional()
+  .describe('bookkeeping of another migration tool (user_version = 0): a file is adopted from the version it records when its schema, less the bookkeeping, is that version\'s');
 
 const Legacy = z
   .strictObject({
@@ -29,6 +51,7 @@ const Legacy = z
       .describe('columns nobody reads; the table is rebuilt to its oldest-version definition, after a backup'),
     deadTables: names('tables nobody reads any more; dropped after a backup when they hold rows'),
     samples: names('legacy layouts (SQL files with rows, relative to the store folder) that `stores verify` adopts in memory'),
+    history: History,
   })
   .describe('how files written before the store was versioned (user_version = 0) are adopted');
 
@@ -66,6 +89,10 @@ export const StoreJson = z
       .array(z.strictObject({ name: name('what must hold, for people'), sql: name('a read-only query; the rows it returns are violations') }))
       .optional()
       .describe('queries that must return no row after any migration path (checked by `stores verify`)'),
+    ignore: z
+      .array(z.string().regex(/^[^\u0000]+$/).meta({ title: "a name pattern ('*' matches any run of characters)" }))
+      .optional()
+      .describe('tables, indexes and views another program owns (and the indexes and triggers on its tables): never compared, created, dropped or rebuilt; Litestream\'s and D1\'s tables are ignored without being listed'),
     applicationId: ApplicationId.optional(),
     fileSettings: FileSettings.optional(),
   })

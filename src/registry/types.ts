@@ -40,8 +40,30 @@ export interface RenameRule {
   readonly to: string;
 }
 
+/** The migration tools whose bookkeeping stores knows (`legacy.history` presets). */
+export const HISTORY_TOOLS = ['drizzle', 'kysely', 'knex', 'typeorm', 'dbmate', 'golang-migrate', 'sqlx', 'prisma', 'flyway'] as const;
+export type HistoryTool = (typeof HISTORY_TOOLS)[number];
+
+/**
+ * One bookkeeping source of another migration tool (`legacy.history`): a preset naming the tool,
+ * or a custom table with a read-only query returning the version it records. `map` maps the
+ * tool's own migration identifiers (drizzle: `created_at`; knex, Kysely, TypeORM: the name;
+ * Prisma: `migration_name`; the others, and a custom query: the version) to this store's versions;
+ * without it a tool that logs one row per migration is at the number of rows applied, and a tool
+ * that records a version (or a custom query) at that version.
+ */
+export type HistorySource =
+  | { readonly tool: HistoryTool; readonly map?: Readonly<Record<string, number>> }
+  | { readonly table: string; readonly version: string; readonly map?: Readonly<Record<string, number>> };
+
 /** How files written before the store was versioned (user_version = 0) are adopted. */
 export interface LegacyDefinition {
+  /**
+   * Files kept by another migration tool: its bookkeeping says which version the file is at;
+   * such a file is adopted from that version (bookkeeping dropped after a backup, later
+   * migrations run) when its schema, less the bookkeeping tables, is that version's.
+   */
+  readonly history?: readonly HistorySource[];
   /** Table renames, applied in this order, each only where the old name exists. */
   readonly renames?: readonly RenameRule[];
   /** Column renames, applied after the table renames (`table` is the table's current name). */
@@ -121,6 +143,12 @@ export interface StoreDefinition {
   readonly applicationId?: number;
   /** `page_size` and `auto_vacuum` of the files `up` creates. */
   readonly fileSettings?: FileSettings;
+  /**
+   * Name patterns (`*` wildcard, case-insensitive) of tables, indexes and views another program
+   * owns, and of the indexes and triggers on its tables: never compared, created, dropped or
+   * rebuilt. Litestream's and D1's bookkeeping tables are ignored without being listed.
+   */
+  readonly ignore?: readonly string[];
   /** Where each part came from, for error messages (file paths when loaded from disk). */
   readonly sources?: Readonly<Partial<Record<'dir' | 'schema' | 'oldestSchema' | 'seed' | 'store', string>>> &
     Readonly<{ migrations?: Readonly<Record<number, string>>; samples?: Readonly<Record<string, string>>; frozen?: Readonly<Record<number, string>> }>;
@@ -161,5 +189,7 @@ export interface StoreSpec {
   readonly applicationId: number | null;
   /** File settings, `auto_vacuum` as SQLite's number. */
   readonly fileSettings: { readonly page_size?: number; readonly auto_vacuum?: 0 | 1 | 2 };
+  /** The declared `ignore` patterns (the always-ignored sidecar tables are added by the engine). */
+  readonly ignore: readonly string[];
   readonly sources: NonNullable<StoreDefinition['sources']>;
 }
