@@ -109,6 +109,25 @@ describe('legacy.history: adoption at the version recorded', () => {
   });
 });
 
+describe('legacy.history: the CLI', () => {
+  it('`adopt` adopts a history file; `diff` compares a drifted one with the version its history names', async () => {
+    const { root } = await daemon(CUSTOM);
+    const dir = tmpDir();
+    const file = daemonFile(dir, 2);
+    const adopt = cli(['adopt', dir, '--stores', root, '--json']);
+    expect(adopt.code).toBe(0);
+    expect(JSON.parse(adopt.stdout).dirs[0].stores[0]).toMatchObject({ status: 'legacy', action: 'adopted', to: 3 });
+    expect(userVersion(file)).toBe(3);
+    const bad = tmpDir();
+    const drifted = daemonFile(bad, 1, [1, 2]);
+    const d = cli(['diff', drifted, '--stores', root]);
+    expect(d.code).toBe(3);
+    expect(d.stdout).toContain('compared with v2:');
+    expect(d.stdout).toContain('- missing column jobs.state');
+    expect(d.stdout).toContain('= ignored table schema_version (custom history');
+  });
+});
+
 describe('legacy.history: refusals name the tool, the table and the entry, and leave the bytes', () => {
   async function refused(extra: Record<string, unknown>, make: (dir: string) => string, opts: { minVersion?: number } = {}) {
     const { store } = await daemon(extra, opts);

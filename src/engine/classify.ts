@@ -28,6 +28,8 @@ export interface Classification {
   readonly adoption?: Adoption;
   /** A `legacy` file kept by another migration tool: adopted from the version its history records. */
   readonly history?: HistoryAdoption;
+  /** The version the schema was compared with, when not the file's `user_version` (a history's). */
+  readonly comparedWith?: number;
 }
 
 /** Adopting a file from another tool's history: drop its bookkeeping, run our migrations after `version`. */
@@ -325,7 +327,7 @@ function classifyHistory(facts: FileFacts, store: Store, found: readonly History
   }
   const changes = diff(store.expect.snapshots.get(at)!, facts.snapshot!);
   if (changes.length > 0) {
-    return { ...base, status: 'drift', changes, message: `${name} is kept by another tool: ${who}, but its schema, less the bookkeeping tables, is not v${at}'s: ${summarizeChanges(changes)}; ${nothing}${settleHints(changes, facts)}` };
+    return { ...base, status: 'drift', changes, comparedWith: at, message: `${name} is kept by another tool: ${who}, but its schema, less the bookkeeping tables, is not v${at}'s: ${summarizeChanges(changes)}; ${nothing}${settleHints(changes, facts)}` };
   }
   if (facts.unignorable && facts.unignorable.length > 0) return { ...base, status: 'drift', message: `${name}: ${unignorableText(facts)}` };
   const drop = (facts.excluded ?? []).filter((l) => l.kind === 'history' && l.type === 'table').map((l) => l.name);

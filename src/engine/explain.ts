@@ -36,9 +36,9 @@ export function diffFile(store: Store, file: string): FileDiff {
     return { ...base, comparedWith: uv, changes: snap ? diff(store.expect.snapshots.get(uv)!, snap) : [] };
   }
   if (uv === 0 && facts.snapshot && cls.history) return { ...base, comparedWith: cls.history.version, changes: [] };
-  if (uv === 0 && facts.snapshot && cls.changes && facts.history) {
+  if (uv === 0 && facts.snapshot && cls.comparedWith !== undefined) {
     // Kept by another tool at a version whose schema it does not have: the difference found.
-    return { ...base, comparedWith: null, changes: cls.changes };
+    return { ...base, comparedWith: cls.comparedWith, changes: cls.changes ?? [] };
   }
   if (uv === 0 && facts.snapshot) {
     // Legacy, conflict or foreign: what adoption would still have to explain, against the oldest version.

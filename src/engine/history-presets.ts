@@ -14,8 +14,10 @@
  *   row; no lock table.
  * - kysely `migration/migrator.js`: `kysely_migration (name varchar(255) PK, timestamp varchar(255)
  *   NOT NULL)` and `kysely_migration_lock (id varchar(255) PK, is_locked integer NOT NULL DEFAULT 0)`
- *   with the row `id = 'migration_lock'`. Its SQLite adapter takes no lock (one connection), so on
- *   SQLite `is_locked` stays 0; a 1 there (another dialect's adapter, a hand edit) is read as held.
+ *   with the row `id = 'migration_lock'`. Its SQLite adapter takes no lock (`acquireMigrationLock`
+ *   is a no-op: one connection), so Kysely's own SQLite runs leave `is_locked` at 0; early Kysely
+ *   releases (`tryAcquireLock`) and the D1 / Durable Object dialects set it to 1 while migrating, so
+ *   a 1 there is read as held.
  * - knex `migrations/migrate/table-creator.js` and `Migrator.js`: `knex_migrations (id increments,
  *   name varchar(255), batch integer, migration_time datetime)` and `knex_migrations_lock (index
  *   increments, is_locked integer)`; `_lockMigrations` sets `is_locked = 1` while a batch runs and
@@ -148,6 +150,17 @@ function versionRead(applied: string[], current: string | null, problem: string 
   return { applied, version: current === null ? null : integerVersion(current), current, problem, locked };
 }
 
+/** Flyway's version order: dot- or underscore-separated numeric parts, compared part by part. */
+function compareDotted(a: string, b: string): number {
+  const pa = a.split(/[._]/).map(Number);
+  const pb = b.split(/[._]/).map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 const drizzle: Preset = {
   tool: 'drizzle',
   kind: 'log',
@@ -155,7 +168,8 @@ const drizzle: Preset = {
   marker: '__drizzle_migrations',
   read(db) {
     requireShape(db, 'drizzle', '__drizzle_migrations', ['id', 'hash', 'created_at']);
-    const rows = db.prepare('SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at, id').all() as Row[];
+    // `id SERIAL PRIMARY KEY` is no rowid alias in SQLite: drizzle's ids are NULL, so its own order (created_at) and rowid.
+    const rows = db.prepare('SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at, rowid').all() as Row[];
     return logRead(rows.map((r) => text(r['created_at'])));
   },
 };
@@ -294,7 +308,9 @@ const flyway: Preset = {
         : `flyway table "flyway_schema_history" records ${failed['version'] === null ? 'repeatable migration' : `version ${text(failed['version'])}`} (${text(failed['script'])}, installed_rank ${text(failed['installed_rank'])}) with success = 0: a failed migration, which Flyway itself refuses until "flyway repair"`;
     const versioned = rows.filter((r) => truthy(r['success']) && r['version'] !== null && r['type'] !== 'SCHEMA' && r['type'] !== 'DELETE');
     const applied = versioned.map((r) => text(r['version']));
-    return versionRead(applied, applied.length === 0 ? null : (applied[applied.length - 1] ?? null), problem);
+    // The current version is the highest one applied (out-of-order migrations may come later in rank).
+    const current = applied.reduce<string | null>((best, v) => (best === null || compareDotted(v, best) > 0 ? v : best), null);
+    return versionRead(applied, current, problem);
   },
 };
 
