@@ -153,6 +153,38 @@ describe('migrations that add and rebuild virtual tables', () => {
   });
 });
 
+describe('virtual tables holding rows of their own', () => {
+  const OWN1 = 'CREATE VIRTUAL TABLE note_fts USING fts5(title, body); CREATE VIRTUAL TABLE area USING rtree(id, minx, maxx);';
+  const OWN2 = "CREATE VIRTUAL TABLE note_fts USING fts5(title, body, tokenize='porter'); CREATE VIRTUAL TABLE area USING rtree(id, minx, maxx, miny, maxy);";
+  const COPY = `CREATE VIRTUAL TABLE note_fts_new USING fts5(title, body, tokenize='porter');
+INSERT INTO note_fts_new (rowid, title, body) SELECT rowid, title, body FROM note_fts;
+DROP TABLE note_fts;
+ALTER TABLE note_fts_new RENAME TO note_fts;
+CREATE VIRTUAL TABLE area_new USING rtree(id, minx, maxx, miny, maxy);
+INSERT INTO area_new SELECT id, minx, maxx, 0, 0 FROM area;
+DROP TABLE area;
+ALTER TABLE area_new RENAME TO area;`;
+  const own = (sql: string): StoreDefinition => ({ name: 'notes', file: 'notes.db', version: 2, minVersion: 1, schema: OWN2, oldestSchema: OWN1, migrations: [{ version: 2, name: '002-stemmed.sql', sql }] });
+
+  it('are rebuilt by copying into a new one and renaming it into place: declared, backed up, every row kept', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'notes.db');
+    writeSql(file, `${OWN1} INSERT INTO note_fts (rowid, title, body) VALUES (1, 'a', 'running'), (2, 'b', 'walks'); INSERT INTO area VALUES (1, 0, 1), (2, 3, 4);`, 1);
+    const before = fingerprint(file);
+    const refused = reconcileStore(storeOf(own(COPY)), dir, { mode: 'up' });
+    expect(refused.action).toBe('refused');
+    expect(refused.message).toMatch(/drops table note_fts, drops table area without declaring it/);
+    expect(fingerprint(file)).toEqual(before);
+
+    const r = reconcileStore(storeOf(own(`-- stores:destructive the tables are copied into their new definitions\n${COPY}`)), dir, { mode: 'up' });
+    expect(r, r.message).toMatchObject({ action: 'migrated', from: 1, to: 2 });
+    expect(r.backup).toMatch(/notes\.db\.backup-/);
+    expect(read(file, "SELECT rowid, title FROM note_fts WHERE note_fts MATCH 'run'")).toEqual([{ rowid: 1, title: 'a' }]);
+    expect(read(file, 'SELECT * FROM area ORDER BY id')).toEqual([{ id: 1, minx: 0, maxx: 1, miny: 0, maxy: 0 }, { id: 2, minx: 3, maxx: 4, miny: 0, maxy: 0 }]);
+    expect(reconcileStore(storeOf(own(COPY)), dir, { mode: 'check' }).status).toBe('current');
+  });
+});
+
 describe('verify', () => {
   it('proves a registry with virtual tables: fresh file, every version with rows, migrated to the baseline', () => {
     const result = verifyRegistry(createRegistry([docs(3)]));
