@@ -112,11 +112,11 @@ describe.skipIf(!HAVE)('Litestream replicating a store file', () => {
     litestream.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     litestream.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     // Litestream creates its tables in the file when it starts replicating it.
-    await until('Litestream to add _litestream_seq and _litestream_lock', 30_000, () => {
+    await until('Litestream to add _litestream_seq and _litestream_lock', 60_000, () => {
       const t = look(file).tables;
       return t.includes('_litestream_seq') && t.includes('_litestream_lock') ? true : undefined;
     });
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     if (!litestream || litestream.exitCode !== null) return;
@@ -154,7 +154,7 @@ describe.skipIf(!HAVE)('Litestream replicating a store file', () => {
     // The replica catches up: restore until the copy holds v2 and the host's row.
     const restored = await until(
       'the replica to reach v2 with every row',
-      30_000,
+      60_000,
       () => {
         const out = restore();
         if (!out) return undefined;
@@ -173,5 +173,5 @@ describe.skipIf(!HAVE)('Litestream replicating a store file', () => {
     }
     // The restored copy is a store file like any other: current at v2.
     expect(reconcileStore(s, path.dirname(restored), { mode: 'check' }).status).toBe('current');
-  }, 90_000);
+  }, 150_000);
 });
