@@ -271,6 +271,16 @@ describe('legacy.history: every tool\'s file at every version is adopted, every 
     });
   }
 
+  it('a file the tool set up but never migrated (drizzle, Kysely, knex, TypeORM at 0) is too-old, untouched', async () => {
+    for (const tool of ['drizzle', 'kysely', 'knex', 'typeorm'] as const) {
+      const file = freshFile(`${tool}-empty`, 0);
+      await TOOLS[tool].make(file, 0);
+      expect(read(tool, file).applied).toEqual([]);
+      const message = expectRefusedUntouched(notesStore({ history: [{ tool }] }), file, 'too-old');
+      for (const part of [tool, PRESETS[tool].marker]) expect(message).toContain(part);
+    }
+  });
+
   it('dbmate with a map from its timestamps to our versions: legacy at the mapped version; an unknown version is drift', async () => {
     const map = { [dbmateVersion(1)]: 1, [dbmateVersion(2)]: 2, [dbmateVersion(3)]: 3 };
     const file = await toolFile('dbmate', 2);

@@ -251,6 +251,8 @@ describe('legacy.history: registry checks', () => {
   it('refuses a custom query that is not one read', () => {
     expect(problems({ legacy: { history: [{ table: 'schema_version', version: 'DELETE FROM schema_version' }] } }).join('\n')).toContain('legacy.history[0]: version must be one read-only query');
     expect(problems({ legacy: { history: [{ table: 'schema_version', version: 'SELECT 1; SELECT 2' }] } }).join('\n')).toContain('legacy.history[0]');
+    expect(problems({ legacy: { history: [{ table: 'schema_version', version: 'WITH x AS (SELECT 1) DELETE FROM schema_version' }] } }).join('\n')).toContain('legacy.history[0]');
+    expect(problems({ legacy: { history: [{ table: 'schema_version', version: "SELECT max(version) FROM schema_version WHERE note <> 'delete'" }] } })).toEqual([]);
   });
 
   it('refuses a history table that is a table of the store', () => {

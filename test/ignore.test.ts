@@ -186,6 +186,20 @@ describe('ignore: patterns', () => {
   });
 });
 
+describe('ignore: virtual tables', () => {
+  it("an ignored FTS5 table's shadow tables are ignored with it; a table of ours that shares the prefix is not", async () => {
+    const s = createRegistry([{ name: 'app', file: 'app.db', version: 1, schema: 'CREATE TABLE jobs (id INTEGER PRIMARY KEY);\nCREATE TABLE search_log (id INTEGER PRIMARY KEY);', ignore: ['search'] }]).stores[0]!;
+    const dir = tmpDir();
+    const file = path.join(dir, 'app.db');
+    writeSql(file, "CREATE TABLE jobs (id INTEGER PRIMARY KEY);\nCREATE TABLE search_log (id INTEGER PRIMARY KEY);\nCREATE VIRTUAL TABLE search USING fts5(body);\nINSERT INTO search VALUES ('hello');", 1);
+    expect(check(s, dir).status).toBe('current');
+    writeSql(file, 'DROP TABLE search_log;', 1);
+    const r = check(s, dir);
+    expect(r.status).toBe('drift');
+    expect(r.message).toContain('missing table search_log');
+  });
+});
+
 describe('ignore: stores diff lists what it left out', () => {
   it('diff --json and the human output list the ignored objects', () => {
     const root = path.join(tmpDir('stores-ignore-'), 'stores');

@@ -89,6 +89,7 @@ function checkFileSettings(def: StoreDefinition, problem: (message: string) => v
 
 /** Statements a custom history query may start with: it reads, and nothing else. */
 const READ_LEADS = new Set(['select', 'with', 'values']);
+const WRITE_WORDS = new Set(['insert', 'update', 'delete', 'create', 'drop', 'alter', 'pragma', 'attach', 'detach', 'vacuum', 'reindex']);
 
 /** What is wrong with `legacy.history`, without running SQL (the query is prepared on the file, read-only, when read). */
 function historyProblems(def: StoreDefinition): string[] {
@@ -106,8 +107,12 @@ function historyProblems(def: StoreDefinition): string[] {
       else if (tables.has(foldCase(h.table))) out.push(`${where}: table ${h.table} is declared twice`);
       else tables.add(foldCase(h.table));
       const statements = typeof h.version === 'string' ? splitStatements(h.version).filter((s) => s.trim() !== '') : [];
-      const first = statements.length === 1 ? tokenize(statements[0]!)[0] : undefined;
-      if (!first || first.kind !== 'word' || !READ_LEADS.has(foldCase(first.value))) {
+      const tokens = statements.length === 1 ? tokenize(statements[0]!) : [];
+      const first = tokens[0];
+      // `WITH … DELETE` starts like a read: a statement word that writes anywhere refuses it (a
+      // string or quoted name holding such a word is not a word token).
+      const writes = tokens.some((t) => t.kind === 'word' && WRITE_WORDS.has(foldCase(t.value)));
+      if (!first || first.kind !== 'word' || !READ_LEADS.has(foldCase(first.value)) || writes) {
         out.push(`${where}: version must be one read-only query returning the version as one integer (e.g. "SELECT max(version) FROM ${h.table}"), found ${JSON.stringify(h.version)}`);
       }
     }

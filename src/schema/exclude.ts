@@ -31,6 +31,9 @@ export const ALWAYS_IGNORED: readonly { readonly pattern: string; readonly owner
   { pattern: '_cf_METADATA', owner: 'Cloudflare D1' },
 ];
 
+/** The shadow tables SQLite's own virtual-table modules create: `<table>_<suffix>`. */
+const SHADOW_SUFFIXES = ['content', 'segments', 'segdir', 'docsize', 'stat', 'data', 'idx', 'config', 'node', 'parent', 'rowid'];
+
 /** What a comparison leaves out of a file. */
 export interface Exclusion {
   /** Name patterns (`*` matches any run of characters, case-insensitive) and who says so. */
@@ -100,11 +103,12 @@ export function partition(master: readonly MasterRow[], exclusion: Exclusion): P
     if (book !== undefined) tables.set(foldCase(r.name), { kind: 'history', owner: book });
     else if (p) tables.set(foldCase(r.name), { kind: 'ignored', owner: ownerText(p) });
   }
-  // Shadow tables of a virtual table left out go with it (`app_search` → `app_search_data`).
+  // Shadow tables of a virtual table left out go with it (`app_search` → `app_search_data`): the
+  // suffixes FTS3/4, FTS5 and R*Tree give them (https://www.sqlite.org/vtab.html#xshadowname).
   const virtuals = master.filter((r) => r.type === 'table' && tables.has(foldCase(r.name)) && /^\s*create\s+virtual\b/i.test(r.sql ?? '')).map((r) => foldCase(r.name));
   for (const r of master) {
     if (r.type !== 'table' || tables.has(foldCase(r.name))) continue;
-    const parent = virtuals.find((v) => foldCase(r.name).startsWith(`${v}_`));
+    const parent = virtuals.find((v) => SHADOW_SUFFIXES.some((sfx) => foldCase(r.name) === `${v}_${sfx}`));
     if (parent !== undefined) tables.set(foldCase(r.name), tables.get(parent)!);
   }
   const kept: MasterRow[] = [];
