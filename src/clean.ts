@@ -120,7 +120,7 @@ function release(locks: readonly Database.Database[]): void {
 function sortOut(store: Store, dir: string, names: readonly string[], options: CleanOptions): { removed: CleanEntry[]; kept: CleanEntry[] } {
   const f = escape(store.file);
   const partial = new RegExp(`^${f}\\.backup-(\\d{8}T\\d{9}Z)\\.partial$`);
-  const creating = new RegExp(`^\\.${f}\\.stores-new-(\\d+)-[a-z0-9]+(-journal)?$`);
+  const creating = new RegExp(`^\\.${f}\\.stores-new-(\\d+)-[a-z0-9]+(-journal|-wal|-shm)?$`);
   const backup = new RegExp(`^${f}\\.backup-(\\d{8}T\\d{9}Z)$`);
   const removed: CleanEntry[] = [];
   const kept: CleanEntry[] = [];

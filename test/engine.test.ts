@@ -41,8 +41,9 @@ describe('missing and empty', () => {
     expect(query(file, "SELECT id FROM db_memory_bundles WHERE is_blank = 1")).toEqual([{ id: 'blank' }]);
     expect(check(objects, dir).status).toBe('current');
     expect(up(objects, dir).action).toBe('unchanged');
-    // No temporary file is left beside it.
-    expect(fs.readdirSync(dir)).toEqual(['objects.db']);
+    // No temporary file is left beside it (the file is born in WAL mode: this test's read-only
+    // reads leave the -shm a read-only connection cannot remove).
+    expect(fs.readdirSync(dir).filter((n) => n !== 'objects.db-shm')).toEqual(['objects.db']);
   });
 
   it('up creates the data dir when absent', () => {

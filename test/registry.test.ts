@@ -104,7 +104,7 @@ describe('loadRegistry', () => {
   const typos: [string, (j: Record<string, any>) => void, string | string[]][] = [
     ['an enum typo', (j) => (j.checkpointOnClose = 'TRUNCTAE'), 'checkpointOnClose: found "TRUNCTAE"; allowed: "PASSIVE", "FULL", "RESTART", "TRUNCATE" or null (did you mean "TRUNCATE"?)'],
     ['a wrong type for legacy', (j) => (j.legacy = 7), 'legacy: found 7; allowed: an object with fields renames, renameColumns, dropIndexes, dropColumns, deadTables, samples, history'],
-    ['an unknown field', (j) => (j.verison = 2), 'unknown field "verison" (did you mean "version"?); allowed: $schema, description, file, version, minVersion, oldestSchema, seed, legacy, connection, checkpointOnClose, invariants, ignore'],
+    ['an unknown field', (j) => (j.verison = 2), 'unknown field "verison" (did you mean "version"?); allowed: $schema, description, file, version, minVersion, oldestSchema, seed, legacy, connection, checkpointOnClose, invariants, ignore, applicationId, fileSettings'],
     ['a nested wrong type in legacy.renames', (j) => (j.legacy.renames = [{ from: 'old_saga', to: 3 }]), 'legacy.renames[0].to: found 3; allowed: a string'],
     ['a misspelt key in legacy.renames', (j) => (j.legacy.renames = [{ form: 'old_saga', to: 'saga' }]), [
       'legacy.renames[0].from is required: a string — the old table name',

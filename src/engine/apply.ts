@@ -140,7 +140,26 @@ export function runPlan(db: Database.Database, store: Store, p: Plan, data: (rea
     else execStep(db, step);
   }
   verifyResult(db, store, p.action === 'created' || p.action === 'initialized' ? 'creating it' : p.action === 'adopted' ? 'adoption' : p.action === 'repaired' ? 'repair' : 'migrating', p.action === 'migrated' ? p.from : undefined);
+  // The header's application id is written through the transaction like user_version.
+  if (store.applicationId !== null) db.pragma(`application_id = ${store.applicationId}`);
   db.pragma(`user_version = ${store.version}`);
+}
+
+/** True when the store's connection settings put its files in WAL mode (the one journal mode a file keeps). */
+export function declaresWal(store: Store): boolean {
+  const mode = store.connection.journal_mode;
+  return typeof mode === 'string' && mode.toLowerCase() === 'wal';
+}
+
+/**
+ * Sets the store's `page_size` and `auto_vacuum` on a connection to a file with no page yet,
+ * outside any transaction: SQLite takes them only then (inside a transaction, or once the file
+ * has a page, they are ignored, or need a VACUUM), and keeps them in the file.
+ */
+function applyFileSettings(db: Database.Database, store: Store): void {
+  const { page_size: pageSize, auto_vacuum: autoVacuum } = store.fileSettings;
+  if (pageSize !== undefined) db.pragma(`page_size = ${pageSize}`);
+  if (autoVacuum !== undefined) db.pragma(`auto_vacuum = ${autoVacuum}`);
 }
 
 /**
@@ -155,6 +174,9 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
   let facts: FileFacts | null = null;
   let cls: Classification | null = null;
   try {
+    // A zero-byte file (`empty`) is born here: its file settings go in before its first page.
+    const unborn = stat.file !== ':memory:' && stat.kind === 'file' && stat.size === 0;
+    if (unborn) applyFileSettings(db, store);
     try {
       db.exec('BEGIN IMMEDIATE');
     } catch (err) {
@@ -193,6 +215,7 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
     }
     runPlan(db, store, p);
     db.exec('COMMIT');
+    if (p.action === 'initialized' && stat.file !== ':memory:') bornInJournalMode(db, store);
     return { classification: cls, facts, plan: p, refused: false, backup };
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
@@ -220,6 +243,21 @@ export function reconcileConnection(db: Database.Database, stat: FileStat, store
   }
 }
 
+/**
+ * Puts a file `up` just initialized in its store's journal mode (WAL is kept in the header, so a
+ * program opening it before any host finds it in WAL mode). Best effort: the file is committed
+ * already, and a connection another process holds on it makes the switch wait past the busy
+ * timeout; the host's connection settings switch it on its next open.
+ */
+function bornInJournalMode(db: Database.Database, store: Store): void {
+  if (!declaresWal(store)) return;
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch {
+    // Left in rollback mode until a host opens it with its settings.
+  }
+}
+
 /** Where a fresh file is built before it is linked into place. */
 export function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.stores-new-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
@@ -242,6 +280,7 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
       db.pragma('journal_mode = MEMORY');
       db.pragma('synchronous = OFF');
       db.pragma('foreign_keys = OFF');
+      applyFileSettings(db, store);
       db.exec('BEGIN IMMEDIATE');
       try {
         runPlan(db, store, p);
@@ -250,6 +289,11 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
         if (db.inTransaction) db.exec('ROLLBACK');
         throw err;
       }
+      // WAL is a setting of the file (bytes 18-19 of its header): switched on here, before the
+      // link, the file is WAL from the instant it appears. The switch writes only the header;
+      // the -wal it opens is empty and goes away with this connection. The -wal and -shm of the
+      // linked file are named after the file, and SQLite creates them on its first open.
+      if (declaresWal(store)) db.pragma('journal_mode = WAL');
     } finally {
       db.close();
     }
@@ -263,8 +307,7 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
     syncDir(path.dirname(file));
     return true;
   } finally {
-    fs.rmSync(tmp, { force: true });
-    fs.rmSync(`${tmp}-journal`, { force: true });
+    for (const suffix of ['', '-journal', '-wal', '-shm']) fs.rmSync(`${tmp}${suffix}`, { force: true });
   }
 }
 

@@ -53,6 +53,14 @@ function v(n: number): string {
   return `v${n}`;
 }
 
+/** `1196444487 (0x47504B47, "GPKG")`: the number, its hex, and its four bytes when they are printable (as file(1) shows them). */
+export function applicationIdText(id: number): string {
+  const hex = (id >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  const bytes = Buffer.from(hex, 'hex');
+  const ascii = bytes.every((b) => b >= 0x20 && b < 0x7f) ? `, ${JSON.stringify(bytes.toString('latin1'))}` : '';
+  return `${id} (0x${hex}${ascii})`;
+}
+
 /** The status of a store file, from its facts. */
 export function classify(facts: FileFacts, store: Store): Classification {
   const target = store.version;
@@ -114,6 +122,14 @@ export function classify(facts: FileFacts, store: Store): Classification {
     return { ...base, status: 'corrupt', message: `${name} fails quick_check (${detail}); restore it from a backup — stores will not touch it` };
   }
   const uv = facts.userVersion!;
+  const appId = facts.applicationId ?? 0;
+  if (store.applicationId !== null && appId !== 0 && appId !== store.applicationId) {
+    return {
+      ...base,
+      status: 'foreign',
+      message: `${name} has application_id ${applicationIdText(appId)}, not store ${store.name}'s ${applicationIdText(store.applicationId)}: it belongs to another program, whatever its tables; move it away or point stores at the right data dir`,
+    };
+  }
   if (uv > target) {
     return {
       ...base,

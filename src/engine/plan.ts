@@ -102,7 +102,8 @@ function destructiveTables(store: Store, after: number): string[] {
 function tail(store: Store): PlanStep[] {
   const out: PlanStep[] = [];
   if (store.seed) out.push({ kind: 'seed', sql: store.seed.trim(), comment: 'seed rows (idempotent)', source: src(store, 'seed') });
-  out.push({ kind: 'stamp', sql: `PRAGMA user_version = ${store.version}`, comment: `stamp v${store.version}`, source: src(store, 'store') });
+  const appId = store.applicationId !== null ? `PRAGMA application_id = ${store.applicationId};\n` : '';
+  out.push({ kind: 'stamp', sql: `${appId}PRAGMA user_version = ${store.version}`, comment: `stamp v${store.version}${appId ? ` and application_id ${store.applicationId}` : ''}`, source: src(store, 'store') });
   return out;
 }
 

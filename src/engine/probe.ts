@@ -45,6 +45,8 @@ export interface FileStat {
 export interface FileFacts extends FileStat {
   /** `PRAGMA user_version`, null when unreadable. */
   readonly userVersion: number | null;
+  /** `PRAGMA application_id` (header offset 68; 0 when none), null when unreadable. */
+  readonly applicationId?: number | null;
   readonly master: readonly MasterRow[] | null;
   /**
    * True when `sqlite_schema` matches, letter for letter, a known listing of the version
@@ -209,6 +211,8 @@ export function collect(db: Database.Database, store: Store, stat: FileStat, opt
 
 function collectNow(db: Database.Database, store: Store, stat: FileStat, options: CollectOptions): FileFacts {
   const userVersion = db.pragma('user_version', { simple: true }) as number;
+  // Read through the connection like user_version: the look reads no header bytes itself.
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
   const full = readMaster(db);
   // What other programs own is left out of every comparison: the listing and the snapshot.
   const { kept: master, left, unignorable } = partition(full, exclusionFor(store, userVersion));
@@ -222,6 +226,7 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   return {
     ...stat,
     userVersion,
+    applicationId,
     master,
     matchesVersion,
     snapshot,
@@ -255,7 +260,7 @@ function holdsRows(db: Database.Database, table: string): boolean {
 /**
  * True when two reads of a file found the same facts, as far as classification and planning
  * depend on them: the same plain SQLite file, read without error, passing quick_check where run,
- * at the same `user_version` with the same `sqlite_schema` rows and the same dead tables holding
+ * at the same `user_version` and `application_id` with the same `sqlite_schema` rows and the same dead tables holding
  * rows. (Sizes, the -wal and `data_version` may differ: rows come and go.)
  */
 export function sameFacts(a: FileFacts, b: FileFacts): boolean {
@@ -264,6 +269,7 @@ export function sameFacts(a: FileFacts, b: FileFacts): boolean {
     clean(a) &&
     clean(b) &&
     a.userVersion === b.userVersion &&
+    (a.applicationId ?? 0) === (b.applicationId ?? 0) &&
     sameMaster(a.master!, b.master!) &&
     a.deadTablesWithRows.length === b.deadTablesWithRows.length &&
     a.deadTablesWithRows.every((t, i) => t === b.deadTablesWithRows[i]) &&

@@ -35,7 +35,7 @@ export function notReached(store: Store, dir: string, why = 'the run was interru
   return { ...r, action: 'unchanged', from: r.version, to: r.version, message: `not reached: ${why} (${r.message})` };
 }
 
-const LEFTOVER = /\.backup-[0-9TZ]+\.partial$|^\..+\.stores-new-\d+-[a-z0-9]+(-journal)?$/;
+const LEFTOVER = /\.backup-[0-9TZ]+\.partial$|^\..+\.stores-new-\d+-[a-z0-9]+(-journal|-wal|-shm)?$/;
 
 /**
  * Files an interrupted run left in a data dir: backups that were being written

@@ -5,7 +5,7 @@
  */
 import type { RegistryProblem } from '../errors.js';
 import { foldCase, splitStatements, tokenize } from '../sql/tokens.js';
-import { CHECKPOINT_MODES, DEFAULT_CONNECTION, HISTORY_TOOLS, type ConnectionSettings, type StoreDefinition, type StoreSpec } from './types.js';
+import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, DEFAULT_CONNECTION, HISTORY_TOOLS, type ConnectionSettings, type StoreDefinition, type StoreSpec } from './types.js';
 
 /** Pragmas a store's connection settings may name (values are checked too: no SQL gets in). */
 export const ALLOWED_PRAGMAS = new Set([
@@ -52,6 +52,37 @@ function forbiddenStatements(sql: string): string[] {
     if (first && first.kind === 'word' && FORBIDDEN_LEADS.has(foldCase(first.value))) {
       out.push(stmt.length > 60 ? `${stmt.slice(0, 57)}...` : stmt);
     }
+  }
+  return out;
+}
+
+/** SQLite's page sizes: powers of two from 512 to 65536 (https://www.sqlite.org/pragma.html#pragma_page_size). */
+export const PAGE_SIZES = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536] as const;
+
+/** The range of `PRAGMA application_id`: a signed 32-bit integer (0 means none). */
+export const APPLICATION_ID_MIN = -2_147_483_648;
+export const APPLICATION_ID_MAX = 2_147_483_647;
+
+/** Checks `applicationId` and `fileSettings`; returns the file settings with `auto_vacuum` as SQLite's number. */
+function checkFileSettings(def: StoreDefinition, problem: (message: string) => void): StoreSpec['fileSettings'] {
+  const id = def.applicationId;
+  if (id !== undefined && (!Number.isInteger(id) || id === 0 || id < APPLICATION_ID_MIN || id > APPLICATION_ID_MAX)) {
+    problem(`applicationId is ${JSON.stringify(id)}: use a non-zero whole number from ${APPLICATION_ID_MIN} to ${APPLICATION_ID_MAX} (PRAGMA application_id is a signed 32-bit integer; 0 means none)`);
+  }
+  const given = def.fileSettings ?? {};
+  for (const k of Object.keys(given)) {
+    if (k !== 'page_size' && k !== 'auto_vacuum') problem(`fileSettings.${k} is not a file setting stores applies (allowed: page_size, auto_vacuum)`);
+  }
+  const out: { page_size?: number; auto_vacuum?: 0 | 1 | 2 } = {};
+  if (given.page_size !== undefined) {
+    if ((PAGE_SIZES as readonly number[]).includes(given.page_size)) out.page_size = given.page_size;
+    else problem(`fileSettings.page_size is ${JSON.stringify(given.page_size)}: use a power of two from 512 to 65536 (${PAGE_SIZES.join(', ')})`);
+  }
+  if (given.auto_vacuum !== undefined) {
+    const v = given.auto_vacuum;
+    const n = typeof v === 'number' ? v : AUTO_VACUUM_MODES.indexOf(v);
+    if (n === 0 || n === 1 || n === 2) out.auto_vacuum = n;
+    else problem(`fileSettings.auto_vacuum is ${JSON.stringify(v)}: use ${AUTO_VACUUM_MODES.join(', ')} (or 0, 1, 2)`);
   }
   return out;
 }
@@ -157,6 +188,7 @@ function validateStore(def: StoreDefinition): Validated {
   if (checkpoint !== undefined && checkpoint !== null && !CHECKPOINT_MODES.includes(checkpoint)) {
     problem(at(def, 'store'), `checkpointOnClose is ${JSON.stringify(checkpoint)}: use one of ${CHECKPOINT_MODES.join(', ')}, or null for none`);
   }
+  const fileSettings = checkFileSettings(def, (message) => problem(at(def, 'store'), message));
   for (const p of historyProblems(def)) problem(at(def, 'store'), p);
   for (const pattern of def.ignore ?? []) {
     if (typeof pattern !== 'string' || pattern.trim() === '' || pattern.replace(/\*/g, '') === '') {
@@ -198,6 +230,8 @@ function validateStore(def: StoreDefinition): Validated {
     connection,
     checkpointOnClose: def.checkpointOnClose === undefined ? 'TRUNCATE' : def.checkpointOnClose,
     invariants: def.invariants ?? [],
+    applicationId: def.applicationId ?? null,
+    fileSettings,
     ignore: [...(def.ignore ?? [])],
     sources: def.sources ?? {},
   };

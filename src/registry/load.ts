@@ -207,6 +207,8 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     connection: meta.connection as StoreDefinition['connection'],
     checkpointOnClose: meta.checkpointOnClose,
     invariants: meta.invariants,
+    applicationId: meta.applicationId,
+    fileSettings: meta.fileSettings,
     ...(meta.ignore ? { ignore: meta.ignore } : {}),
     sources: sources as StoreDefinition['sources'],
   };

@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
-import { ALLOWED_PRAGMAS, MAX_VERSION, PRAGMA_WORD } from './define.js';
-import { CHECKPOINT_MODES, HISTORY_TOOLS } from './types.js';
+import { ALLOWED_PRAGMAS, APPLICATION_ID_MAX, APPLICATION_ID_MIN, MAX_VERSION, PAGE_SIZES, PRAGMA_WORD } from './define.js';
+import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, HISTORY_TOOLS } from './types.js';
 
 const text = (what: string) => v.pipe(v.string(), v.description(what));
 const texts = (what: string) => v.optional(v.pipe(v.array(v.string()), v.description(what)));
@@ -68,6 +68,23 @@ const Connection = v.pipe(
   v.description('pragmas applied on every open, in this order (default: the reference settings)'),
 );
 
+const FileSettings = v.pipe(
+  v.strictObject({
+    page_size: v.optional(v.pipe(v.picklist(PAGE_SIZES), v.description('bytes per page: a power of two from 512 to 65536 (SQLite: 4096)'))),
+    auto_vacuum: v.optional(v.pipe(v.union([v.picklist(AUTO_VACUUM_MODES), v.picklist([0, 1, 2])]), v.description('NONE, FULL or INCREMENTAL (or 0, 1, 2)'))),
+  }),
+  v.description('settings SQLite keeps in the file and accepts only before its first table: applied when up creates a file'),
+);
+
+const ApplicationId = v.pipe(
+  v.union([
+    v.pipe(v.number(), v.integer(), v.minValue(APPLICATION_ID_MIN), v.maxValue(-1)),
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(APPLICATION_ID_MAX)),
+  ]),
+  v.title(`a non-zero whole number from ${APPLICATION_ID_MIN} to ${APPLICATION_ID_MAX}`),
+  v.description('PRAGMA application_id, stamped when up creates, adopts or migrates a file; a file with another non-zero application id is foreign'),
+);
+
 export const StoreJson = v.pipe(
   v.strictObject({
     $schema: v.optional(text('the JSON Schema of store.json, for editors (e.g. "../../node_modules/stores/store.schema.json")')),
@@ -88,6 +105,8 @@ export const StoreJson = v.pipe(
       v.pipe(v.string(), v.regex(/^[^\u0000]+$/), v.title("a name pattern ('*' matches any run of characters)")),
       "tables, indexes and views another program owns (and the indexes and triggers on its tables): never compared, created, dropped or rebuilt; Litestream's and D1's tables are ignored without being listed",
     ),
+    applicationId: v.optional(ApplicationId),
+    fileSettings: v.optional(FileSettings),
   }),
   v.description('A store of a `stores` registry: the folder holding this file is the store, named after the folder.'),
 );

@@ -94,6 +94,21 @@ export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
 /** Pragma name → value, applied in insertion order on every open. */
 export type ConnectionSettings = Readonly<Record<string, string | number>>;
 
+/** `auto_vacuum` values: SQLite's names or numbers (https://www.sqlite.org/pragma.html#pragma_auto_vacuum). */
+export const AUTO_VACUUM_MODES = ['NONE', 'FULL', 'INCREMENTAL'] as const;
+export type AutoVacuum = (typeof AUTO_VACUUM_MODES)[number] | 0 | 1 | 2;
+
+/**
+ * Settings SQLite keeps in the file and accepts only before its first table: applied when `up`
+ * creates a file (and initializes a zero-byte one). A file that exists keeps the settings it has.
+ */
+export interface FileSettings {
+  /** Bytes per page: a power of two from 512 to 65536 (SQLite's default is 4096). */
+  readonly page_size?: number;
+  /** `NONE`, `FULL` or `INCREMENTAL` (or 0, 1, 2). */
+  readonly auto_vacuum?: AutoVacuum;
+}
+
 /** A store as a host declares it in code (or as `loadRegistry` reads it from a folder). */
 export interface StoreDefinition {
   readonly name: string;
@@ -121,6 +136,13 @@ export interface StoreDefinition {
   /** `wal_checkpoint` mode run by `close()` (default `TRUNCATE`; `null` for none). */
   readonly checkpointOnClose?: CheckpointMode | null;
   readonly invariants?: readonly Invariant[];
+  /**
+   * `PRAGMA application_id` (a non-zero signed 32-bit integer): stamped when `up` creates, adopts
+   * or migrates a file; a file holding another non-zero application id is `foreign`.
+   */
+  readonly applicationId?: number;
+  /** `page_size` and `auto_vacuum` of the files `up` creates. */
+  readonly fileSettings?: FileSettings;
   /**
    * Name patterns (`*` wildcard, case-insensitive) of tables, indexes and views another program
    * owns, and of the indexes and triggers on its tables: never compared, created, dropped or
@@ -163,6 +185,10 @@ export interface StoreSpec {
   readonly connection: ConnectionSettings;
   readonly checkpointOnClose: CheckpointMode | null;
   readonly invariants: readonly Invariant[];
+  /** The declared application id, or null for none (then no file is refused for its application id). */
+  readonly applicationId: number | null;
+  /** File settings, `auto_vacuum` as SQLite's number. */
+  readonly fileSettings: { readonly page_size?: number; readonly auto_vacuum?: 0 | 1 | 2 };
   /** The declared `ignore` patterns (the always-ignored sidecar tables are added by the engine). */
   readonly ignore: readonly string[];
   readonly sources: NonNullable<StoreDefinition['sources']>;
