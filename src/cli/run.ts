@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { RegistryError, UsageError, messageOf } from '../errors.js';
 import { loadRegistry } from '../api.js';
 import type { Registry, Store } from '../types.js';
@@ -96,7 +96,14 @@ export interface Args {
   'history-column'?: string;
 }
 
-function build(argv: readonly string[], width: number) {
+/** A command for yargs: usage (`up [dirs..]`), what it does, and the builder of its options. */
+type CommandSpec = readonly [usage: string, describe: string, builder: (y: Argv) => Argv];
+
+/**
+ * The yargs parser: every command (for help, and for anything unusual), or only the command
+ * `only` (the usual run: the command word already taken out of `argv`).
+ */
+function build(argv: readonly string[], width: number, only: string | null = null) {
   const common = (y: ReturnType<typeof yargs>) =>
     y
       .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
@@ -104,10 +111,9 @@ function build(argv: readonly string[], width: number) {
       // follow); yargs collects repeated flags into an array.
       .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'discover data dirs under ROOT (any depth; repeat the flag for more roots)' })
       .option('concurrency', { type: 'number', describe: 'data dirs handled at once, in worker threads (default: number of cores)' });
-  return yargs([...argv])
-    .scriptName('stores')
-    .usage('$0 <command> [options]\n\nKeep the SQLite stores of an application correct across versions.')
-    .command('up [dirs..]', 'create, migrate or adopt every store; refuse what is unsafe', (y) =>
+  // Every command: its usage, what it does, and its options.
+  const commands: readonly CommandSpec[] = [
+    ['up [dirs..]', 'create, migrate or adopt every store; refuse what is unsafe', (y) =>
       common(y)
         .option('dry-run', { type: 'boolean', describe: 'print the SQL plan per store, write nothing' })
         .option('repair', { type: 'boolean', describe: 'add what a drifted file lacks (never drops)' })
@@ -116,27 +122,27 @@ function build(argv: readonly string[], width: number) {
         .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
         .example('$0 up --root data --dry-run', 'show what up would run under data/, change nothing')
         .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks'),
-    )
-    .command('check [dirs..]', 'audit data dirs read-only: status of every store', (y) =>
+    ],
+    ['check [dirs..]', 'audit data dirs read-only: status of every store', (y) =>
       common(y)
         .option('html', { type: 'string', describe: 'also write a self-contained HTML picture of the fleet to FILE' })
         .example('$0 check --root data --html fleet.html', 'a page with the grid of data dirs by stores, filters and reasons')
         .example('$0 check --root data', 'audit every data dir under data/')
         .example('$0 check data/1.5.0 --json | jq .summary', 'machine-readable summary'),
-    )
-    .command('adopt [dirs..]', 'adopt legacy (user_version 0) files; report the rest untouched', (y) =>
+    ],
+    ['adopt [dirs..]', 'adopt legacy (user_version 0) files; report the rest untouched', (y) =>
       common(y)
         .option('dry-run', { type: 'boolean', describe: 'print the adoption plan, write nothing' })
         .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping dead tables holding rows (--no-backup skips)' })
         .example('$0 adopt --root data --dry-run', 'show the renames and drops adoption would run'),
-    )
-    .command('diff <target>', 'show how a file (or every store of a data dir) differs from what its version must be', (y) =>
+    ],
+    ['diff <target>', 'show how a file (or every store of a data dir) differs from what its version must be', (y) =>
       y.positional('target', { type: 'string', describe: 'a store file or a data dir' }).example('$0 diff data/1.5.0/objects.db', 'explain a drift'),
-    )
-    .command('freeze <store>', 'record the schema of the version being released (versions/NNN.sql)', (y) =>
+    ],
+    ['freeze <store>', 'record the schema of the version being released (versions/NNN.sql)', (y) =>
       y.positional('store', { type: 'string', describe: 'store name' }).example('$0 freeze objects', 'before releasing: stores/objects/versions/004.sql'),
-    )
-    .command('clean [dirs..]', 'remove leftovers of interrupted runs; with --keep/--older-than, old backups', (y) =>
+    ],
+    ['clean [dirs..]', 'remove leftovers of interrupted runs; with --keep/--older-than, old backups', (y) =>
       y
         .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
         .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'clean every data dir under ROOT (any depth; repeat the flag for more roots)' })
@@ -145,8 +151,8 @@ function build(argv: readonly string[], width: number) {
         .option('dry-run', { type: 'boolean', describe: 'list what would be removed, remove nothing' })
         .example('$0 clean --root data', 'remove the .partial and .stores-new-* files interrupted runs left')
         .example('$0 clean --root data --keep 3 --older-than 30d', 'also remove backups beyond the 3 newest that are over 30 days old'),
-    )
-    .command('generate <store>', 'write the next migration from the edited schema.sql, proven by verify', (y) =>
+    ],
+    ['generate <store>', 'write the next migration from the edited schema.sql, proven by verify', (y) =>
       y
         .positional('store', { type: 'string', describe: 'store name' })
         .option('name', { type: 'string', requiresArg: true, nargs: 1, describe: 'what the step does, for its file name (migrations/NNN-<name>.sql)' })
@@ -155,8 +161,8 @@ function build(argv: readonly string[], width: number) {
         .example('$0 generate objects --dry-run', 'print the migration schema.sql asks for')
         .example('$0 generate objects --name client-tags', 'write stores/objects/migrations/005-client-tags.sql and bump version')
         .example('$0 generate objects --destructive "legacy_code is read by nothing since 1.3"', 'allow the drops, declared'),
-    )
-    .command('import <from>', 'bring an app\'s history into the registry once: numbered SQL files, a drizzle-kit folder or a database file', (y) =>
+    ],
+    ['import <from>', 'bring an app\'s history into the registry once: numbered SQL files, a drizzle-kit folder or a database file', (y) =>
       y
         .positional('from', { type: 'string', describe: 'a folder of numbered SQL files, a drizzle-kit migrations folder (meta/_journal.json), or a database file' })
         .option('store', { type: 'string', requiresArg: true, nargs: 1, describe: 'the store name (default: the folder name, or the file name without its extension)' })
@@ -165,34 +171,40 @@ function build(argv: readonly string[], width: number) {
         .example('$0 import drizzle --store app', 'stores/app/ from a drizzle-kit folder, with the drizzle history and its map')
         .example('$0 import db/migrations --store relay --history-table _migrations', 'numbered SQL files your own runner records in _migrations')
         .example('$0 import data/app.db', 'the baseline of a live file at its version'),
-    )
-    .command('verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
+    ],
+    ['verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
       y.example('$0 verify --stores stores', 'run before releasing a new version'),
-    )
-    .command('types', 'TypeScript declarations from the baselines: row interfaces, tables, store names', (y) =>
+    ],
+    ['types', 'TypeScript declarations from the baselines: row interfaces, tables, store names', (y) =>
       y
         .option('out', { type: 'string', requiresArg: true, nargs: 1, describe: 'write the declarations to FILE (a .ts module; default: stdout)' })
         .option('check', { type: 'boolean', describe: 'with --out: write nothing; exit 3 when FILE is not what would be written (CI)' })
         .example('$0 types --out src/stores.gen.ts', 'regenerate the declarations (same schemas, same bytes)')
         .example('$0 types --out src/stores.gen.ts --check', 'in CI: fail (exit 3) when they are stale'),
-    )
+    ],
+  ];
+  const y = yargs([...argv]).scriptName('stores').option('stores', { type: 'string', default: 'stores', describe: 'registry folder', global: true }).option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else', global: true }).strict().wrap(Math.min(100, width)).exitProcess(false);
+  if (only !== null) {
+    // One command, given as yargs' default command: yargs then skips rendering the whole help
+    // text, which it otherwise does on every run of a named command (about 30 ms per process).
+    const spec = commands.find(([usage]) => usage.split(' ')[0] === only)!;
+    return y.version(false).help(false).command(`$0${spec[0].slice(only.length)}`, spec[1], spec[2]);
+  }
+  let all = y.usage('$0 <command> [options]\n\nKeep the SQLite stores of an application correct across versions.');
+  for (const [usage, describe, builder] of commands) all = all.command(usage, describe, builder);
+  return all
     .example('$0 check --root data', 'audit every data dir under data/ (read-only)')
     .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
     .example('$0 adopt --root data --dry-run', 'show how legacy files would be adopted')
     .example('$0 diff data/1.5.0/objects.db', 'explain how a file differs from its version')
     .example('$0 verify', 'prove the registry in memory before a release')
-    .option('stores', { type: 'string', default: 'stores', describe: 'registry folder', global: true })
-    .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else', global: true })
     .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
     .recommendCommands()
-    .strict()
     .help()
     .alias('h', 'help')
     .version('version', 'print the version of stores', packageVersion())
     .alias('v', 'version')
-    .epilogue(EPILOGUE)
-    .wrap(Math.min(100, width))
-    .exitProcess(false);
+    .epilogue(EPILOGUE);
 }
 
 /** Parses and runs one command line. Returns the exit code. */
@@ -209,9 +221,14 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   let helpText = '';
   let parseError: Error | null = null;
   try {
-    build(argv, 100).parse([...argv], {}, (err: Error | undefined, a: unknown, output: string) => {
+    // The usual run names one command and asks for no help: parse it alone (see build).
+    const at = commandIndex(argv);
+    const word = at === null ? null : argv[at]!;
+    const fast = word !== null && (COMMANDS as readonly string[]).includes(word) && !argv.some((a) => a === '--' || HELP_OR_VERSION.has(a));
+    const words = fast ? [...argv.slice(0, at!), ...argv.slice(at! + 1)] : [...argv];
+    build(words, 100, fast ? word : null).parse(words, {}, (err: Error | undefined, a: unknown, output: string) => {
       if (err) parseError = err;
-      parsed = a as Args;
+      parsed = (fast ? { ...(a as Args), _: [word, ...(a as Args)._] } : a) as Args;
       helpText = output;
     });
   } catch (err) {
@@ -230,16 +247,24 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   }
 }
 
+const HELP_OR_VERSION = new Set(['--help', '-h', '--version', '-v']);
+
 /** The first word that is neither an option nor an option's value: the command. */
 function commandWord(argv: readonly string[]): string | null {
+  const i = commandIndex(argv);
+  return i === null ? null : argv[i]!;
+}
+
+/** Where the command word stands in `argv`, or null. */
+function commandIndex(argv: readonly string[]): number | null {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') return argv[i + 1] ?? null;
+    if (a === '--') return i + 1 < argv.length ? i + 1 : null;
     if (a.startsWith('-')) {
       if (VALUE_OPTIONS.has(a)) i++;
       continue;
     }
-    return a;
+    return i;
   }
   return null;
 }
