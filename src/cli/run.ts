@@ -24,6 +24,7 @@ import { runClean } from './clean.js';
 import { runGenerate } from './generate.js';
 import { runTypes } from './types.js';
 import { runImport } from './import.js';
+import { editDistance } from '../text.js';
 import { ImportError } from '../import/index.js';
 
 export interface CliIO {
@@ -277,20 +278,6 @@ function unknownCommand(argv: readonly string[]): string | null {
   const best = scored[0]!;
   const hint = best.d <= Math.max(1, Math.floor(word.length / 2)) ? `did you mean '${best.c}'?` : `the commands are ${COMMANDS.join(', ')}`;
   return `unknown command '${word}'; ${hint}`;
-}
-
-/** Levenshtein distance (with adjacent transpositions counted as one edit). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
 }
 
 /** The values of a repeatable option: one per flag. */

@@ -10,6 +10,7 @@
  * The result is asked of SQLite: run on the old schema, it must give exactly the new one.
  */
 import Database from 'better-sqlite3';
+import { editDistance } from '../text.js';
 import { inspect } from '../schema/inspect.js';
 import { describeChange, describeColumn, diff } from '../schema/diff.js';
 import type { Change, Column, Snapshot, Table } from '../schema/model.js';
@@ -114,13 +115,6 @@ function likeness(a: Table, b: Table): number {
   const an = new Set(names(a));
   const bn = names(b);
   return bn.filter((n) => an.has(n)).length / Math.max(an.size, bn.length);
-}
-
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
 }
 
 /** A dropped and an added column that may be one column renamed: the same definition, or the same type and a close name. */

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
+import { editDistance } from '../text.js';
 import { ALLOWED_PRAGMAS, APPLICATION_ID_MAX, APPLICATION_ID_MIN, MAX_VERSION, PAGE_SIZES, PRAGMA_WORD } from './define.js';
 import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, HISTORY_TOOLS } from './types.js';
 
@@ -252,17 +253,4 @@ export function closest(word: string, candidates: readonly string[]): string | n
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
   return best;
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
 }
