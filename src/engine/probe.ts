@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from '../types.js';
 import { hasRows, inspectCached, readMaster, sameMaster } from '../schema/inspect.js';
-import { isKnownListing } from './listings.js';
+import { isKnownListing, listingsAt } from './listings.js';
 import type { MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
 import { excludeFromSnapshot, partition, type LeftOut, type Unignorable } from '../schema/exclude.js';
@@ -214,9 +214,14 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   // Read through the connection like user_version: the look reads no header bytes itself.
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const full = readMaster(db);
+  const inRange = userVersion >= store.minVersion && userVersion <= store.version;
+  // The usual case, a listing the usual road leaves: nothing in it is another program's, so the
+  // exclusion layer has nothing to take out (worked out once per store and version).
+  const known = inRange && isKnownListing(store, userVersion, full);
+  const plain = known && listingsArePlain(store, userVersion);
   // What other programs own is left out of every comparison: the listing and the snapshot.
-  const { kept: master, left, unignorable } = partition(full, exclusionFor(store, userVersion));
-  const matchesVersion = userVersion >= store.minVersion && userVersion <= store.version && isKnownListing(store, userVersion, master);
+  const { kept: master, left, unignorable } = plain ? { kept: full, left: [], unignorable: [] } : partition(full, exclusionFor(store, userVersion));
+  const matchesVersion = plain || (inRange && (master === full ? known : isKnownListing(store, userVersion, master)));
   const snapshot = matchesVersion ? null : excludeFromSnapshot(inspectCached(db, full), left);
   const integrity = options.integrity ? quickCheck(db) : null;
   const deadTablesWithRows = userVersion === 0 ? deadTablesHoldingRows(db, store, master) : [];
@@ -279,6 +284,30 @@ export function sameFacts(a: FileFacts, b: FileFacts): boolean {
 }
 
 /** `PRAGMA quick_check`: 'ok', or the problems found. */
+const plainListings = new WeakMap<Store, Map<number, boolean>>();
+
+/**
+ * True when the exclusion layer leaves nothing out of any known listing of `store` at version
+ * `v` (no ignore pattern or sidecar name matches one of the store's own objects): a file with
+ * such a listing is compared as it is. Partitioning a listing depends only on its rows, so this
+ * is what `partition` would find on such a file.
+ */
+function listingsArePlain(store: Store, v: number): boolean {
+  let perVersion = plainListings.get(store);
+  if (!perVersion) plainListings.set(store, (perVersion = new Map()));
+  let plain = perVersion.get(v);
+  if (plain === undefined) {
+    const exclusion = exclusionFor(store, v);
+    const listings = v === store.version ? [store.expect.baselineMaster] : listingsAt(store, v);
+    plain = listings.every((l) => {
+      const p = partition(l, exclusion);
+      return p.left.length === 0 && p.unignorable.length === 0;
+    });
+    perVersion.set(v, plain);
+  }
+  return plain;
+}
+
 export function quickCheck(db: Database.Database): string {
   return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).join('; ');
 }
