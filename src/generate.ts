@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RegistryError } from './errors.js';
-import { createRegistry } from './api.js';
+import { createRegistry } from './load.js';
 import { readRegistryFolder } from './registry/load.js';
 import { schemaAt } from './engine/expect.js';
 import { generate, GenerateInputError, type Refusal } from './engine/generate.js';

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { cleanDir, parseDuration, type CleanDirReport, type CleanOptions } from '../clean.js';
 import { listDirs } from '../fleet/run.js';
 import { paint, type Style } from './render.js';
-import { EXIT, isDir, loadForCli, values, type Args, type CliIO } from './run.js';
+import { EXIT, isDir, loadForCli, values, type Args, type CliIO } from './common.js';
 
 function cleanOptions(args: Args): CleanOptions {
   const keep = args.keep;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { generateMigration, type GenerateResult } from '../generate.js';
 import { paint, type Style } from './render.js';
-import { EXIT, type Args, type CliIO } from './run.js';
+import { EXIT, type Args, type CliIO } from './common.js';
 
 function render(r: GenerateResult, cwd: string, style: Style): string {
   const rel = (f: string) => path.relative(cwd, f) || f;

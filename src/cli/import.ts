@@ -6,7 +6,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { importStore, type ImportResult } from '../import/index.js';
 import { paint, type Style } from './render.js';
-import { EXIT, type Args, type CliIO } from './run.js';
+import { EXIT, type Args, type CliIO } from './common.js';
 
 function render(r: ImportResult, style: Style, cwd: string): string {
   const rel = (p: string) => path.relative(cwd, p) || '.';

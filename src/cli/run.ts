@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { RegistryError, UsageError, messageOf } from '../errors.js';
-import { loadRegistry } from '../api.js';
 import type { Registry, Store } from '../types.js';
 import { describeRegistry, storeExitCode, type Mode, type StoreReport } from '../report.js';
 import { runFleet } from '../fleet/run.js';
@@ -26,21 +25,11 @@ import { runTypes } from './types.js';
 import { runImport } from './import.js';
 import { editDistance } from '../text.js';
 import { ImportError } from '../import/index.js';
+import { EXIT, isDir, loadForCli, values, type Args, type CliIO } from './common.js';
 
-export interface CliIO {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  /** Whether stdout is a terminal (colour). */
-  readonly stdoutTTY: boolean;
-  /** Whether stderr is a terminal (progress bar). */
-  readonly stderrTTY?: boolean;
-  /** Handle SIGINT/SIGTERM during up/adopt (the executable does; tests calling runCli need not). */
-  readonly signals?: boolean;
-}
+export { EXIT, type CliIO } from './common.js';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3, refused: 4 } as const;
+
 
 /** The commands, for the unknown-command message. */
 export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean', 'generate', 'types', 'import'] as const;
@@ -70,32 +59,6 @@ const EPILOGUE = `Exit codes:
 
 Environment: NO_COLOR turns colour off.`;
 
-export interface Args {
-  _: (string | number)[];
-  dirs?: string[];
-  /** One value per `--root`; repeated flags arrive as an array (see {@link values}). */
-  root?: string | string[];
-  stores: string;
-  create?: boolean;
-  keep?: number;
-  'older-than'?: string;
-  json?: boolean;
-  'dry-run'?: boolean;
-  repair?: boolean;
-  backup?: boolean;
-  concurrency?: number;
-  target?: string;
-  html?: string;
-  store?: string;
-  name?: string;
-  destructive?: string;
-  out?: string;
-  check?: boolean;
-  /** import: what to import. */
-  from?: string;
-  'history-table'?: string;
-  'history-column'?: string;
-}
 
 /** A command for yargs: usage (`up [dirs..]`), what it does, and the builder of its options. */
 type CommandSpec = readonly [usage: string, describe: string, builder: (y: Argv) => Argv];
@@ -280,10 +243,6 @@ function unknownCommand(argv: readonly string[]): string | null {
   return `unknown command '${word}'; ${hint}`;
 }
 
-/** The values of a repeatable option: one per flag. */
-export function values(v: string | string[] | undefined): string[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
 
 /** Options that take one value may not be given twice (yargs would hand over an array). */
 function checkSingles(args: Args): void {
@@ -426,20 +385,6 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
   throw new UsageError(`unknown command ${command}`);
 }
 
-/**
- * Loads the registry; when the folder itself is wrong (missing, a file, one store's folder),
- * adds to the library's message the flag that names another one.
- */
-export async function loadForCli(registryPath: string): Promise<Registry> {
-  try {
-    return await loadRegistry(registryPath);
-  } catch (err) {
-    if (!(err instanceof RegistryError) || err.problems.length !== 1 || err.problems[0]!.store !== null || err.problems[0]!.file !== registryPath) throw err;
-    const p = err.problems[0]!;
-    const hint = fs.existsSync(path.join(registryPath, 'store.json')) ? `pass --stores ${path.dirname(registryPath)}` : 'pass --stores PATH';
-    throw new RegistryError([{ ...p, message: `${p.message}; ${hint}` }]);
-  }
-}
 
 /**
  * A store `up --no-create` left missing: it still needs `up` (exit 3). Only with --no-create: an
@@ -450,13 +395,6 @@ function uncreated(st: StoreReport): boolean {
   return st.status === 'missing' && st.action === 'unchanged';
 }
 
-export function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 async function runDiff(args: Args, io: CliIO, registryPath: string, style: Style): Promise<number> {
   const target = path.resolve(io.cwd, args.target!);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { generateTypes } from '../types-gen.js';
-import { EXIT, loadForCli, type Args, type CliIO } from './run.js';
+import { EXIT, loadForCli, type Args, type CliIO } from './common.js';
 
 type TypesAction = 'printed' | 'written' | 'unchanged' | 'fresh' | 'stale';
 

@@ -4,7 +4,7 @@
  * (https://github.com/WiseLibs/better-sqlite3/blob/master/docs/threads.md).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadRegistry } from '../api.js';
+import { loadRegistry } from '../load.js';
 import type { Registry } from '../types.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import type { StoreReport } from '../report.js';

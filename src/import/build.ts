@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { createRegistry } from '../api.js';
+import { createRegistry } from '../load.js';
 import { RegistryError } from '../errors.js';
 import { runStep } from '../engine/steps.js';
 import type { MasterRow } from '../schema/model.js';
