@@ -186,6 +186,16 @@ describe('ignore: patterns', () => {
   });
 });
 
+describe('ignore: a store may not own what is always ignored', () => {
+  it("a store declaring Litestream's or D1's table names is a registry error, before any file is opened", () => {
+    for (const name of ['_litestream_seq', '_cf_METADATA']) {
+      const make = () => createRegistry([{ name: 'side', file: 'side.db', version: 1, schema: `CREATE TABLE ${name} (id INTEGER PRIMARY KEY); CREATE TABLE jobs (id INTEGER PRIMARY KEY)` }]);
+      expect(make).toThrow(RegistryError);
+      expect(make).toThrow(new RegExp(`${name}.*always ignored`));
+    }
+  });
+});
+
 describe('ignore: virtual tables', () => {
   it("an ignored FTS5 table's shadow tables are ignored with it; a table of ours that shares the prefix is not", async () => {
     const s = createRegistry([{ name: 'app', file: 'app.db', version: 1, schema: 'CREATE TABLE jobs (id INTEGER PRIMARY KEY);\nCREATE TABLE search_log (id INTEGER PRIMARY KEY);', ignore: ['search'] }]).stores[0]!;

@@ -16,7 +16,7 @@ import { analyzeMigration, type DestructiveAnalysis } from './destructive.js';
 import { parseMigration } from './rebuild.js';
 import { runStep } from './steps.js';
 import { sourceTables } from './history.js';
-import { patternMatcher } from '../schema/exclude.js';
+import { ALWAYS_IGNORED, patternMatcher } from '../schema/exclude.js';
 
 function tableNames(s: Snapshot): Set<string> {
   return new Set(Object.keys(s.tables));
@@ -220,6 +220,12 @@ function checkOthers(def: StoreSpec, snapshots: ReadonlyMap<number, Snapshot>, p
         break;
       }
     }
+  }
+  // Litestream's and D1's tables are ignored in every file: a store of its own cannot have one.
+  for (const side of ALWAYS_IGNORED) {
+    const match = patternMatcher(side.pattern);
+    const v = ours.find(([, snap]) => Object.values(snap.tables).some((t) => match(t.name)))?.[0];
+    if (v !== undefined) once(`table ${side.pattern} (version ${v}) has the name of ${side.owner}'s bookkeeping, which is always ignored: it would never be compared — rename it`);
   }
   def.legacy.history.forEach((h, i) => {
     for (const t of sourceTables(h)) {
