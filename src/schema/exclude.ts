@@ -24,11 +24,14 @@ import type { MasterRow, Snapshot } from './model.js';
  * - Cloudflare D1 (the D1 runtime in workerd, and miniflare / `wrangler dev --local` that emulate
  *   it): `_cf_METADATA (key INTEGER PRIMARY KEY, value BLOB)`, D1's own bookkeeping, listed in
  *   every D1 database's `sqlite_schema`; names beginning `_cf_` are reserved by the D1 binding.
+ * - stores itself on D1 (src/d1/): `_stores_version`, the row that stands in for `user_version`
+ *   and `application_id` (both denied there).
  */
 export const ALWAYS_IGNORED: readonly { readonly pattern: string; readonly owner: string }[] = [
   { pattern: '_litestream_seq', owner: 'Litestream' },
   { pattern: '_litestream_lock', owner: 'Litestream' },
   { pattern: '_cf_METADATA', owner: 'Cloudflare D1' },
+  { pattern: '_stores_version', owner: "stores' D1 driver" },
 ];
 
 /** The shadow tables SQLite's own virtual-table modules create: `<table>_<suffix>`. */
