@@ -71,10 +71,8 @@ export function batchSql(input: BatchInput): string[] {
     ...counted.map((t, i) => `r${i} INTEGER CONSTRAINT ${quoteIdent(rowsGuard(t))} CHECK (r${i} = 1)`),
   ];
   const out = [CREATE_VERSION_TABLE, `CREATE TABLE ${GUARD_TABLE} (${columns.join(', ')})`, `CREATE TABLE ${COUNTS_TABLE} (name TEXT PRIMARY KEY, n INTEGER NOT NULL)`];
-  for (let i = 0; i < counted.length; i += 100) {
-    const part = counted.slice(i, i + 100).map((t) => `SELECT ${quoteString(t)}, count(*) FROM ${quoteIdent(t)}`);
-    out.push(`INSERT INTO ${COUNTS_TABLE} (name, n) ${part.join(' UNION ALL ')}`);
-  }
+  // One statement per table: D1 allows few terms in a compound SELECT.
+  for (const t of counted) out.push(`INSERT INTO ${COUNTS_TABLE} (name, n) SELECT ${quoteString(t)}, count(*) FROM ${quoteIdent(t)}`);
   const rows = look.versionRows ?? 0;
   const cas = rows === 0 ? `(SELECT count(*) FROM ${VERSION_TABLE}) = 0` : `(SELECT count(*) FROM ${VERSION_TABLE}) = ${rows} AND (SELECT version FROM ${VERSION_TABLE}) = ${look.versionRow!.version}`;
   out.push(guard('version', cas), guard('before', `(${LISTING}) = ${quoteString(look.listing ?? '')}`));
