@@ -61,3 +61,101 @@ describe('d1: statuses', () => {
     expect(entry(await checkD1(only, await tenant('BEHIND')))).toMatchObject({ status: 'current' });
   });
 });
+
+describe('d1: refused and left as they were', () => {
+  it('too-new: a version row above the target is refused by check and by up, and never written', async () => {
+    const db = await d1('TOONEW');
+    await writeAtD1(db, objects(), 4);
+    await exec(db, 'UPDATE _stores_version SET version = 9');
+    const before = await dump(db);
+    expect(entry(await checkD1(only, await tenant('TOONEW')))).toMatchObject({ status: 'too-new', version: 9 });
+    const e = entry(await reconcileD1(only, await tenant('TOONEW')));
+    expect(e).toMatchObject({ status: 'too-new', action: 'refused', version: 9 });
+    expect(e.message).toMatch(/^d1:TOONEW is at v9, written by a newer binary/);
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('drift: a column nobody declared is refused, the database untouched', async () => {
+    const db = await d1('DRIFT');
+    await writeAtD1(db, objects(), 4, "ALTER TABLE db_agents ADD COLUMN extra TEXT; INSERT INTO db_agent_definitions (id, slug, name, provider) VALUES ('a1', 'a', 'A', 'p');");
+    const before = await dump(db);
+    const c = entry(await checkD1(only, await tenant('DRIFT')));
+    expect(c.status).toBe('drift');
+    expect(c.changes).toEqual([expect.objectContaining({ change: 'extra', object: 'column', table: 'db_agents', name: 'extra' })]);
+    expect(entry(await reconcileD1(only, await tenant('DRIFT')))).toMatchObject({ status: 'drift', action: 'refused' });
+    expect(await dump(db)).toBe(before);
+  });
+
+  it("foreign: another program's tables, and another store's version row", async () => {
+    const db = await d1('FOREIGN');
+    await exec(db, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);");
+    const before = await dump(db);
+    const e = entry(await reconcileD1(only, await tenant('FOREIGN')));
+    expect(e).toMatchObject({ status: 'foreign', action: 'refused' });
+    expect(e.message).toContain('invoices');
+    expect(await dump(db)).toBe(before);
+    const other = await d1('OTHER');
+    await writeAtD1(other, objects(), 4, '', 'sagas');
+    const o = entry(await reconcileD1(only, await tenant('OTHER')));
+    expect(o).toMatchObject({ status: 'foreign', action: 'refused' });
+    expect(o.message).toBe('d1:OTHER holds the version row of store "sagas", not of store objects: it belongs to another program or store; point stores at the right database');
+  });
+
+  it("foreign: a version row with another application id than the store's", async () => {
+    const reg2 = createRegistry([{ name: 'jobs', file: 'jobs.db', version: 1, applicationId: 0x4a4f4253, schema: 'CREATE TABLE job (id TEXT PRIMARY KEY);' }]);
+    const db = await d1('FOREIGN');
+    await exec(db, "CREATE TABLE job (id TEXT PRIMARY KEY); CREATE TABLE _stores_version (store TEXT NOT NULL, version INTEGER NOT NULL, application_id INTEGER, written_by TEXT, at TEXT); INSERT INTO _stores_version VALUES ('jobs', 1, 7, 'x', 'y');");
+    const e = entry(await checkD1(reg2, [{ name: 't', databases: { jobs: { binding: 'FOREIGN', db } } }]));
+    expect(e.status).toBe('foreign');
+    expect(e.message).toMatch(/application_id 7 /);
+  });
+
+  it('a JavaScript migration cannot run in a batch: refused before anything is sent', async () => {
+    const js = createRegistry([
+      { name: 'jobs', file: 'jobs.db', version: 2, minVersion: 1, oldestSchema: 'CREATE TABLE job (id TEXT PRIMARY KEY);', schema: 'CREATE TABLE job (id TEXT PRIMARY KEY, n INTEGER);', migrations: [{ version: 2, name: '002-n.js', run: (db) => db.exec('ALTER TABLE job ADD COLUMN n INTEGER') }] },
+    ]);
+    const db = await d1('JS');
+    await exec(db, "CREATE TABLE job (id TEXT PRIMARY KEY); INSERT INTO job VALUES ('j1'); CREATE TABLE _stores_version (store TEXT NOT NULL, version INTEGER NOT NULL, application_id INTEGER, written_by TEXT, at TEXT); INSERT INTO _stores_version (store, version) VALUES ('jobs', 1);");
+    const before = await dump(db);
+    const e = entry(await reconcileD1(js, [{ name: 't', databases: { jobs: { binding: 'JS', db } } }]));
+    expect(e).toMatchObject({ status: 'behind', action: 'refused' });
+    expect(e.message).toMatch(/^d1:JS: migration 002-n\.js is a JavaScript step/);
+    expect(await dump(db)).toBe(before);
+  });
+});
+
+describe('d1: legacy, dry runs, check', () => {
+  it('legacy: adopt renames, drops the dead tables, stamps v4, and keeps the rows of every table it keeps', async () => {
+    const db = await d1('LEGACY');
+    await exec(db, storesFile('objects/legacy/forge-era.sql'));
+    const agents = await all(db, 'SELECT id, name FROM db_forge_agents ORDER BY id');
+    const content = await all(db, 'SELECT * FROM db_forge_content ORDER BY agent_id, content_type');
+    expect(content.length).toBeGreaterThan(0);
+    const c = entry(await checkD1(only, await tenant('LEGACY')));
+    expect(c.status).toBe('legacy');
+    const e = entry(await reconcileD1(only, await tenant('LEGACY'), { mode: 'adopt' }));
+    expect(e).toMatchObject({ status: 'legacy', action: 'adopted', to: 4 });
+    expect(await all(db, 'SELECT id, name FROM db_agent_definitions ORDER BY id')).toEqual(agents);
+    expect(await all(db, 'SELECT * FROM db_agent_content ORDER BY agent_id, content_type')).toEqual(content);
+    expect(await all(db, "SELECT count(*) AS n FROM sqlite_schema WHERE name LIKE 'db_workflow%'")).toEqual([{ n: 0 }]);
+    expect(entry(await checkD1(only, await tenant('LEGACY')))).toMatchObject({ status: 'current', version: 4 });
+  });
+
+  it('a dry run plans (rehearsed on the schema in memory) and writes nothing; check writes nothing', async () => {
+    const db = await d1('DRY');
+    await writeAtD1(db, objects(), 2, "INSERT INTO db_agent_definitions (id, slug, name, provider, updated_at) VALUES ('a1', 'a', 'A', 'p', 5);");
+    const before = await dump(db);
+    const e = entry(await reconcileD1(only, await tenant('DRY'), { dryRun: true }));
+    expect(e).toMatchObject({ status: 'behind', action: 'planned', from: 2, to: 4 });
+    expect(e.plan!.map((s) => s.kind)).toEqual(['migration', 'migration', 'seed', 'stamp']);
+    expect(await dump(db)).toBe(before);
+    expect(entry(await checkD1(only, await tenant('DRY')))).toMatchObject({ status: 'behind', version: 2 });
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('a store the tenant binds no database for is an error entry; an unknown store name is a usage error', async () => {
+    const r = await checkD1(reg, await tenant('CHECK'));
+    expect(r.dirs[0]!.stores.map((s) => [s.name, s.status])).toEqual(reg.stores.map((s) => [s.name, s.name === 'objects' ? 'empty' : 'error']));
+    await expect(checkD1(reg, [{ name: 't', databases: { nope: { binding: 'CHECK', db: await d1('CHECK') } } }])).rejects.toThrow(/store nope, which the registry/);
+  });
+});
