@@ -159,3 +159,54 @@ describe('d1: legacy, dry runs, check', () => {
     await expect(checkD1(reg, [{ name: 't', databases: { nope: { binding: 'CHECK', db: await d1('CHECK') } } }])).rejects.toThrow(/store nope, which the registry/);
   });
 });
+
+/** A binding that lets a test change a write batch's statements, or act just before it is sent. */
+function intercept(db: D1Like, edit: (sql: string[]) => Promise<string[]> | string[]): D1Like {
+  const text = new WeakMap<object, string>();
+  return {
+    prepare(sql) {
+      const s = db.prepare(sql);
+      text.set(s, sql);
+      return s;
+    },
+    async batch(stmts) {
+      const sql = stmts.map((s) => text.get(s) ?? '');
+      if (!sql.some((s) => s.startsWith('DELETE FROM _stores_version'))) return await db.batch(stmts);
+      return await db.batch((await edit(sql)).map((s) => db.prepare(s)));
+    },
+  };
+}
+
+describe('d1: one atomic batch, guarded', () => {
+  it('two runners: the second batch fails its version guard, looks again and finds the database current', async () => {
+    const raw = await d1('RACE');
+    await writeAtD1(raw, objects(), 1);
+    let raced = false;
+    const db = intercept(raw, async (sql) => {
+      if (!raced) {
+        raced = true;
+        expect(entry(await reconcileD1(only, [{ name: 'other', databases: { objects: { binding: 'RACE', db: raw } } }]))).toMatchObject({ action: 'migrated' });
+      }
+      return sql;
+    });
+    const e = entry(await reconcileD1(only, [{ name: 't1', databases: { objects: { binding: 'RACE', db } } }]));
+    expect(raced).toBe(true);
+    expect(e).toMatchObject({ status: 'behind', action: 'unchanged', from: 1, to: 1 });
+    expect(e.message).toBe('d1:RACE was made current by another process meanwhile');
+    expect(await all(raw, 'SELECT version FROM _stores_version')).toEqual([{ version: 4 }]);
+  });
+
+  it('a batch whose schema is not what the same statements give in memory fails its guard; the database is as it was', async () => {
+    const raw = await d1('INTRUDER');
+    await writeAtD1(raw, objects(), 2, "INSERT INTO db_agent_definitions (id, slug, name, provider) VALUES ('a1', 'a', 'A', 'p');");
+    const before = await dump(raw);
+    const db = intercept(raw, (sql) => {
+      const at = sql.findIndex((s) => s.startsWith('DELETE FROM _stores_version'));
+      return [...sql.slice(0, at), 'CREATE TABLE intruder (x)', ...sql.slice(at)];
+    });
+    const e = entry(await reconcileD1(only, [{ name: 't1', databases: { objects: { binding: 'INTRUDER', db } } }]));
+    expect(e).toMatchObject({ status: 'behind', action: 'refused', from: 2, to: 2 });
+    expect(e.message).toBe('d1:INTRUDER: guard failed: the schema after the batch is not what the same statements give in memory; D1 rolled the whole batch back, nothing changed');
+    expect(await dump(raw)).toBe(before);
+  });
+});
