@@ -210,3 +210,101 @@ describe('d1: one atomic batch, guarded', () => {
     expect(await dump(raw)).toBe(before);
   });
 });
+
+/** A parent with a self-reference, CASCADE and SET NULL children, grandchildren, an index, a view and a trigger. */
+const TREE_V1 = `
+CREATE TABLE p (id INTEGER PRIMARY KEY, up INTEGER REFERENCES p(id) ON DELETE CASCADE, name TEXT NOT NULL);
+CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER NOT NULL REFERENCES p(id) ON DELETE CASCADE, note TEXT);
+CREATE INDEX c_p ON c(p);
+CREATE TABLE n (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id) ON DELETE SET NULL);
+CREATE TABLE g (id INTEGER PRIMARY KEY, c INTEGER NOT NULL REFERENCES c(id) ON DELETE CASCADE);
+CREATE TABLE log (what TEXT);
+CREATE VIEW names AS SELECT p.name, c.note FROM p JOIN c ON c.p = p.id;
+CREATE TRIGGER p_added AFTER INSERT ON p BEGIN INSERT INTO log VALUES ('added ' || new.id); END;
+`;
+const P_V2 = 'CREATE TABLE p (id INTEGER PRIMARY KEY, up INTEGER REFERENCES p(id) ON DELETE CASCADE, name TEXT NOT NULL CHECK (length(name) > 0))';
+const ROWS = `
+INSERT INTO p VALUES (1, NULL, 'root'), (2, 1, 'mid'), (3, 2, 'leaf');
+INSERT INTO c VALUES (10, 1, 'a'), (11, 2, 'b'), (12, 3, 'c');
+INSERT INTO n VALUES (20, 1), (21, 3);
+INSERT INTO g VALUES (30, 10), (31, 12);
+`;
+function treeRegistry(migration: string): Registry {
+  return createRegistry([
+    { name: 'tree', file: 'tree.db', version: 2, minVersion: 1, oldestSchema: TREE_V1, schema: TREE_V1.replace(/CREATE TABLE p \([^;]*\);/, `${P_V2};`), migrations: [{ version: 2, name: '002-p-check.sql', sql: migration }] },
+  ]);
+}
+const REBUILD = `-- stores:rebuild p\n${P_V2};`;
+/** SQLite's documented procedure, as a script (views and triggers dropped around it, as it says). */
+const CLASSIC = `DROP VIEW names; DROP TRIGGER p_added; ${P_V2.replace('TABLE p', 'TABLE p_new')}; INSERT INTO p_new SELECT * FROM p; DROP TABLE p; ALTER TABLE p_new RENAME TO p;
+CREATE VIEW names AS SELECT p.name, c.note FROM p JOIN c ON c.p = p.id;
+CREATE TRIGGER p_added AFTER INSERT ON p BEGIN INSERT INTO log VALUES ('added ' || new.id); END;`;
+async function treeAt1(db: D1Like): Promise<void> {
+  await exec(db, `${TREE_V1}${ROWS}CREATE TABLE _stores_version (store TEXT NOT NULL, version INTEGER NOT NULL, application_id INTEGER, written_by TEXT, at TEXT); INSERT INTO _stores_version (store, version) VALUES ('tree', 1);`);
+}
+const rowsOf = async (db: D1Like) => Object.fromEntries(await Promise.all(['p', 'c', 'n', 'g', 'log'].map(async (t) => [t, await all(db, `SELECT * FROM ${t} ORDER BY rowid`)] as const)));
+const tenantOf = (binding: string, db: D1Like) => [{ name: 't', databases: { tree: { binding, db } } }];
+
+describe('d1: rebuilds by the rename-away procedure', () => {
+  it('CONTROL: the classic procedure (create, copy, drop, rename) in one batch loses the children on D1', async () => {
+    const db = await d1('CONTROL');
+    await treeAt1(db);
+    await exec(db, `PRAGMA defer_foreign_keys = ON; ${CLASSIC}`);
+    const after = await rowsOf(db);
+    // Even the parent's own rows: the new table's self-reference names p, whose drop cascades into it.
+    expect(after.p).toEqual([{ id: 1, up: null, name: 'root' }]);
+    expect(after.c).toEqual([]); // ON DELETE CASCADE fired when the old p was dropped
+    expect(after.g).toEqual([]); // and down to the grandchildren
+    expect(after.n).toEqual([{ id: 20, p: null }, { id: 21, p: null }]); // SET NULL
+  });
+
+  it('up rebuilds the parent keeping every row of it, its children, grandchildren and self-references; indexes, views and triggers come back', async () => {
+    const db = await d1('P1');
+    await treeAt1(db);
+    const before = await rowsOf(db);
+    const reg1 = treeRegistry(REBUILD);
+    const e = entry(await reconcileD1(reg1, tenantOf('P1', db)));
+    expect(e).toMatchObject({ status: 'behind', action: 'migrated', from: 1, to: 2 });
+    expect(await rowsOf(db)).toEqual(before);
+    expect(await all(db, "SELECT sql FROM sqlite_schema WHERE name = 'p'")).toEqual([{ sql: P_V2.replace('TABLE p', 'TABLE "p"') }]);
+    expect((await all(db, "SELECT type, name FROM sqlite_schema WHERE type IN ('index', 'view', 'trigger') ORDER BY name")).map((r) => `${r.type} ${r.name}`)).toEqual(['index c_p', 'view names', 'trigger p_added']);
+    expect(await all(db, "SELECT name FROM sqlite_schema WHERE name LIKE 'stores\\_%' ESCAPE '\\'")).toEqual([]);
+    expect(await all(db, 'PRAGMA legacy_alter_table')).toEqual([{ legacy_alter_table: 0 }]);
+    expect(entry(await checkD1(reg1, tenantOf('P1', db)))).toMatchObject({ status: 'current', version: 2 });
+    // The foreign keys still cascade from the new parent.
+    await exec(db, 'DELETE FROM p WHERE id = 3');
+    expect(await all(db, 'SELECT id FROM c ORDER BY id')).toEqual([{ id: 10 }, { id: 11 }]);
+    expect(await all(db, 'SELECT id FROM g')).toEqual([{ id: 30 }]);
+  });
+
+  it('the classic procedure written as a plain SQL migration is refused by the row-count guard, the database as it was', async () => {
+    const db = await d1('P2');
+    await treeAt1(db);
+    const before = await dump(db);
+    const classic = `-- stores:destructive rebuilds p by hand\n${CLASSIC}`;
+    const e = entry(await reconcileD1(treeRegistry(classic), tenantOf('P2', db)));
+    expect(e).toMatchObject({ status: 'behind', action: 'refused' });
+    expect(e.message).toMatch(/^d1:P2: guard failed: rows lost from table (c|g); D1 rolled the whole batch back, nothing changed$/);
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('legacy_alter_table is off after a batch that failed while it was on', async () => {
+    const raw = await d1('P3');
+    await treeAt1(raw);
+    const before = await dump(raw);
+    const failing = (sql: string[]) => {
+      const at = sql.indexOf('PRAGMA legacy_alter_table = ON');
+      expect(at).toBeGreaterThan(0);
+      return [...sql.slice(0, at + 1), 'INSERT INTO no_such_table VALUES (1)', ...sql.slice(at + 1)];
+    };
+    // Without the reset, the setting stays on after the failed batch (so this test could fail).
+    await expect(raw.batch(['PRAGMA legacy_alter_table = ON', 'INSERT INTO no_such_table VALUES (1)'].map((s) => raw.prepare(s)))).rejects.toThrow(/no such table/);
+    expect(await all(raw, 'PRAGMA legacy_alter_table')).toEqual([{ legacy_alter_table: 1 }]);
+    await exec(raw, 'PRAGMA legacy_alter_table = OFF');
+    const e = entry(await reconcileD1(treeRegistry(REBUILD), tenantOf('P3', intercept(raw, failing))));
+    expect(e).toMatchObject({ status: 'behind', action: 'refused' });
+    expect(e.message).toMatch(/^d1:P3: D1 refused the batch \(D1_ERROR: no such table: no_such_table/);
+    expect(await all(raw, 'PRAGMA legacy_alter_table')).toEqual([{ legacy_alter_table: 0 }]);
+    expect(await dump(raw)).toBe(before);
+  });
+});
