@@ -308,3 +308,51 @@ describe('d1: rebuilds by the rename-away procedure', () => {
     expect(await dump(raw)).toBe(before);
   });
 });
+
+describe('d1: a fleet of databases', () => {
+  const N = 50;
+  let fleet: Awaited<ReturnType<typeof startD1>>;
+  beforeAll(async () => {
+    fleet = await startD1(Array.from({ length: N }, (_, i) => `T${i}`));
+  }, 60_000);
+  afterAll(async () => {
+    await fleet?.mf.dispose();
+  });
+
+  it('50 databases reconciled in parallel: each initialized or migrated once, rows kept, then all current', async () => {
+    const jobs = createRegistry([
+      {
+        name: 'jobs',
+        file: 'jobs.db',
+        version: 2,
+        minVersion: 1,
+        oldestSchema: 'CREATE TABLE job (id TEXT PRIMARY KEY, state TEXT NOT NULL);',
+        schema: 'CREATE TABLE job (id TEXT PRIMARY KEY, state TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0);\nCREATE INDEX job_state ON job(state);',
+        migrations: [{ version: 2, name: '002-tries.sql', sql: 'ALTER TABLE job ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;\nCREATE INDEX job_state ON job(state);' }],
+      },
+    ]);
+    const dbs = await Promise.all(Array.from({ length: N }, (_, i) => fleet.db(`T${i}`)));
+    // Even tenants at v1 with rows; odd ones empty.
+    await Promise.all(
+      dbs.map(async (db, i) => {
+        if (i % 2 === 0) await exec(db, `CREATE TABLE job (id TEXT PRIMARY KEY, state TEXT NOT NULL); INSERT INTO job VALUES ('j${i}', 'new'), ('k${i}', 'done'); CREATE TABLE _stores_version (store TEXT NOT NULL, version INTEGER NOT NULL, application_id INTEGER, written_by TEXT, at TEXT); INSERT INTO _stores_version (store, version) VALUES ('jobs', 1);`);
+      }),
+    );
+    const tenants = dbs.map((db, i) => ({ name: `tenant-${i}`, databases: { jobs: { binding: `T${i}`, db } } }));
+    const r = await reconcileD1(jobs, tenants, { concurrency: 8 });
+    expect(r.summary).toEqual({ dirs: N, stores: N, byStatus: { behind: N / 2, empty: N / 2 }, byAction: { migrated: N / 2, initialized: N / 2 } });
+    expect(r.dirs.map((d) => d.path)).toEqual(tenants.map((t) => `d1:${t.name}`));
+    for (const [i, db] of dbs.entries()) {
+      expect(await all(db, 'SELECT id, tries FROM job ORDER BY id')).toEqual(i % 2 === 0 ? [{ id: `j${i}`, tries: 0 }, { id: `k${i}`, tries: 0 }] : []);
+    }
+    const c = await checkD1(jobs, tenants);
+    expect(c.summary).toEqual({ dirs: N, stores: N, byStatus: { current: N } });
+  });
+});
+
+describe('d1: the version table is ours', () => {
+  it('a store may not declare a table named _stores_version (a registry error)', () => {
+    const make = () => createRegistry([{ name: 'x', file: 'x.db', version: 1, schema: 'CREATE TABLE _stores_version (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY);' }]);
+    expect(make).toThrow(/_stores_version.*always ignored/);
+  });
+});
