@@ -24,3 +24,5 @@ export async function checkFleet(registry: Registry, roots: readonly string[], o
 export async function reconcileFleet(registry: Registry, roots: readonly string[], options: FleetRunOptions = {}): Promise<Report> {
   return await runFleet(registry, options.dirs ?? [], roots, { ...options, mode: 'up' });
 }
+
+export { reconcileD1, checkD1, type D1Like, type D1StatementLike, type D1Database, type D1Dir, type D1Options } from './d1/index.js';

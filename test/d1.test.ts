@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Miniflare } from 'miniflare';
 import { createRegistry } from '../src/api.js';
-import { checkD1, reconcileD1, type D1Like } from '../src/d1/index.js';
+import { checkD1, reconcileD1, type D1Like } from '../src/api.js';
 import type { Registry } from '../src/types.js';
 import { registry, storesFile } from './helpers.js';
 import { all, dump, exec, startD1, writeAtD1 } from './d1-helpers.js';
