@@ -10,7 +10,7 @@ import type { Registry } from '../src/types.js';
 import { registry, storesFile } from './helpers.js';
 import { all, dump, exec, startD1, writeAtD1 } from './d1-helpers.js';
 
-const BINDINGS = ['EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL'];
+const BINDINGS = ['HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL'];
 let mf: Miniflare;
 let d1: (name: string) => Promise<D1Like>;
 let reg: Registry;
@@ -354,5 +354,45 @@ describe('d1: the version table is ours', () => {
   it('a store may not declare a table named _stores_version (a registry error)', () => {
     const make = () => createRegistry([{ name: 'x', file: 'x.db', version: 1, schema: 'CREATE TABLE _stores_version (id INTEGER PRIMARY KEY); CREATE TABLE t (id INTEGER PRIMARY KEY);' }]);
     expect(make).toThrow(/_stores_version.*always ignored/);
+  });
+});
+
+describe('d1: adoption through the rows the engine reads', () => {
+  it("legacy.history: a database dbmate kept is adopted at the version its history records (the history's rows copied into the replica)", async () => {
+    const reg2 = createRegistry([
+      {
+        name: 'jobs',
+        file: 'jobs.db',
+        version: 2,
+        minVersion: 1,
+        oldestSchema: 'CREATE TABLE job (id TEXT PRIMARY KEY);',
+        schema: 'CREATE TABLE job (id TEXT PRIMARY KEY, n INTEGER);',
+        migrations: [{ version: 2, name: '002-n.sql', sql: 'ALTER TABLE job ADD COLUMN n INTEGER;' }],
+        legacy: { history: [{ tool: 'dbmate', map: { '20240101000000': 1 } }] },
+      },
+    ]);
+    const db = await d1('HISTORY');
+    await exec(db, "CREATE TABLE schema_migrations (version VARCHAR(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000'); CREATE TABLE job (id TEXT PRIMARY KEY); INSERT INTO job VALUES ('j1');");
+    const t = [{ name: 't', databases: { jobs: { binding: 'HISTORY', db } } }];
+    const c = entry(await checkD1(reg2, t));
+    expect(c.status).toBe('legacy');
+    expect(c.message).toContain('dbmate');
+    expect(entry(await reconcileD1(reg2, t, { mode: 'adopt' }))).toMatchObject({ action: 'adopted', from: 0, to: 2 });
+    expect(await all(db, 'SELECT id, n FROM job')).toEqual([{ id: 'j1', n: null }]);
+    expect(await all(db, "SELECT name FROM sqlite_schema WHERE name = 'schema_migrations'")).toEqual([]);
+    expect(entry(await checkD1(reg2, t))).toMatchObject({ status: 'current', version: 2 });
+  });
+
+  it('legacy.dropColumns: the rebuild that drops a column of a parent keeps the rows of its CASCADE children', async () => {
+    const schema = 'CREATE TABLE account (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nCREATE TABLE session (id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE);';
+    const reg2 = createRegistry([{ name: 'auth', file: 'auth.db', version: 1, schema, legacy: { dropColumns: [{ table: 'account', column: 'old_flag' }] } }]);
+    const db = await d1('DROPCOL');
+    await exec(db, "CREATE TABLE account (id INTEGER PRIMARY KEY, name TEXT NOT NULL, old_flag INTEGER); CREATE TABLE session (id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE); INSERT INTO account VALUES (1, 'a', 0), (2, 'b', 1); INSERT INTO session VALUES (10, 1), (11, 2), (12, 2);");
+    const t = [{ name: 't', databases: { auth: { binding: 'DROPCOL', db } } }];
+    expect(entry(await checkD1(reg2, t)).status).toBe('legacy');
+    expect(entry(await reconcileD1(reg2, t, { mode: 'adopt' }))).toMatchObject({ action: 'adopted', to: 1 });
+    expect(await all(db, 'SELECT * FROM account ORDER BY id')).toEqual([{ id: 1, name: 'a' }, { id: 2, name: 'b' }]);
+    expect(await all(db, 'SELECT * FROM session ORDER BY id')).toEqual([{ id: 10, account: 1 }, { id: 11, account: 2 }, { id: 12, account: 2 }]);
+    expect(entry(await checkD1(reg2, t))).toMatchObject({ status: 'current', version: 1 });
   });
 });
