@@ -133,6 +133,9 @@ describe('d1: legacy, dry runs, check', () => {
     expect(content.length).toBeGreaterThan(0);
     const c = entry(await checkD1(only, await tenant('LEGACY')));
     expect(c.status).toBe('legacy');
+    // No backup file is written beside a D1 database: the message says what stands in for it.
+    expect(c.message).toContain('with rows: no backup file on D1: its Time Travel can restore the state before');
+    expect(c.message).not.toContain('backed up');
     const e = entry(await reconcileD1(only, await tenant('LEGACY'), { mode: 'adopt' }));
     expect(e).toMatchObject({ status: 'legacy', action: 'adopted', to: 4 });
     expect(await all(db, 'SELECT id, name FROM db_agent_definitions ORDER BY id')).toEqual(agents);

@@ -11,7 +11,7 @@ import type { MasterRow } from '../schema/model.js';
 import { classify, type Classification } from '../engine/classify.js';
 import { collect, errorFacts, unreadFacts, type FileFacts, type FileStat } from '../engine/probe.js';
 import { buildReplica, copyRows, tablesToCopy } from './replica.js';
-import { LISTING, QUICK_CHECK, SCHEMA_ROWS, VERSION_TABLE } from './sql.js';
+import { HAS_VERSION_TABLE, LISTING, QUICK_CHECK, SCHEMA_ROWS, VERSION_TABLE } from './sql.js';
 import type { D1Like } from './types.js';
 
 /** The version row as read (null: no table, or no row: version 0). */
@@ -49,12 +49,12 @@ export function d1Error(err: unknown): { code: string; message: string } {
 export async function lookD1(d1: D1Like, store: Store, id: string, integrity: boolean): Promise<D1Look> {
   let replica: Database.Database | null = null;
   try {
-    const reads = [d1.prepare(SCHEMA_ROWS), d1.prepare(LISTING), ...(integrity ? [d1.prepare(QUICK_CHECK)] : [])];
-    const [rowsRes, listingRes, quickRes] = await d1.batch(reads);
+    const reads = [d1.prepare(SCHEMA_ROWS), d1.prepare(LISTING), d1.prepare(HAS_VERSION_TABLE), ...(integrity ? [d1.prepare(QUICK_CHECK)] : [])];
+    const [rowsRes, listingRes, hasRes, quickRes] = await d1.batch(reads);
     const rows = (rowsRes?.results ?? []) as MasterRow[];
     const listing = String((listingRes?.results[0] as { listing?: unknown } | undefined)?.listing ?? '');
     const quick = quickRes ? String((quickRes.results[0] as { quick_check?: unknown } | undefined)?.quick_check ?? '') : null;
-    const { rows: versionRows, row, problem } = await readVersion(d1, store, id);
+    const { rows: versionRows, row, problem } = (hasRes?.results.length ?? 0) > 0 ? await readVersion(d1, store, id) : { rows: null, row: null, problem: null };
     const version = row?.version ?? 0;
     const stat = d1Stat(id, version);
     replica = buildReplica(rows);
@@ -62,19 +62,26 @@ export async function lookD1(d1: D1Like, store: Store, id: string, integrity: bo
     replica.pragma(`application_id = ${row?.applicationId ?? 0}`);
     if (version === 0) await copyRows(d1, replica, tablesToCopy(store, rows));
     const facts: FileFacts = { ...collect(replica, store, stat, { integrity: false }), integrity: quick };
-    const cls: Classification = problem ? { status: 'foreign', version, target: store.version, message: problem } : classify(facts, store);
+    const cls: Classification = problem ? { status: 'foreign', version, target: store.version, message: problem } : onD1(classify(facts, store));
     return { facts, cls, listing, versionRows, versionRow: row, replica };
   } catch (err) {
     replica?.close();
     const facts = unreadFacts(d1Stat(id, 0), d1Error(err));
-    return { facts, cls: classify(facts, store), listing: null, versionRows: null, versionRow: null, replica: null };
+    return { facts, cls: onD1(classify(facts, store)), listing: null, versionRows: null, versionRow: null, replica: null };
   }
 }
 
-/** The version row (and a reason the database is another store's, when it is). */
+/**
+ * The engine's words, where they promise what D1 does otherwise: no backup file is written
+ * beside a D1 database; its Time Travel can restore an earlier state.
+ */
+function onD1(cls: Classification): Classification {
+  const message = cls.message.replace(/backed up first/g, 'no backup file on D1: its Time Travel can restore the state before').replace(/restore it from a backup/g, 'restore it with D1 Time Travel');
+  return message === cls.message ? cls : { ...cls, message };
+}
+
+/** The version row, `_stores_version` being there (and a reason the database is another store's, when it is). */
 async function readVersion(d1: D1Like, store: Store, id: string): Promise<{ rows: number | null; row: VersionRow | null; problem: string | null }> {
-  const has = await d1.prepare(`SELECT 1 AS x FROM sqlite_schema WHERE type = 'table' AND name = '${VERSION_TABLE}'`).first();
-  if (has === null || has === undefined) return { rows: null, row: null, problem: null };
   const all = ((await d1.prepare(`SELECT store, version, application_id FROM ${VERSION_TABLE}`).all()).results ?? []) as { store: unknown; version: unknown; application_id: unknown }[];
   if (all.length === 0) return { rows: 0, row: null, problem: null };
   const r = all[0]!;

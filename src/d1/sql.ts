@@ -31,3 +31,6 @@ export const SCHEMA_ROWS = `SELECT type, name, tbl_name, sql FROM sqlite_schema 
 export const LISTING = `SELECT coalesce(group_concat(type || char(31) || name || char(31) || tbl_name || char(31) || coalesce(sql, ''), char(30) ORDER BY type, name), '') AS listing FROM sqlite_schema WHERE ${NOT_LISTED}`;
 
 export const QUICK_CHECK = "SELECT group_concat(quick_check, '; ') AS quick_check FROM pragma_quick_check";
+
+/** A row when the version table is there. */
+export const HAS_VERSION_TABLE = `SELECT 1 AS x FROM sqlite_schema WHERE type = 'table' AND name = ${quoteString(VERSION_TABLE)}`;
