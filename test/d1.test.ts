@@ -399,3 +399,28 @@ describe('d1: adoption through the rows the engine reads', () => {
     expect(entry(await checkD1(reg2, t))).toMatchObject({ status: 'current', version: 1 });
   });
 });
+
+describe('d1: a database that cannot be reached', () => {
+  it('is an error entry (check and up), never a throw; the other databases are reconciled', async () => {
+    const down: D1Like = {
+      prepare: () => {
+        throw new Error('network connection lost');
+      },
+      batch: async () => {
+        throw new Error('network connection lost');
+      },
+    };
+    const tenants = [
+      { name: 'a', databases: { objects: { binding: 'DOWN', db: down } } },
+      { name: 'b', databases: { objects: { binding: 'CHECK', db: await d1('CHECK') } } },
+    ];
+    for (const run of [checkD1, reconcileD1]) {
+      const r = await run(only, tenants);
+      const e = r.dirs[0]!.stores[0]!;
+      expect(e).toMatchObject({ file: 'd1:DOWN', status: 'error' });
+      expect(e.message).toBe('d1:DOWN cannot be read (D1_UNREACHABLE: network connection lost); fix the cause, then run again');
+      expect(r.dirs[1]!.stores[0]!.status).toBe('empty');
+    }
+    expect(entry(await checkD1(only, await tenant('CHECK')))).toMatchObject({ status: 'current' });
+  });
+});
