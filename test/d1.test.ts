@@ -343,12 +343,16 @@ describe('d1: a fleet of databases', () => {
     );
     const tenants = dbs.map((db, i) => ({ name: `tenant-${i}`, databases: { jobs: { binding: `T${i}`, db } } }));
     const r = await reconcileD1(jobs, tenants, { concurrency: 8 });
+    // Any entry not initialized or migrated, with its message (what went wrong, if anything).
+    const odd = r.dirs.flatMap((d) => d.stores).filter((s) => s.action !== 'migrated' && s.action !== 'initialized');
+    expect(odd.map((s) => `${s.file}: ${s.status} ${s.action} ${s.message}`)).toEqual([]);
     expect(r.summary).toEqual({ dirs: N, stores: N, byStatus: { behind: N / 2, empty: N / 2 }, byAction: { migrated: N / 2, initialized: N / 2 } });
     expect(r.dirs.map((d) => d.path)).toEqual(tenants.map((t) => `d1:${t.name}`));
     for (const [i, db] of dbs.entries()) {
       expect(await all(db, 'SELECT id, tries FROM job ORDER BY id')).toEqual(i % 2 === 0 ? [{ id: `j${i}`, tries: 0 }, { id: `k${i}`, tries: 0 }] : []);
     }
     const c = await checkD1(jobs, tenants);
+    expect(c.dirs.flatMap((d) => d.stores).filter((s) => s.status !== 'current').map((s) => `${s.file}: ${s.status} ${s.message}`)).toEqual([]);
     expect(c.summary).toEqual({ dirs: N, stores: N, byStatus: { current: N } });
   });
 });
