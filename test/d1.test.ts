@@ -10,7 +10,7 @@ import type { Registry } from '../src/types.js';
 import { registry, storesFile } from './helpers.js';
 import { all, dump, exec, startD1, writeAtD1 } from './d1-helpers.js';
 
-const BINDINGS = ['HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL'];
+const BINDINGS = ['DANGLE', 'SCHEMA', 'HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL'];
 let mf: Miniflare;
 let d1: (name: string) => Promise<D1Like>;
 let reg: Registry;
@@ -247,6 +247,40 @@ async function treeAt1(db: D1Like): Promise<void> {
 }
 const rowsOf = async (db: D1Like) => Object.fromEntries(await Promise.all(['p', 'c', 'n', 'g', 'log'].map(async (t) => [t, await all(db, `SELECT * FROM ${t} ORDER BY rowid`)] as const)));
 const tenantOf = (binding: string, db: D1Like) => [{ name: 't', databases: { tree: { binding, db } } }];
+
+describe('d1: the other guards', () => {
+  it('a foreign key left dangling (deferred) fails the foreign-key guard; the database as it was', async () => {
+    const raw = await d1('DANGLE');
+    await writeAtD1(raw, objects(), 3);
+    const before = await dump(raw);
+    const db = intercept(raw, (sql) => {
+      const at = sql.findIndex((s) => s.startsWith('DELETE FROM _stores_version'));
+      return [...sql.slice(0, at), 'PRAGMA defer_foreign_keys = ON', "INSERT INTO db_agent_content (agent_id, content_type) VALUES ('nobody', 'x')", ...sql.slice(at)];
+    });
+    const e = entry(await reconcileD1(only, [{ name: 't1', databases: { objects: { binding: 'DANGLE', db } } }]));
+    expect(e).toMatchObject({ status: 'behind', action: 'refused' });
+    expect(e.message).toBe('d1:DANGLE: guard failed: a foreign key dangles after the batch; D1 rolled the whole batch back, nothing changed');
+    expect(await dump(raw)).toBe(before);
+  });
+
+  it('a schema changed between the look and the batch fails the listing-as-read guard; the second look reports what is there now', async () => {
+    const raw = await d1('SCHEMA');
+    await writeAtD1(raw, objects(), 3);
+    let changed = false;
+    const db = intercept(raw, async (sql) => {
+      if (!changed) {
+        changed = true;
+        await exec(raw, 'CREATE TABLE scratch (x)');
+      }
+      return sql;
+    });
+    const e = entry(await reconcileD1(only, [{ name: 't1', databases: { objects: { binding: 'SCHEMA', db } } }]));
+    expect(changed).toBe(true);
+    expect(e).toMatchObject({ status: 'drift', action: 'refused', version: 3 });
+    expect(e.message).toMatch(/^d1:SCHEMA says v3 but its schema differs: .*scratch/);
+    expect(await all(raw, 'SELECT version FROM _stores_version')).toEqual([{ version: 3 }]);
+  });
+});
 
 describe('d1: rebuilds by the rename-away procedure', () => {
   it('CONTROL: the classic procedure (create, copy, drop, rename) in one batch loses the children on D1', async () => {
