@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Miniflare } from 'miniflare';
 import { createRegistry } from '../src/api.js';
 import { checkD1, reconcileD1, type D1Like } from '../src/api.js';
+import { exitCode } from '../src/report.js';
 import type { Registry } from '../src/types.js';
 import { registry, storesFile } from './helpers.js';
 import { all, dump, exec, startD1, writeAtD1 } from './d1-helpers.js';
@@ -52,9 +53,12 @@ describe('d1: statuses', () => {
   it('behind: up migrates v1 → v4 and keeps every row', async () => {
     const db = await d1('BEHIND');
     await writeAtD1(db, objects(), 1, "INSERT INTO db_agent_definitions (id, slug, name, provider) VALUES ('a1', 'a', 'A', 'p'), ('a2', 'b', 'B', 'p');");
-    const c = entry(await checkD1(only, await tenant('BEHIND')));
-    expect(c).toMatchObject({ status: 'behind', version: 1 });
-    const e = entry(await reconcileD1(only, await tenant('BEHIND')));
+    const checked = await checkD1(only, await tenant('BEHIND'));
+    expect(entry(checked)).toMatchObject({ status: 'behind', version: 1 });
+    expect(exitCode(checked, 'check')).toBe(3);
+    const up = await reconcileD1(only, await tenant('BEHIND'));
+    expect(exitCode(up, 'up')).toBe(0);
+    const e = entry(up);
     expect(e).toMatchObject({ status: 'behind', action: 'migrated', from: 1, to: 4 });
     expect(e.message).toBe('migrated v4 from v1');
     expect(await all(db, 'SELECT id, slug FROM db_agents ORDER BY id')).toEqual([{ id: 'a1', slug: 'a' }, { id: 'a2', slug: 'b' }]);
@@ -68,8 +72,12 @@ describe('d1: refused and left as they were', () => {
     await writeAtD1(db, objects(), 4);
     await exec(db, 'UPDATE _stores_version SET version = 9');
     const before = await dump(db);
-    expect(entry(await checkD1(only, await tenant('TOONEW')))).toMatchObject({ status: 'too-new', version: 9 });
-    const e = entry(await reconcileD1(only, await tenant('TOONEW')));
+    const c = await checkD1(only, await tenant('TOONEW'));
+    expect(entry(c)).toMatchObject({ status: 'too-new', version: 9 });
+    expect(exitCode(c, 'check')).toBe(4);
+    const r = await reconcileD1(only, await tenant('TOONEW'));
+    expect(exitCode(r, 'up')).toBe(4);
+    const e = entry(r);
     expect(e).toMatchObject({ status: 'too-new', action: 'refused', version: 9 });
     expect(e.message).toMatch(/^d1:TOONEW is at v9, written by a newer binary/);
     expect(await dump(db)).toBe(before);
