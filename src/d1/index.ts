@@ -54,7 +54,7 @@ async function one(store: Store, dir: D1Dir, options: D1Options & { mode: NonNul
   if (!bound) {
     return {
       name: store.name,
-      file: d1Id("(none)"),
+      file: d1Id('(none)'),
       status: 'error',
       version: null,
       target: store.version,
