@@ -29,6 +29,8 @@ export interface Args {
   /** One value per `--root`; repeated flags arrive as an array (see {@link values}). */
   root?: string | string[];
   stores: string;
+  /** up/check/adopt: a D1 config file instead of data dirs. */
+  d1?: string;
   create?: boolean;
   keep?: number;
   'older-than'?: string;

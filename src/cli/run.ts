@@ -35,10 +35,10 @@ export { EXIT, type CliIO } from './common.js';
 export const COMMANDS = ['up', 'check', 'adopt', 'diff', 'freeze', 'verify', 'clean', 'generate', 'types', 'import'] as const;
 
 /** Options that take a value: the word after them is not the command. */
-const VALUE_OPTIONS = new Set(['--stores', '--root', '--concurrency', '--html', '--keep', '--older-than', '--name', '--destructive', '--out', '--store', '--history-table', '--history-column']);
+const VALUE_OPTIONS = new Set(['--stores', '--root', '--d1', '--concurrency', '--html', '--keep', '--older-than', '--name', '--destructive', '--out', '--store', '--history-table', '--history-column']);
 
 /** Options that take one value and may be given once. */
-const SINGLE_OPTIONS = ['stores', 'concurrency', 'html', 'keep', 'older-than', 'name', 'destructive', 'out', 'store', 'history-table', 'history-column'] as const;
+const SINGLE_OPTIONS = ['stores', 'd1', 'concurrency', 'html', 'keep', 'older-than', 'name', 'destructive', 'out', 'store', 'history-table', 'history-column'] as const;
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -74,7 +74,8 @@ function build(argv: readonly string[], width: number, only: string | null = nul
       // One value per flag (no `array: true`: it would swallow the positional data dirs that
       // follow); yargs collects repeated flags into an array.
       .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'discover data dirs under ROOT (any depth; repeat the flag for more roots)' })
-      .option('concurrency', { type: 'number', describe: 'data dirs handled at once, in worker threads (default: number of cores)' });
+      .option('concurrency', { type: 'number', describe: 'data dirs handled at once, in worker threads (default: number of cores; with --d1, databases in flight, default 8)' })
+      .option('d1', { type: 'string', requiresArg: true, nargs: 1, describe: 'Cloudflare D1 databases instead of files: a config file naming each dir\'s databases (run locally in Miniflare)' });
   // Every command: its usage, what it does, and its options.
   const commands: readonly CommandSpec[] = [
     ['up [dirs..]', 'create, migrate or adopt every store; refuse what is unsafe', (y) =>
@@ -85,14 +86,16 @@ function build(argv: readonly string[], width: number, only: string | null = nul
         .option('create', { type: 'boolean', default: true, describe: 'create a missing data dir and missing store files (--no-create: create nothing, report what is missing, exit 3)' })
         .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
         .example('$0 up --root data --dry-run', 'show what up would run under data/, change nothing')
-        .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks'),
+        .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks')
+        .example('$0 up --d1 d1.json', 'initialize or migrate the D1 databases d1.json names'),
     ],
     ['check [dirs..]', 'audit data dirs read-only: status of every store', (y) =>
       common(y)
         .option('html', { type: 'string', describe: 'also write a self-contained HTML picture of the fleet to FILE' })
         .example('$0 check --root data --html fleet.html', 'a page with the grid of data dirs by stores, filters and reasons')
         .example('$0 check --root data', 'audit every data dir under data/')
-        .example('$0 check data/1.5.0 --json | jq .summary', 'machine-readable summary'),
+        .example('$0 check data/1.5.0 --json | jq .summary', 'machine-readable summary')
+        .example('$0 check --d1 d1.json --html d1.html', 'audit D1 databases, with the same page'),
     ],
     ['adopt [dirs..]', 'adopt legacy (user_version 0) files; report the rest untouched', (y) =>
       common(y)
@@ -280,6 +283,8 @@ async function dispatch(args: Args, io: CliIO): Promise<number> {
       throw new UsageError(`--concurrency takes a whole number ≥ 1, got ${args.concurrency}`);
     }
     if (args.repair && args['dry-run'] === undefined && command !== 'up') throw new UsageError('--repair goes with up');
+    // Loaded only when asked for: a run over files pays nothing for the D1 driver.
+    if (args.d1 !== undefined) return (await import('./d1.js')).runD1(command as Mode, args, io, registryPath, style);
     const dirs = (args.dirs ?? []).map((d) => path.resolve(io.cwd, d));
     const roots = values(args.root).map((r) => path.resolve(io.cwd, r));
     if (dirs.length === 0 && roots.length === 0) throw new UsageError(`name at least one data dir or --root (e.g. stores ${command} data/1.5.0)`);

@@ -73,10 +73,15 @@ export async function lookD1(d1: D1Like, store: Store, id: string, integrity: bo
 
 /**
  * The engine's words, where they promise what D1 does otherwise: no backup file is written
- * beside a D1 database; its Time Travel can restore an earlier state.
+ * beside a D1 database (its Time Travel can restore an earlier state), and `stores diff` reads
+ * files only.
  */
 function onD1(cls: Classification): Classification {
-  const message = cls.message.replace(/backed up first/g, 'no backup file on D1: its Time Travel can restore the state before').replace(/restore it from a backup/g, 'restore it with D1 Time Travel');
+  const message = cls.message
+    .replace(/backed up first/g, 'no backup file on D1: its Time Travel can restore the state before')
+    .replace(/restore it from a backup/g, 'restore it with D1 Time Travel')
+    // `stores diff` reads files; a D1 database's differences are the report's `changes`.
+    .replace(/see `stores diff [^`]*`/g, 'each difference is in the report\'s `changes` (`--json`)');
   return message === cls.message ? cls : { ...cls, message };
 }
 
