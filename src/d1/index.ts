@@ -13,7 +13,8 @@ import pLimit from 'p-limit';
 import type { Registry, Store } from '../types.js';
 import { buildReport, type DirReport, type Report, type StoreReport } from '../report.js';
 import { UsageError } from '../errors.js';
-import { reconcileD1Store } from './reconcile.js';
+import { reconcileThrough } from '../engine/driver.js';
+import { d1Driver } from './driver.js';
 import type { D1Dir, D1Options } from './types.js';
 
 export type { D1Like, D1StatementLike, D1Database, D1Dir, D1Options } from './types.js';
@@ -65,7 +66,7 @@ async function one(store: Store, dir: D1Dir, options: D1Options & { mode: NonNul
     };
   }
   const id = d1Id(bound.binding);
-  return await reconcileD1Store(named(store, id), bound.db, id, options);
+  return await reconcileThrough(d1Driver, bound.db, named(store, id), id, options);
 }
 
 /** The store as the engine's messages name it: its file is the database's identity. */

@@ -10,11 +10,8 @@ import { parseMigration } from '../engine/rebuild.js';
 import { statementRanges } from '../sql/tokens.js';
 import { verifyResult } from '../engine/apply.js';
 import { renameAway } from './rebuild.js';
+import { DriverRefusal } from '../engine/driver.js';
 
-/** A plan D1 cannot run (a JavaScript step): refused before anything is sent. */
-export class D1Refusal extends Error {
-  override readonly name = 'D1Refusal';
-}
 
 /** The statements of a script, one per entry (comments between statements dropped). */
 export function statements(sql: string): string[] {
@@ -24,7 +21,7 @@ export function statements(sql: string): string[] {
 /**
  * The statements that carry out `p`'s steps (not the stamp: the batch writes the version row),
  * run on `replica` as they are produced; then the engine's own verification on the replica.
- * Throws {@link D1Refusal} for a JavaScript step, what SQLite throws for a failing statement,
+ * Throws {@link DriverRefusal} for a JavaScript step, what SQLite throws for a failing statement,
  * and the engine's VerifyError when the steps do not give the schema the version must have.
  */
 export function translate(replica: Database.Database, store: Store, id: string, p: Plan): string[] {
@@ -38,7 +35,7 @@ export function translate(replica: Database.Database, store: Store, id: string, 
     if (step.kind === 'stamp') continue;
     const m = step.migration;
     if (m && m.sql === undefined) {
-      throw new D1Refusal(
+      throw new DriverRefusal(
         `${id}: migration ${m.name} is a JavaScript step, and a D1 database is migrated in one batch of SQL statements, which cannot call back into JavaScript; nothing was changed — write that step in SQL (a .sql migration) to migrate D1 databases`,
       );
     }
