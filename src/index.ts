@@ -28,6 +28,7 @@ export { openStores, applySettings, type OpenOptions, type OpenStores } from './
 export { checkFleet, reconcileFleet, type FleetRunOptions } from './api.js';
 export { reconcileD1, checkD1, type D1Like, type D1StatementLike, type D1Database, type D1Dir, type D1Options } from './d1/index.js';
 export { reconcileStore, type ReconcileOptions } from './engine/reconcile.js';
+export { reconcileThrough, DriverRefusal, type Driver, type DriverLook, type DriverOptions, type CommitResult } from './engine/driver.js';
 export { classify, type Classification } from './engine/classify.js';
 export { probe, type FileFacts } from './engine/probe.js';
 export { plan, planToSql, type Plan, type PlanStep } from './engine/plan.js';

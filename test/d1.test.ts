@@ -11,7 +11,7 @@ import type { Registry } from '../src/types.js';
 import { registry, storesFile } from './helpers.js';
 import { all, dump, exec, startD1, writeAtD1 } from './d1-helpers.js';
 
-const BINDINGS = ['DANGLE', 'SCHEMA', 'HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL'];
+const BINDINGS = ['DANGLE', 'SCHEMA', 'HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL', 'TOOOLD'];
 let mf: Miniflare;
 let d1: (name: string) => Promise<D1Like>;
 let reg: Registry;
@@ -80,6 +80,18 @@ describe('d1: refused and left as they were', () => {
     const e = entry(r);
     expect(e).toMatchObject({ status: 'too-new', action: 'refused', version: 9 });
     expect(e.message).toMatch(/^d1:TOONEW is at v9, written by a newer binary/);
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('too-old: a version row below minVersion is refused by check and by up, and never written', async () => {
+    const db = await d1('TOOOLD');
+    await writeAtD1(db, objects(), 1);
+    const before = await dump(db);
+    const from2: Registry = { source: reg.source, stores: [{ ...objects(), minVersion: 2 }] };
+    expect(entry(await checkD1(from2, await tenant('TOOOLD')))).toMatchObject({ status: 'too-old', version: 1 });
+    const r = await reconcileD1(from2, await tenant('TOOOLD'));
+    expect(exitCode(r, 'up')).toBe(4);
+    expect(entry(r)).toMatchObject({ status: 'too-old', action: 'refused', version: 1 });
     expect(await dump(db)).toBe(before);
   });
 
