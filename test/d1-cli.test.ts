@@ -9,20 +9,23 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../src/report.js';
 import { Miniflare } from 'miniflare';
-import { cli, tmpDir } from './helpers.js';
+import { cli, ROOT, tmpDir } from './helpers.js';
 
 /** Runs statements on some of a config's databases through D1 itself, while no CLI runs. */
-async function onD1(configFile: string, work: Record<string, string[]>): Promise<void> {
+async function onD1(configFile: string, work: Record<string, string[]>): Promise<unknown[][]> {
+  const out: unknown[][] = [];
   const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: Object.keys(work), d1Persist: path.join(path.dirname(configFile), 'state'), host: '127.0.0.1', port: 0 });
   try {
     await mf.ready;
     for (const [binding, sql] of Object.entries(work)) {
       const db = await mf.getD1Database(binding);
-      await db.batch(sql.map((x) => db.prepare(x)));
+      const results = await db.batch(sql.map((x) => db.prepare(x)));
+      out.push(results.flatMap((r) => r.results));
     }
   } finally {
     await mf.dispose();
   }
+  return out;
 }
 
 function config(dirs: Record<string, Record<string, unknown>>, extra: Record<string, unknown> = {}): string {
@@ -126,6 +129,25 @@ describe('--d1: a fleet of D1 databases through the CLI', () => {
     expect(human.code).toBe(4);
     expect(human.stdout).toMatch(/objects\s+current/);
     expect(human.stdout).toMatch(/sagas\s+too-new\s+v9\/v1/);
+  }, 120_000);
+
+  it('adopt --d1: a legacy database (the schema, no version row) is adopted with its rows; the others are left to up', async () => {
+    const file = config({ acme: tenant('ACME') });
+    const sagas = fs.readFileSync(path.join(ROOT, 'stores', 'sagas', 'schema.sql'), 'utf8');
+    const ddl = sagas.split(';').map((x) => x.replace(/--[^\n]*/g, '').trim()).filter(Boolean);
+    await onD1(file, { ACME_SAGAS: [...ddl, "INSERT INTO saga VALUES ('s1', 'k', 'done', '{}', 1, 2)", "INSERT INTO saga_step VALUES ('s1', 0, 'a', 'done', NULL, 2)"] });
+    const before = cli(['check', '--d1', file, '--json']);
+    expect(before.code).toBe(3);
+    expect((JSON.parse(before.stdout) as Report).dirs[0]!.stores.find((s) => s.name === 'sagas')).toMatchObject({ status: 'legacy', version: 0 });
+    const r = cli(['adopt', '--d1', file, '--json']);
+    expect(r.code, r.stdout).toBe(3); // the empty ones still need up
+    const stores = (JSON.parse(r.stdout) as Report).dirs[0]!.stores;
+    expect(stores.find((s) => s.name === 'sagas')).toMatchObject({ status: 'legacy', action: 'adopted', to: 1 });
+    expect(stores.filter((s) => s.name !== 'sagas').map((s) => s.action)).toEqual(['unchanged', 'unchanged']);
+    const after = cli(['check', '--d1', file, '--json']);
+    expect((JSON.parse(after.stdout) as Report).dirs[0]!.stores.find((s) => s.name === 'sagas')).toMatchObject({ status: 'current', version: 1 });
+    const [rows] = await onD1(file, { ACME_SAGAS: ['SELECT id, state FROM saga', 'SELECT saga_id, idx FROM saga_step', 'SELECT store, version FROM _stores_version'] });
+    expect(rows).toEqual([{ id: 's1', state: 'done' }, { saga_id: 's1', idx: 0 }, { store: 'sagas', version: 1 }]);
   }, 120_000);
 
   it.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)('check --html draws the same page for D1 reports, in a real browser', async () => {
