@@ -8,22 +8,21 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../src/report.js';
-import { Miniflare } from 'miniflare';
+import { startLocalD1 } from '../src/d1/local.js';
 import { cli, ROOT, tmpDir } from './helpers.js';
 
 /** Runs statements on some of a config's databases through D1 itself, while no CLI runs. */
 async function onD1(configFile: string, work: Record<string, string[]>): Promise<unknown[][]> {
   const out: unknown[][] = [];
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: Object.keys(work), d1Persist: path.join(path.dirname(configFile), 'state'), host: '127.0.0.1', port: 0 });
+  const local = await startLocalD1(Object.fromEntries(Object.keys(work).map((b) => [b, b])), path.join(path.dirname(configFile), 'state'));
   try {
-    await mf.ready;
     for (const [binding, sql] of Object.entries(work)) {
-      const db = await mf.getD1Database(binding);
+      const db = local.db(binding);
       const results = await db.batch(sql.map((x) => db.prepare(x)));
       out.push(results.flatMap((r) => r.results));
     }
   } finally {
-    await mf.dispose();
+    await local.dispose();
   }
   return out;
 }

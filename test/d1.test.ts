@@ -3,7 +3,6 @@
  * the file and disposed after. Every database is put in its state through D1 itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Miniflare } from 'miniflare';
 import { createRegistry } from '../src/api.js';
 import { checkD1, reconcileD1, type D1Like } from '../src/api.js';
 import { exitCode } from '../src/report.js';
@@ -12,7 +11,7 @@ import { registry, storesFile } from './helpers.js';
 import { all, dump, exec, startD1, writeAtD1 } from './d1-helpers.js';
 
 const BINDINGS = ['DANGLE', 'SCHEMA', 'HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL', 'TOOOLD'];
-let mf: Miniflare;
+let mf: { dispose(): Promise<void> };
 let d1: (name: string) => Promise<D1Like>;
 let reg: Registry;
 
