@@ -17,7 +17,7 @@ import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
 import type { Classification } from './classify.js';
 import type { FileFacts } from './probe.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { checkedReport, render, type Decision } from './reconcile.js';
+import { checkedReport, planTables, render, stepReports, type Decision } from './reconcile.js';
 
 /** What a look found: the engine's facts and classification, and the schema to rehearse on. */
 export interface DriverLook {
@@ -135,15 +135,7 @@ async function again<H, L extends DriverLook, P>(driver: Driver<H, L, P>, handle
   }
 }
 
-/** A dry run's steps as reported, with the rows of the tables destructive steps touch. */
+/** A dry run's steps as reported, with the rows of the tables they name (counted through the driver). */
 async function stepsReport<H, L extends DriverLook, P>(driver: Driver<H, L, P>, handle: H, p: Plan): Promise<NonNullable<StoreReport['plan']>> {
-  const counts = await driver.count(handle, [...new Set(p.steps.flatMap((s) => s.tables ?? []))]);
-  return p.steps.map((s) => ({
-    kind: s.kind,
-    sql: s.sql,
-    comment: s.comment,
-    source: s.source,
-    ...(s.destructive ? { destructive: true } : {}),
-    ...(s.tables && s.tables.length > 0 ? { rows: Object.fromEntries(s.tables.map((t) => [t, counts[t] ?? null])) } : {}),
-  }));
+  return stepReports(p, await driver.count(handle, planTables(p)));
 }

@@ -32,7 +32,16 @@ function elapsed(t0: bigint): number {
 }
 
 function planReport(p: Plan, file: string, store: Store, data: readonly (readonly DataFinding[] | undefined)[] = []): NonNullable<StoreReport['plan']> {
-  const counts = countRows(file, store, [...new Set(p.steps.flatMap((s) => s.tables ?? []))]);
+  return stepReports(p, countRows(file, store, planTables(p)), data);
+}
+
+/** The tables a plan's steps name (whose rows a dry run counts). */
+export function planTables(p: Plan): string[] {
+  return [...new Set(p.steps.flatMap((s) => s.tables ?? []))];
+}
+
+/** A plan's steps as a report gives them: with the rows of the tables each names, and what a rehearsal found. */
+export function stepReports(p: Plan, counts: Readonly<Record<string, number | null>>, data: readonly (readonly DataFinding[] | undefined)[] = []): NonNullable<StoreReport['plan']> {
   return p.steps.map((s, i) => ({
     kind: s.kind,
     sql: s.sql,
