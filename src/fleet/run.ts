@@ -14,6 +14,9 @@ import { notReached, runDir, runDirStepwise, stopRequested, type StopFlag } from
 
 export { runDir };
 
+/** Fleets of up to this many data dirs are short runs (see runFleet). */
+const SHORT_RUN = 400;
+
 /** Progress of a fleet run, reported after each data dir. */
 export interface FleetProgress {
   readonly dirsDone: number;
@@ -152,11 +155,17 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
   if (concurrency <= 1 || registry.source === 'code') {
     await inThisThread(() => true);
   } else {
-    const pool = new WorkerPool(concurrency, registry, plain, options.mode === 'check' ? undefined : options.stop);
-    // While the workers start (tens of milliseconds), this thread reconciles the first data dirs
-    // itself when the registry is SQL only (its steps cannot end the process); it stops once a
-    // worker is ready, so the long run's allocations stay in the workers' capped heaps.
-    let workersReady = !sqlOnly(registry);
+    // A registry of SQL only can run in this thread too (its steps cannot end the process).
+    // Starting workers costs tens of milliseconds each, and each worker's code runs cold at first:
+    // a short run is done by this thread beside one worker fewer, from start to end; a long one by
+    // every worker, this thread taking data dirs only until the first worker is ready, so the long
+    // run's allocations stay in the workers' capped heaps (peak memory does not grow with the
+    // fleet). A registry with JavaScript steps runs only in the workers.
+    const here = sqlOnly(registry);
+    const short = here && list.length <= SHORT_RUN;
+    const workers = short ? concurrency - 1 : concurrency;
+    let workersReady = !here;
+    const pool = new WorkerPool(workers, registry, plain, options.mode === 'check' ? undefined : options.stop);
     pool.firstReady().then(
       () => (workersReady = true),
       () => (workersReady = true),
@@ -183,7 +192,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
           }
         }
       };
-      await Promise.all([inThisThread(() => !workersReady), ...Array.from({ length: concurrency * QUEUE_DEPTH }, feedPool)]);
+      await Promise.all([inThisThread(() => short || !workersReady), ...Array.from({ length: workers * QUEUE_DEPTH }, feedPool)]);
     } finally {
       await pool.close();
     }
