@@ -4,7 +4,6 @@
  * (https://github.com/WiseLibs/better-sqlite3/blob/master/docs/threads.md).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadRegistry } from '../load.js';
 import type { Registry } from '../types.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import type { StoreReport } from '../report.js';
@@ -31,8 +30,9 @@ export type WorkerReply =
 
 const { registryPath, registry: given, options, stop } = workerData as { registryPath: string; registry?: Registry; options: ReconcileOptions; stop?: StopFlag };
 // A registry of SQL only arrives validated (structured-cloned); one with JavaScript steps is
-// loaded again from its folder, since functions cannot cross threads.
-const registry = given ?? (await loadRegistry(registryPath));
+// loaded again from its folder, since functions cannot cross threads. The loader is imported
+// only then: its modules are a quarter of what a worker loads before it is ready.
+const registry = given ?? (await (await import('../load.js')).loadRegistry(registryPath));
 // Only a run that writes reports store by store (a check has nothing committed to lose).
 const writes = options.mode !== 'check' && options.dryRun !== true;
 
