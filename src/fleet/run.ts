@@ -16,6 +16,8 @@ export { runDir };
 
 /** Fleets of up to this many data dirs are short runs (see runFleet). */
 const SHORT_RUN = 400;
+/** Fleets of up to this many data dirs (of a registry of SQL only) run in this thread alone. */
+const TINY_RUN = 20;
 
 /** Progress of a fleet run, reported after each data dir. */
 export interface FleetProgress {
@@ -152,7 +154,8 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
       }
     }
   };
-  if (concurrency <= 1 || registry.source === 'code') {
+  // A few data dirs take this thread less time than a worker takes to start (and to stop).
+  if (concurrency <= 1 || registry.source === 'code' || (list.length <= TINY_RUN && sqlOnly(registry))) {
     await inThisThread(() => true);
   } else {
     // A registry of SQL only can run in this thread too (its steps cannot end the process).
@@ -170,10 +173,15 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
       () => (workersReady = true),
       () => (workersReady = true),
     );
+    // This thread's share: a registry of SQL only; until the workers are ready, or to the end.
+    const mainRun = here ? inThisThread(() => short || !workersReady) : Promise.resolve();
     try {
       // Feeders take the next data dir when their last one is done, so only the dirs in flight
       // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker.
       const feedPool = async () => {
+        // A data dir is taken for a worker only once one is ready: taken earlier, it would wait
+        // for the worker's start while this thread may be done with all the others.
+        if (here) await Promise.race([pool.firstReady().catch(() => undefined), mainRun]);
         while (nextIndex < list.length) {
           const i = nextIndex++;
           const dir = list[i]!;
@@ -192,7 +200,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
           }
         }
       };
-      await Promise.all([inThisThread(() => short || !workersReady), ...Array.from({ length: workers * QUEUE_DEPTH }, feedPool)]);
+      await Promise.all([mainRun, ...Array.from({ length: workers * QUEUE_DEPTH }, feedPool)]);
     } finally {
       await pool.close();
     }
