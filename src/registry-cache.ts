@@ -119,12 +119,15 @@ export function writeCached(dir: string, key: string, registry: Registry): void 
   }
 }
 
-/** Keeps the KEEP most recently written entries. */
+/** Keeps the KEEP most recently written entries, and removes what a killed writer left (an hour on). */
 function prune(dir: string): void {
-  const entries = fs
-    .readdirSync(dir)
+  const names = fs.readdirSync(dir);
+  const mtime = (f: string) => fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const entries = names
     .filter((f) => /^[0-9a-f]{64}\.v8$/.test(f))
-    .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }))
+    .map((f) => ({ f, t: mtime(f) }))
     .sort((a, b) => b.t - a.t);
   for (const { f } of entries.slice(KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+  const stale = Date.now() - 3600_000;
+  for (const f of names) if (/^\.[0-9a-f]{64}\.\d+\.[0-9a-f]{8}\.tmp$/.test(f) && mtime(f) < stale) fs.rmSync(path.join(dir, f), { force: true });
 }

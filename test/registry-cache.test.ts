@@ -2,6 +2,7 @@
  * The registry cache (src/registry-cache.ts): a cached load is the registry a fresh load
  * validates, any change to the folder is validated again, and nothing unsafe or unfit is used.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -60,6 +61,32 @@ describe('the registry cache', () => {
     fs.chmodSync(open, 0o777);
     expect(await loadRegistry(stores, { cache: open })).toEqual(fresh);
     expect(entries(open)).toEqual([]);
+  });
+
+  it('what a killed writer left is removed an hour on; the newest 32 entries are kept', async () => {
+    const stores = copyStores();
+    const cache = path.join(tmpDir(), 'cache');
+    fs.mkdirSync(cache, { mode: 0o700 });
+    const tmpName = (c: string) => `.${c.repeat(64)}.123.0123abcd.tmp`;
+    fs.writeFileSync(path.join(cache, tmpName('a')), 'half');
+    fs.writeFileSync(path.join(cache, tmpName('b')), 'half');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(path.join(cache, tmpName('a')), old, old);
+    const fakes = Array.from({ length: 33 }, (_, i) => `${crypto.createHash('sha256').update(String(i)).digest('hex')}.v8`);
+    fakes.forEach((f, i) => {
+      fs.writeFileSync(path.join(cache, f), 'x');
+      const t = new Date(Date.now() - (60 + i) * 1000); // fakes[32] is the oldest
+      fs.utimesSync(path.join(cache, f), t, t);
+    });
+    const fresh = await loadRegistry(stores, { cache });
+    expect(fs.existsSync(path.join(cache, tmpName('a')))).toBe(false);
+    expect(fs.existsSync(path.join(cache, tmpName('b')))).toBe(true);
+    const left = entries(cache);
+    expect(left).toHaveLength(32);
+    expect(left).not.toContain(fakes[32]);
+    expect(left).not.toContain(fakes[31]);
+    expect(left.filter((f) => !fakes.includes(f))).toHaveLength(1); // its own entry, the newest, was kept
+    expect(fresh.stores.length).toBeGreaterThan(0);
   });
 
   it('a registry with a JavaScript step is never cached', async () => {
