@@ -99,7 +99,7 @@ describe('the registry cache', () => {
     expect(entries(cache)).toEqual([]);
   });
 
-  it('the CLI caches in STORES_CACHE, and not at all with STORES_CACHE=0', () => {
+  it('the CLI caches in the user\'s cache folder, in STORES_CACHE when set, and not at all with STORES_CACHE=0', () => {
     const stores = copyStores();
     const root = tmpDir();
     const cache = path.join(tmpDir(), 'cache');
@@ -110,5 +110,9 @@ describe('the registry cache', () => {
     const again = cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: cache } });
     expect(again.code).toBe(0);
     expect(entries(cache)).toHaveLength(1);
+    // Unset: the user's cache folder, under $XDG_CACHE_HOME.
+    const xdg = path.join(tmpDir(), 'xdg');
+    expect(cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: undefined, XDG_CACHE_HOME: xdg } }).code).toBe(0);
+    expect(entries(path.join(xdg, 'stores'))).toHaveLength(1);
   });
 });
