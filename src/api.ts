@@ -8,7 +8,7 @@ import type { Registry } from './types.js';
 import type { Report } from './report.js';
 import { runFleet, type FleetOptions } from './fleet/run.js';
 
-export { createRegistry, loadRegistry, type LoadOptions } from './load.js';
+export { createRegistry, loadRegistry, type CacheOption, type LoadOptions } from './load.js';
 
 export interface FleetRunOptions extends Omit<FleetOptions, 'mode'> {
   /** Data dirs named directly (besides those discovered under the roots). */

@@ -8,7 +8,7 @@
  * stores.db.objects.prepare('SELECT 1').get();
  * await stores.close();
  */
-export { loadRegistry, createRegistry, type LoadOptions } from './load.js';
+export { loadRegistry, createRegistry, type CacheOption, type LoadOptions } from './load.js';
 export {
   DEFAULT_CONNECTION,
   type ConnectionSettings,

@@ -3,13 +3,26 @@
  * each version must be is computed in memory (engine/expect.ts). Nothing here runs a fleet, so
  * the fleet's workers load their registry from here without importing the fleet.
  */
+import path from 'node:path';
 import { RegistryError } from './errors.js';
 import type { Registry, Store, StoreDefinition } from './types.js';
 import { validateDefinitions } from './registry/define.js';
 import { readRegistryFolder, type LoadOptions } from './registry/load.js';
 import { expectStore } from './engine/expect.js';
+import { cacheKey, defaultCacheDir, readCached, writeCached } from './registry-cache.js';
 
 export type { LoadOptions } from './registry/load.js';
+
+export interface CacheOption {
+  /**
+   * Keep the validated registry in a cache folder of the current user's (true:
+   * `$XDG_CACHE_HOME/stores` or `~/.cache/stores`; a string: that folder), and take it from there
+   * when nothing it depends on changed (see src/registry-cache.ts). The folder is still read and
+   * its store.json files checked every time; only the validation in memory is skipped. Default
+   * false. A registry with JavaScript steps is never cached.
+   */
+  readonly cache?: boolean | string;
+}
 
 /**
  * Validates store definitions and returns a registry, or throws {@link RegistryError} listing
@@ -45,9 +58,15 @@ export function createRegistry<const Defs extends readonly StoreDefinition[]>(de
  * const registry = await loadRegistry('stores');
  * const typed = await loadRegistry('stores', { names: storeNames }); // Registry<'objects' | …>
  */
-export async function loadRegistry<const Names extends string = string>(dir: string, options: LoadOptions & { readonly names?: readonly Names[] } = {}): Promise<Registry<Names>> {
+export async function loadRegistry<const Names extends string = string>(dir: string, options: LoadOptions & CacheOption & { readonly names?: readonly Names[] } = {}): Promise<Registry<Names>> {
   const { root, defs } = await readRegistryFolder(dir, options);
-  const registry = createRegistry(defs, root);
+  const cacheDir = options.cache === true ? defaultCacheDir() : typeof options.cache === 'string' ? path.resolve(options.cache) : null;
+  const key = cacheDir ? cacheKey(defs, root) : null;
+  let registry = cacheDir && key ? readCached(cacheDir, key, defs, root) : null;
+  if (!registry) {
+    registry = createRegistry(defs, root);
+    if (cacheDir && key) writeCached(cacheDir, key, registry);
+  }
   if (options.names !== undefined) expectNames(registry, options.names);
   // Checked just above when names were given; otherwise Names is string.
   return registry as Registry<Names>;

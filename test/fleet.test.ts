@@ -175,8 +175,10 @@ describe('the status never depends on --concurrency', () => {
     // The issue's file, 20,000 tables of 6 columns, takes ~40 s to build here (each CREATE TABLE
     // scans sqlite_schema); 2,000 tables of 150 columns make as big a schema in a second.
     const root = tmpDir();
-    // Small dirs first, so the main thread (which works while the workers start) does not take it.
-    for (let i = 0; i < 80; i++) {
+    // A long run (more than 400 data dirs: in a short one the main thread works to the end and
+    // may take the big file itself), small dirs first, so the main thread (which then works only
+    // while the workers start) does not take it.
+    for (let i = 0; i < 401; i++) {
       const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
       fs.mkdirSync(dir);
       fs.writeFileSync(path.join(dir, 'sagas.db'), '');

@@ -63,7 +63,10 @@ export function values(v: string | string[] | undefined): string[] {
  */
 export async function loadForCli(registryPath: string): Promise<Registry> {
   try {
-    return await loadRegistry(registryPath);
+    // The validated registry is cached per user (STORES_CACHE=0 turns that off; STORES_CACHE=DIR
+    // names the folder): validating it in memory is a quarter of a command's start-up.
+    const setting = process.env.STORES_CACHE;
+    return await loadRegistry(registryPath, { cache: setting === '0' ? false : setting && setting !== '1' ? setting : true });
   } catch (err) {
     if (!(err instanceof RegistryError) || err.problems.length !== 1 || err.problems[0]!.store !== null || err.problems[0]!.file !== registryPath) throw err;
     const p = err.problems[0]!;

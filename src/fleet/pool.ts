@@ -135,8 +135,8 @@ export class WorkerPool {
       if ('ready' in m) return;
       const task = slot.queue[0];
       if (!task || task.id !== m.id) return;
-      if ('store' in m) {
-        task.done.push(m.store);
+      if ('stores' in m) {
+        task.done.push(...m.stores);
         return;
       }
       slot.queue.shift();

@@ -14,6 +14,11 @@ import { notReached, runDir, runDirStepwise, stopRequested, type StopFlag } from
 
 export { runDir };
 
+/** Fleets of up to this many data dirs are short runs (see runFleet). */
+const SHORT_RUN = 400;
+/** Fleets of up to this many data dirs (of a registry of SQL only) run in this thread alone. */
+const TINY_RUN = 20;
+
 /** Progress of a fleet run, reported after each data dir. */
 export interface FleetProgress {
   readonly dirsDone: number;
@@ -149,22 +154,34 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
       }
     }
   };
-  if (concurrency <= 1 || registry.source === 'code') {
+  // A few data dirs take this thread less time than a worker takes to start (and to stop).
+  if (concurrency <= 1 || registry.source === 'code' || (list.length <= TINY_RUN && sqlOnly(registry))) {
     await inThisThread(() => true);
   } else {
-    const pool = new WorkerPool(concurrency, registry, plain, options.mode === 'check' ? undefined : options.stop);
-    // While the workers start (tens of milliseconds), this thread reconciles the first data dirs
-    // itself when the registry is SQL only (its steps cannot end the process); it stops once a
-    // worker is ready, so the long run's allocations stay in the workers' capped heaps.
-    let workersReady = !sqlOnly(registry);
+    // A registry of SQL only can run in this thread too (its steps cannot end the process).
+    // Starting workers costs tens of milliseconds each, and each worker's code runs cold at first:
+    // a short run is done by this thread beside one worker fewer, from start to end; a long one by
+    // every worker, this thread taking data dirs only until the first worker is ready, so the long
+    // run's allocations stay in the workers' capped heaps (peak memory does not grow with the
+    // fleet). A registry with JavaScript steps runs only in the workers.
+    const here = sqlOnly(registry);
+    const short = here && list.length <= SHORT_RUN;
+    const workers = short ? concurrency - 1 : concurrency;
+    let workersReady = !here;
+    const pool = new WorkerPool(workers, registry, plain, options.mode === 'check' ? undefined : options.stop);
     pool.firstReady().then(
       () => (workersReady = true),
       () => (workersReady = true),
     );
+    // This thread's share: a registry of SQL only; until the workers are ready, or to the end.
+    const mainRun = here ? inThisThread(() => short || !workersReady) : Promise.resolve();
     try {
       // Feeders take the next data dir when their last one is done, so only the dirs in flight
       // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker.
       const feedPool = async () => {
+        // A data dir is taken for a worker only once one is ready: taken earlier, it would wait
+        // for the worker's start while this thread may be done with all the others.
+        if (here) await Promise.race([pool.firstReady().catch(() => undefined), mainRun]);
         while (nextIndex < list.length) {
           const i = nextIndex++;
           const dir = list[i]!;
@@ -183,7 +200,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
           }
         }
       };
-      await Promise.all([inThisThread(() => !workersReady), ...Array.from({ length: concurrency * QUEUE_DEPTH }, feedPool)]);
+      await Promise.all([mainRun, ...Array.from({ length: workers * QUEUE_DEPTH }, feedPool)]);
     } finally {
       await pool.close();
     }
