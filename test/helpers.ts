@@ -111,17 +111,12 @@ export interface CliResult {
   stderr: string;
 }
 
-let registryCache: string | null = null;
 
-/**
- * Runs the built CLI as a separate process (no stdin, no colour unless asked). Its registry cache
- * (src/registry-cache.ts) is a folder of the test file's, not the user's, unless `env` names one.
- */
+/** Runs the built CLI as a separate process (no stdin, no colour unless asked). */
 export function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  registryCache ??= tmpDir('stores-test-cache-');
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: '1', STORES_CACHE: registryCache, ...options.env },
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 60_000,

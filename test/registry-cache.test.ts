@@ -99,20 +99,23 @@ describe('the registry cache', () => {
     expect(entries(cache)).toEqual([]);
   });
 
-  it('the CLI caches in the user\'s cache folder, in STORES_CACHE when set, and not at all with STORES_CACHE=0', () => {
+  it('the CLI caches only when asked: not by default (nothing written outside the named dirs), STORES_CACHE=1 in the user\'s cache folder, STORES_CACHE=DIR there', () => {
     const stores = copyStores();
     const root = tmpDir();
     const cache = path.join(tmpDir(), 'cache');
-    expect(cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: '0', XDG_CACHE_HOME: cache } }).code).toBe(0);
-    expect(entries(path.join(cache, 'stores'))).toEqual([]);
+    const xdg = path.join(tmpDir(), 'xdg');
+    for (const off of [undefined, '', '0']) {
+      expect(cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: off, XDG_CACHE_HOME: xdg } }).code).toBe(0);
+      expect(fs.existsSync(path.join(xdg, 'stores'))).toBe(false);
+    }
     expect(cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: cache } }).code).toBe(0);
     expect(entries(cache)).toHaveLength(1);
     const again = cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: cache } });
     expect(again.code).toBe(0);
     expect(entries(cache)).toHaveLength(1);
-    // Unset: the user's cache folder, under $XDG_CACHE_HOME.
-    const xdg = path.join(tmpDir(), 'xdg');
-    expect(cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: undefined, XDG_CACHE_HOME: xdg } }).code).toBe(0);
+    // 1: the user's cache folder, under $XDG_CACHE_HOME.
+    expect(cli(['check', '--root', root, '--stores', stores, '--json'], { env: { STORES_CACHE: '1', XDG_CACHE_HOME: xdg } }).code).toBe(0);
     expect(entries(path.join(xdg, 'stores'))).toHaveLength(1);
   });
+});
 });

@@ -63,10 +63,11 @@ export function values(v: string | string[] | undefined): string[] {
  */
 export async function loadForCli(registryPath: string): Promise<Registry> {
   try {
-    // The validated registry is cached per user (STORES_CACHE=0 turns that off; STORES_CACHE=DIR
-    // names the folder): validating it in memory is a quarter of a command's start-up.
+    // STORES_CACHE=1 keeps the validated registry in the user's cache folder, STORES_CACHE=DIR in
+    // DIR: validating it in memory is a quarter of a command's start-up. Off unless asked for: a
+    // command writes nothing outside the data dirs and roots it is given.
     const setting = process.env.STORES_CACHE;
-    return await loadRegistry(registryPath, { cache: setting === '0' ? false : setting && setting !== '1' ? setting : true });
+    return await loadRegistry(registryPath, { cache: setting === undefined || setting === '' || setting === '0' ? false : setting === '1' ? true : setting });
   } catch (err) {
     if (!(err instanceof RegistryError) || err.problems.length !== 1 || err.problems[0]!.store !== null || err.problems[0]!.file !== registryPath) throw err;
     const p = err.problems[0]!;
