@@ -26,7 +26,7 @@ export {
 } from './types.js';
 export { openStores, applySettings, type OpenOptions, type OpenStores } from './boot.js';
 export { checkFleet, reconcileFleet, type FleetRunOptions } from './api.js';
-export { reconcileD1, checkD1, type D1Like, type D1StatementLike, type D1Database, type D1Dir, type D1Options } from './d1/index.js';
+export { reconcileD1, checkD1, type D1Like, type D1StatementLike, type D1Database, type D1Dir, type D1Options } from './api.js';
 export { reconcileStore, type ReconcileOptions } from './engine/reconcile.js';
 export { reconcileThrough, DriverRefusal, type Driver, type DriverLook, type DriverOptions, type CommitResult } from './engine/driver.js';
 export { classify, type Classification } from './engine/classify.js';
