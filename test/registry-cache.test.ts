@@ -118,4 +118,3 @@ describe('the registry cache', () => {
     expect(entries(path.join(xdg, 'stores'))).toHaveLength(1);
   });
 });
-});
