@@ -13,13 +13,17 @@ type DB = Database.Database;
 
 /** Reads `sqlite_schema` (user objects only, in a stable order). */
 export function readMaster(db: DB): MasterRow[] {
-  return db
+  // Rows as arrays, made into objects here: cheaper than better-sqlite3's row objects, and all
+  // of one shape for the comparisons that follow.
+  const rows = db
     .prepare(
       `SELECT type, name, tbl_name, sql FROM sqlite_schema
         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
         ORDER BY type, name`,
     )
-    .all() as MasterRow[];
+    .raw()
+    .all() as [string, string, string, string | null][];
+  return rows.map((r) => ({ type: r[0], name: r[1], tbl_name: r[2], sql: r[3] }));
 }
 
 /** Two master listings are equal when every row matches to the letter: same schema for sure. */
