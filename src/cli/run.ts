@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
+import { fastArgs } from './fast-args.js';
 import { RegistryError, UsageError, messageOf } from '../errors.js';
 import type { Registry, Store } from '../types.js';
 import { describeRegistry, storeExitCode, type Mode, type StoreReport } from '../report.js';
@@ -67,8 +68,10 @@ type CommandSpec = readonly [usage: string, describe: string, builder: (y: Argv)
  * The yargs parser: every command (for help, and for anything unusual), or only the command
  * `only` (the usual run: the command word already taken out of `argv`).
  */
-function build(argv: readonly string[], width: number, only: string | null = null) {
-  const common = (y: ReturnType<typeof yargs>) =>
+type Yargs = typeof import('yargs').default;
+
+function build(yargs: Yargs, argv: readonly string[], width: number, only: string | null = null) {
+  const common = (y: ReturnType<Yargs>) =>
     y
       .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
       // One value per flag (no `array: true`: it would swallow the positional data dirs that
@@ -184,16 +187,35 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   }
   const unknown = unknownCommand(argv);
   if (unknown) return fail(io, wantsJson, new UsageError(unknown));
+  // The usual command line is read without yargs (src/cli/fast-args.ts); anything else by yargs.
+  const parsedFast = fastArgs(argv);
+  const viaYargs = parsedFast ? null : await parseWithYargs(argv);
+  if (viaYargs && 'error' in viaYargs) return fail(io, wantsJson, new UsageError(messageOf(viaYargs.error)));
+  if (viaYargs && 'help' in viaYargs) {
+    io.stdout(viaYargs.help.endsWith('\n') ? viaYargs.help : `${viaYargs.help}\n`);
+    return EXIT.ok;
+  }
+  const args = parsedFast ?? (viaYargs as { args: Args }).args;
+  try {
+    return await dispatch(args, io);
+  } catch (err) {
+    return fail(io, args.json === true, err);
+  }
+}
+
+/** The command line as yargs reads it: the arguments, the help or version text asked for, or the error. */
+export async function parseWithYargs(argv: readonly string[]): Promise<{ args: Args } | { help: string } | { error: Error }> {
+  const { default: yargs } = await import('yargs');
   let parsed: Args | null = null;
   let helpText = '';
   let parseError: Error | null = null;
   try {
-    // The usual run names one command and asks for no help: parse it alone (see build).
+    // A named command without help: parse it alone (see build).
     const at = commandIndex(argv);
     const word = at === null ? null : argv[at]!;
     const fast = word !== null && (COMMANDS as readonly string[]).includes(word) && !argv.some((a) => a === '--' || HELP_OR_VERSION.has(a));
     const words = fast ? [...argv.slice(0, at!), ...argv.slice(at! + 1)] : [...argv];
-    build(words, 100, fast ? word : null).parse(words, {}, (err: Error | undefined, a: unknown, output: string) => {
+    build(yargs, words, 100, fast ? word : null).parse(words, {}, (err: Error | undefined, a: unknown, output: string) => {
       if (err) parseError = err;
       parsed = (fast ? { ...(a as Args), _: [word, ...(a as Args)._] } : a) as Args;
       helpText = output;
@@ -201,17 +223,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   } catch (err) {
     parseError = err as Error;
   }
-  if (parseError) return fail(io, wantsJson, new UsageError(messageOf(parseError)));
-  if (helpText) {
-    io.stdout(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
-    return EXIT.ok;
-  }
-  const args = parsed! as Args;
-  try {
-    return await dispatch(args, io);
-  } catch (err) {
-    return fail(io, args.json === true, err);
-  }
+  if (parseError) return { error: parseError };
+  if (helpText) return { help: helpText };
+  return { args: parsed! };
 }
 
 const HELP_OR_VERSION = new Set(['--help', '-h', '--version', '-v']);
