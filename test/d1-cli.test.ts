@@ -8,6 +8,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../src/report.js';
+import { renderReport } from '../src/cli/render.js';
 import { startLocalD1 } from '../src/d1/local.js';
 import { cli, ROOT, tmpDir } from './helpers.js';
 
@@ -178,4 +179,18 @@ describe('--d1: a fleet of D1 databases through the CLI', () => {
       await browser.close();
     }
   }, 120_000);
+});
+
+describe('--d1: the human report names no file-only remedy', () => {
+  it('a drift with more differences than the table shows points at --json, never at stores diff of a D1 database', () => {
+    const changes = Array.from({ length: 14 }, (_, i) => ({ change: 'extra' as const, object: 'table' as const, table: `t${i}`, name: `t${i}`, detail: '' }));
+    const report = {
+      registry: [{ name: 'objects', file: 'objects.db', version: 4, minVersion: 1 }],
+      dirs: [{ path: 'd1:acme', stores: [{ name: 'objects', file: 'd1:ACME_OBJECTS', status: 'drift' as const, version: 4, target: 4, backup: null, message: 'drift', ms: 1, changes }] }],
+      summary: { dirs: 1, stores: 1, byStatus: { drift: 1 } },
+    } as unknown as Report;
+    const text = renderReport(report, 'check', { color: false });
+    expect(text).toContain('… 2 more (--json lists every one)');
+    expect(text).not.toContain('stores diff');
+  });
 });

@@ -103,7 +103,7 @@ export function renderReport(report: Report, mode: Mode, style: Style, options: 
       const changes = s.changes ?? [];
       if (changes.length > 3) {
         for (const c of changes.slice(0, 12)) lines.push(`      - ${describeChange(c)}`);
-        if (changes.length > 12) lines.push(`      - … ${changes.length - 12} more (stores diff ${s.file})`);
+        if (changes.length > 12) lines.push(`      - … ${changes.length - 12} more (--json lists every one)`);
       }
     }
   }

@@ -35,8 +35,18 @@ export interface D1Look {
 
 /** A D1 database has no file: a plain, present, non-empty SQLite database, named `d1:<binding>`. */
 export function d1Stat(id: string, userVersion: number): FileStat {
-  return { file: id, kind: 'file', size: 4096, walBytes: 0, journal: false, header: { sqlite: true, wal: false, userVersion } };
+  return { file: id, kind: 'file', size: 4096, walBytes: 0, journal: false, header: { sqlite: true, wal: false, userVersion }, advice: D1_ADVICE };
 }
+
+/**
+ * The remedies the engine's messages name, on D1: no backup file is written beside a database
+ * (its Time Travel can restore an earlier state), and `stores diff` reads files only.
+ */
+const D1_ADVICE = {
+  backedUp: 'no backup file on D1: its Time Travel can restore the state before',
+  restore: 'restore it with D1 Time Travel',
+  differences: "each difference is in the report's `changes` (`--json`)",
+} as const;
 
 /** An error of D1's (or of the transport) as facts: its code is D1's prefix (`D1_ERROR`) when it has one. */
 export function d1Error(err: unknown): { code: string; message: string } {
@@ -62,28 +72,15 @@ export async function lookD1(d1: D1Like, store: Store, id: string, integrity: bo
     replica.pragma(`application_id = ${row?.applicationId ?? 0}`);
     if (version === 0) await copyRows(d1, replica, tablesToCopy(store, rows));
     const facts: FileFacts = { ...collect(replica, store, stat, { integrity: false }), integrity: quick };
-    const cls: Classification = problem ? { status: 'foreign', version, target: store.version, message: problem } : onD1(classify(facts, store));
+    const cls: Classification = problem ? { status: 'foreign', version, target: store.version, message: problem } : classify(facts, store);
     return { facts, cls, listing, versionRows, versionRow: row, replica };
   } catch (err) {
     replica?.close();
     const facts = unreadFacts(d1Stat(id, 0), d1Error(err));
-    return { facts, cls: onD1(classify(facts, store)), listing: null, versionRows: null, versionRow: null, replica: null };
+    return { facts, cls: classify(facts, store), listing: null, versionRows: null, versionRow: null, replica: null };
   }
 }
 
-/**
- * The engine's words, where they promise what D1 does otherwise: no backup file is written
- * beside a D1 database (its Time Travel can restore an earlier state), and `stores diff` reads
- * files only.
- */
-function onD1(cls: Classification): Classification {
-  const message = cls.message
-    .replace(/backed up first/g, 'no backup file on D1: its Time Travel can restore the state before')
-    .replace(/restore it from a backup/g, 'restore it with D1 Time Travel')
-    // `stores diff` reads files; a D1 database's differences are the report's `changes`.
-    .replace(/see `stores diff [^`]*`/g, 'each difference is in the report\'s `changes` (`--json`)');
-  return message === cls.message ? cls : { ...cls, message };
-}
 
 /** The version row, `_stores_version` being there (and a reason the database is another store's, when it is). */
 async function readVersion(d1: D1Like, store: Store, id: string): Promise<{ rows: number | null; row: VersionRow | null; problem: string | null }> {

@@ -9,7 +9,7 @@ import { diff, summarizeChanges } from '../schema/diff.js';
 import type { Change } from '../schema/model.js';
 import { foldCase } from '../sql/tokens.js';
 import { planAdoption, type Adoption } from './adopt.js';
-import type { FileFacts } from './probe.js';
+import { adviceFor, type FileFacts } from './probe.js';
 import { historyVersion, type HistoryFact } from './history.js';
 import { PRESETS } from './history-presets.js';
 
@@ -93,13 +93,13 @@ export function classify(facts: FileFacts, store: Store): Classification {
     return {
       ...base,
       status: 'corrupt',
-      message: `${name} is not a SQLite database (${facts.size < 100 ? `only ${facts.size} bytes` : 'no SQLite header'}); restore it from a backup or move it away — stores will not touch it`,
+      message: `${name} is not a SQLite database (${facts.size < 100 ? `only ${facts.size} bytes` : 'no SQLite header'}); ${adviceFor(facts).restore} or move it away — stores will not touch it`,
     };
   }
   if (facts.error) {
     const code = facts.error.code;
     if (/^SQLITE_(NOTADB|CORRUPT)/.test(code)) {
-      return { ...base, status: 'corrupt', message: `${name} is damaged (${code}: ${facts.error.message}); restore it from a backup — stores will not touch it` };
+      return { ...base, status: 'corrupt', message: `${name} is damaged (${code}: ${facts.error.message}); ${adviceFor(facts).restore} — stores will not touch it` };
     }
     if (/^SQLITE_(BUSY|LOCKED)/.test(code)) {
       return {
@@ -119,7 +119,7 @@ export function classify(facts: FileFacts, store: Store): Classification {
   }
   if (facts.integrity !== null && facts.integrity !== 'ok') {
     const detail = facts.integrity.length > 200 ? `${facts.integrity.slice(0, 200)}…` : facts.integrity;
-    return { ...base, status: 'corrupt', message: `${name} fails quick_check (${detail}); restore it from a backup — stores will not touch it` };
+    return { ...base, status: 'corrupt', message: `${name} fails quick_check (${detail}); ${adviceFor(facts).restore} — stores will not touch it` };
   }
   const uv = facts.userVersion!;
   const appId = facts.applicationId ?? 0;
@@ -227,8 +227,8 @@ export function classify(facts: FileFacts, store: Store): Classification {
     const parts: string[] = [];
     if (adoption.renames.length) parts.push(`renames ${adoption.renames.length} table${adoption.renames.length === 1 ? '' : 's'}`);
     if (adoption.columnRenames.length) parts.push(`renames ${adoption.columnRenames.length} column${adoption.columnRenames.length === 1 ? '' : 's'}`);
-    if (adoption.columnDrops.length) parts.push(`drops legacy columns of ${adoption.columnDrops.map((d) => d.table).join(', ')} (table rebuilt, backed up first)`);
-    if (adoption.deadTables.length) parts.push(`drops ${adoption.deadTables.length} dead table${adoption.deadTables.length === 1 ? '' : 's'}${facts.deadTablesWithRows.length ? ` (${facts.deadTablesWithRows.length} with rows: backed up first)` : ''}`);
+    if (adoption.columnDrops.length) parts.push(`drops legacy columns of ${adoption.columnDrops.map((d) => d.table).join(', ')} (table rebuilt, ${adviceFor(facts).backedUp})`);
+    if (adoption.deadTables.length) parts.push(`drops ${adoption.deadTables.length} dead table${adoption.deadTables.length === 1 ? '' : 's'}${facts.deadTablesWithRows.length ? ` (${facts.deadTablesWithRows.length} with rows: ${adviceFor(facts).backedUp})` : ''}`);
     if (adoption.creates.length) parts.push(`creates ${adoption.creates.length} missing object${adoption.creates.length === 1 ? '' : 's'}`);
     parts.push(`stamps ${v(target)}`);
     return { ...base, status: 'legacy', adoption, message: `${name} is a legacy file (user_version 0); adopt ${parts.join(', ')}` };
@@ -244,7 +244,7 @@ export function classify(facts: FileFacts, store: Store): Classification {
       ...base,
       status: 'drift',
       changes,
-      message: `${name} says ${v(uv)} but its schema differs: ${summarizeChanges(changes)}; see \`stores diff ${facts.file}\`${repairable(changes, store, uv) ? '; `stores up --repair` can add what is missing' : ''}${settleHints(changes, facts)}`,
+      message: `${name} says ${v(uv)} but its schema differs: ${summarizeChanges(changes)}; ${adviceFor(facts).differences}${repairable(changes, store, uv) ? '; `stores up --repair` can add what is missing' : ''}${settleHints(changes, facts)}`,
     };
   }
   if (uv === target) return { ...base, status: 'current', message: `${name} is current at ${v(target)}` };
@@ -337,7 +337,7 @@ function classifyHistory(facts: FileFacts, store: Store, found: readonly History
     ...base,
     status: 'legacy',
     history,
-    message: `${name} is kept by another tool: ${who}; adopt drops its bookkeeping (${drop.join(', ')}; backed up first)${steps.length > 0 ? `, runs ${steps.join(', ')}` : ''}, stamps v${store.version}`,
+    message: `${name} is kept by another tool: ${who}; adopt drops its bookkeeping (${drop.join(', ')}; ${adviceFor(facts).backedUp})${steps.length > 0 ? `, runs ${steps.join(', ')}` : ''}, stamps v${store.version}`,
   };
 }
 

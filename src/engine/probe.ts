@@ -39,6 +39,26 @@ export interface FileStat {
   readonly link?: { readonly path: string; readonly target: string };
   /** Device and inode (`dev:ino`) of the file, to tell whether the name still holds the same file. */
   readonly identity?: string;
+  /**
+   * What the messages offer the operator, where the place the database lives differs from a
+   * file's (a driver's own words; absent for files): see {@link Advice}.
+   */
+  readonly advice?: Advice;
+}
+
+/** The remedies classification names, in the words of where the database lives. */
+export interface Advice {
+  /** Said of what a step drops (files: "backed up first"). */
+  readonly backedUp: string;
+  /** What brings back a damaged database (files: "restore it from a backup"). */
+  readonly restore: string;
+  /** Where a drifted database's differences are listed (files: "see `stores diff FILE`"). */
+  readonly differences: string;
+}
+
+/** The remedies of a store file. */
+export function adviceFor(stat: Pick<FileStat, 'file' | 'advice'>): Advice {
+  return stat.advice ?? { backedUp: 'backed up first', restore: 'restore it from a backup', differences: `see \`stores diff ${stat.file}\`` };
 }
 
 /** Everything classification needs, as plain data. */
