@@ -12,6 +12,20 @@ import { afterAll } from 'vitest';
 import { loadRegistry } from '../src/api.js';
 import type { Registry, Store } from '../src/types.js';
 import { runStep } from '../src/engine/steps.js';
+import { inspect } from '../src/schema/inspect.js';
+import type { Snapshot } from '../src/schema/model.js';
+
+/** Runs `sql` in a fresh in-memory database (then `after`, if given) and returns what it means. */
+export function snap(sql: string, after?: (db: Database.Database) => void): Snapshot {
+  const db = new Database(':memory:');
+  try {
+    db.exec(sql);
+    after?.(db);
+    return inspect(db);
+  } finally {
+    db.close();
+  }
+}
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STORES = path.join(ROOT, 'stores');

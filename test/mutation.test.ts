@@ -15,9 +15,9 @@ import { checkFleet } from '../src/api.js';
 import { createRegistry } from '../src/api.js';
 import { diff } from '../src/schema/diff.js';
 import { inspect } from '../src/schema/inspect.js';
-import type { Change, Snapshot } from '../src/schema/model.js';
+import type { Change } from '../src/schema/model.js';
 import { tokenize } from '../src/sql/tokens.js';
-import { tmpDir } from './helpers.js';
+import { snap, tmpDir } from './helpers.js';
 
 /** What a difference is about: the object kind, its table and (where it has one) its name. */
 type Target = `${Change['object']}:${string}`;
@@ -200,16 +200,6 @@ CREATE VIRTUAL TABLE doc USING ${v('vtab')};
 `;
 }
 
-function snap(sql: string, after?: (db: Database.Database) => void): Snapshot {
-  const db = new Database(':memory:');
-  try {
-    db.exec(sql);
-    after?.(db);
-    return inspect(db);
-  } finally {
-    db.close();
-  }
-}
 
 /** The object a change is about, in the terms of {@link Slot.target}. */
 function targetOf(c: Change): Target {

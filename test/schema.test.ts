@@ -3,22 +3,11 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { reconcileStore } from '../src/engine/reconcile.js';
 import { createRegistry } from '../src/api.js';
-import { tmpDir, writeSql } from './helpers.js';
+import { snap, tmpDir, writeSql } from './helpers.js';
 import { inspect, inspectCached, readMaster } from '../src/schema/inspect.js';
 import { diff, describeChange } from '../src/schema/diff.js';
-import type { Change, Snapshot } from '../src/schema/model.js';
+import type { Change } from '../src/schema/model.js';
 
-/** Runs `sql` in a fresh in-memory database and returns what it means. */
-function snap(sql: string, after?: (db: Database.Database) => void): Snapshot {
-  const db = new Database(':memory:');
-  try {
-    db.exec(sql);
-    after?.(db);
-    return inspect(db);
-  } finally {
-    db.close();
-  }
-}
 
 function diffSql(expected: string, actual: string): Change[] {
   return diff(snap(expected), snap(actual));
