@@ -138,20 +138,8 @@ export function cli(args: string[], options: { cwd?: string; env?: NodeJS.Proces
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Sample rows valid at every version of objects (the v1 columns only). */
-export const OBJECTS_ROWS_V1 = `
-INSERT INTO db_client VALUES ('c1', 2, '{"a":1}');
-INSERT INTO db_agent_definitions (id, slug, name, provider, description, created_at) VALUES
-  ('a1', 'coder', 'Coder', 'anthropic', 'd1', 11), ('a2', 'rev', 'Reviewer', 'openai', '', 22);
-INSERT INTO db_agent_content VALUES ('a1', 'prompt', 'hello');
-INSERT INTO db_agent_skills VALUES ('s1', 'a1', 'tests', 'x');
-INSERT INTO db_agent_history (agent_id, started_at, summary) VALUES ('a1', 5, 'run');
-INSERT INTO db_identity_bundles VALUES ('i1', 'github', 'octo');
-INSERT INTO db_agent_identity_links VALUES ('a1', 'i1');
-INSERT INTO db_memory_bundles VALUES ('m1', 'notes', 'remember', 0);
-INSERT INTO db_drone_definitions VALUES ('d1', 'nightly', '{}', 1);
-INSERT INTO db_drone_runs VALUES ('r1', 'd1', 'queued', NULL, NULL);
-`;
+/** Sample rows valid at every version of objects (the v1 columns only): test/fixtures/objects-rows-v1.sql. */
+export const OBJECTS_ROWS_V1 = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'objects-rows-v1.sql'), 'utf8');
 
 /**
  * How to run the CLI as an unprivileged user (uid 65534, "nobody"), for tests of what a user

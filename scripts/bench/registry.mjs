@@ -123,20 +123,8 @@ export function splitSql(text) {
 
 export const q = (name) => `"${name.replace(/"/g, '""')}"`;
 
-/** Sample rows valid at every version of objects (v1 columns only). */
-export const OBJECTS_ROWS_V1 = `
-INSERT INTO db_client VALUES ('c1', 2, '{"a":1}');
-INSERT INTO db_agent_definitions (id, slug, name, provider, description, created_at) VALUES
-  ('a1', 'coder', 'Coder', 'anthropic', 'd1', 11), ('a2', 'rev', 'Reviewer', 'openai', '', 22);
-INSERT INTO db_agent_content VALUES ('a1', 'prompt', 'hello');
-INSERT INTO db_agent_skills VALUES ('s1', 'a1', 'tests', 'x');
-INSERT INTO db_agent_history (agent_id, started_at, summary) VALUES ('a1', 5, 'run');
-INSERT INTO db_identity_bundles VALUES ('i1', 'github', 'octo');
-INSERT INTO db_agent_identity_links VALUES ('a1', 'i1');
-INSERT INTO db_memory_bundles VALUES ('m1', 'notes', 'remember', 0);
-INSERT INTO db_drone_definitions VALUES ('d1', 'nightly', '{}', 1);
-INSERT INTO db_drone_runs VALUES ('r1', 'd1', 'queued', NULL, NULL);
-`;
+/** Sample rows valid at every version of objects (v1 columns only), shared with the tests. */
+export const OBJECTS_ROWS_V1 = fs.readFileSync(path.join(PKG, 'test', 'fixtures', 'objects-rows-v1.sql'), 'utf8');
 
 let BetterSqlite3 = null;
 /** better-sqlite3, imported once. */
