@@ -10,7 +10,7 @@ import type { Registry } from '../src/types.js';
 import { registry, storesFile } from './helpers.js';
 import { all, dump, exec, startD1, writeAtD1 } from './d1-helpers.js';
 
-const BINDINGS = ['DANGLE', 'SCHEMA', 'HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL', 'TOOOLD'];
+const BINDINGS = ['DANGLE', 'SCHEMA', 'HISTORY', 'DROPCOL', 'EMPTY', 'BEHIND', 'CURRENT', 'TOONEW', 'DRIFT', 'FOREIGN', 'OTHER', 'LEGACY', 'DRY', 'CHECK', 'JS', 'RACE', 'INTRUDER', 'RESET', 'P1', 'P2', 'P3', 'CONTROL', 'TOOOLD', 'FTS'];
 let mf: { dispose(): Promise<void> };
 let d1: (name: string) => Promise<D1Like>;
 let reg: Registry;
@@ -80,6 +80,27 @@ describe('d1: refused and left as they were', () => {
     expect(e).toMatchObject({ status: 'too-new', action: 'refused', version: 9 });
     expect(e.message).toMatch(/^d1:TOONEW is at v9, written by a newer binary/);
     expect(await dump(db)).toBe(before);
+  });
+
+  it('a virtual table (FTS5) and its shadow tables: up creates it through one batch, the replica replays it, check finds it current', async () => {
+    const notes = createRegistry([
+      {
+        name: 'notes',
+        file: 'notes.db',
+        version: 2,
+        minVersion: 1,
+        oldestSchema: 'CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL);',
+        schema: 'CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\nCREATE VIRTUAL TABLE note_fts USING fts5(body);',
+        migrations: [{ version: 2, name: '002-fts.sql', sql: 'CREATE VIRTUAL TABLE note_fts USING fts5(body);' }],
+      },
+    ]);
+    const db = await d1('FTS');
+    const tenants = [{ name: 't1', databases: { notes: { binding: 'FTS', db } } }];
+    await exec(db, "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO note VALUES (1, 'hello'); CREATE TABLE _stores_version (store TEXT NOT NULL, version INTEGER NOT NULL, application_id INTEGER, written_by TEXT, at TEXT); INSERT INTO _stores_version (store, version) VALUES ('notes', 1);");
+    expect(entry(await reconcileD1(notes, tenants))).toMatchObject({ status: 'behind', action: 'migrated', to: 2 });
+    expect((await all(db, "SELECT name FROM sqlite_schema WHERE name LIKE 'note_fts%' ORDER BY name")).length).toBeGreaterThan(1); // its shadow tables
+    expect(entry(await checkD1(notes, tenants))).toMatchObject({ status: 'current', version: 2 });
+    expect(await all(db, 'SELECT id, body FROM note')).toEqual([{ id: 1, body: 'hello' }]);
   });
 
   it('too-old: a version row below minVersion is refused by check and by up, and never written', async () => {

@@ -12,42 +12,25 @@ import { PRESETS } from '../engine/history-presets.js';
 import { sourceTables } from '../engine/history.js';
 import { ordinaryColumns } from '../engine/rebuild.js';
 import type { D1Like } from './types.js';
+import { replaySchema } from '../schema/replay.js';
 
 /**
- * A `:memory:` database holding the listed objects, created in the listing's (creation) order.
- * A table a virtual table made (its shadow tables) already exists and is skipped. Throws what
- * SQLite throws for a statement it cannot run.
+ * A `:memory:` database holding the listed objects, replayed as adoption replays a file
+ * (src/schema/replay.ts: virtual tables, tables, indexes, views, triggers, each CREATE alone).
+ * Throws when the listing does not replay (a module this SQLite lacks, a statement it refuses).
  */
 export function buildReplica(rows: readonly MasterRow[]): Database.Database {
   const db = new Database(':memory:');
   try {
     db.pragma('foreign_keys = OFF');
-    let pending = rows.filter((r) => r.sql !== null);
-    // A view or trigger created before what it names (possible after renames): a second pass.
-    for (let pass = 0; pass < 2 && pending.length > 0; pass++) {
-      const failed: MasterRow[] = [];
-      let lastError: unknown = null;
-      for (const r of pending) {
-        if (r.type === 'table' && exists(db, r.name)) continue;
-        try {
-          db.exec(r.sql!);
-        } catch (err) {
-          failed.push(r);
-          lastError = err;
-        }
-      }
-      if (failed.length > 0 && pass === 1) throw lastError;
-      pending = failed;
-    }
+    const replayed = replaySchema(db, rows);
+    if (typeof replayed === 'string') throw new Error(replayed);
+    if (replayed.length > 0) throw new Error(`the schema does not replay in memory: ${replayed.map((m) => `virtual table ${m.table} needs module ${m.module}, which this SQLite lacks`).join('; ')}`);
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
-}
-
-function exists(db: Database.Database, name: string): boolean {
-  return db.prepare('SELECT 1 FROM sqlite_schema WHERE name = ? COLLATE NOCASE').get(name) !== undefined;
 }
 
 /**

@@ -15,12 +15,6 @@ export const CREATE_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS ${VERSION_TABLE}
 /** Objects no comparison of a D1 database sees: SQLite's, D1's (`_cf_*`) and ours. */
 const NOT_LISTED = `name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND lower(name) NOT IN (${[VERSION_TABLE, GUARD_TABLE, COUNTS_TABLE].map(quoteString).join(', ')})`;
 
-/** True for a listed name the driver leaves out (the same rule as {@link NOT_LISTED}). */
-export function isUnlisted(name: string): boolean {
-  const n = name.toLowerCase();
-  return n.startsWith('sqlite_') || n.startsWith('_cf_') || n === VERSION_TABLE || n === GUARD_TABLE || n === COUNTS_TABLE;
-}
-
 /** The listing's rows, in creation order: what the in-memory replica is built from. */
 export const SCHEMA_ROWS = `SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE ${NOT_LISTED} ORDER BY rowid`;
 

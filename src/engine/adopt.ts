@@ -19,6 +19,7 @@ import type { Change, MasterRow, Snapshot } from '../schema/model.js';
 import { foldCase, isWord, quoteIdent, tokenize } from '../sql/tokens.js';
 import type { PlanStep } from './plan.js';
 import { rebuildTable } from './rebuild.js';
+import { replaySchema } from '../schema/replay.js';
 
 /** What adopting a legacy file takes, worked out by running it on the file's replayed schema. */
 export interface Adoption {
@@ -129,7 +130,7 @@ function computeAdoption(master: readonly MasterRow[], snapshot: Snapshot, store
     db.pragma('trusted_schema = OFF');
     db.pragma('foreign_keys = OFF');
     db.pragma('legacy_alter_table = OFF');
-    const replayed = replay(db, master);
+    const replayed = replaySchema(db, master);
     if (typeof replayed === 'string') return { ...a, failure: replayed };
     if (replayed.length > 0) return { ...a, missingModules: replayed };
     const before = objectsOf(db);
@@ -241,40 +242,6 @@ function columnDropSteps(db: Database.Database, a: Mutable<Adoption>, store: Sto
     });
   }
   return steps;
-}
-
-/** The module of a `CREATE VIRTUAL TABLE … USING module(…)` statement. */
-function moduleOf(sql: string): string {
-  const toks = tokenize(sql);
-  const using = toks.findIndex((t) => isWord(t, 'using'));
-  return using >= 0 && toks[using + 1] ? toks[using + 1]!.value : '?';
-}
-
-/**
- * Replays a listing into an empty database: virtual tables first (their modules create their
- * shadow tables, whose own rows are then skipped), then tables, indexes, views, triggers. Each
- * row is one CREATE statement, prepared alone, so nothing else of the file's SQL can run.
- * Returns the virtual tables whose module is missing, or why the listing does not replay.
- */
-function replay(db: Database.Database, master: readonly MasterRow[]): { table: string; module: string }[] | string {
-  const missing: { table: string; module: string }[] = [];
-  const isVirtual = (r: MasterRow) => r.type === 'table' && isWord(tokenize(r.sql ?? '')[1], 'virtual');
-  const order = [(r: MasterRow) => isVirtual(r), (r: MasterRow) => r.type === 'table' && !isVirtual(r), ...['index', 'view', 'trigger'].map((t) => (r: MasterRow) => r.type === t)];
-  for (const pick of order) {
-    for (const r of master) {
-      if (r.sql === null || !pick(r)) continue;
-      if (r.type === 'table' && !isVirtual(r) && nameIn(db, 'table', r.name) !== null) continue;
-      if (!isWord(tokenize(r.sql)[0], 'create')) return `${r.type} ${r.name} is not defined by a CREATE statement`;
-      try {
-        db.prepare(r.sql).run();
-      } catch (err) {
-        const module = isVirtual(r) ? moduleOf(r.sql) : null;
-        if (module !== null && /no such module/i.test((err as Error).message)) missing.push({ table: r.name, module });
-        else return `the file's schema does not replay in memory: ${r.type} ${r.name}: ${(err as Error).message}`;
-      }
-    }
-  }
-  return missing;
 }
 
 interface Objects {
