@@ -13,11 +13,11 @@
  */
 import type Database from 'better-sqlite3';
 import type { Store } from '../types.js';
-import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
+import type { Mode, StoreReport } from '../report.js';
 import type { Classification } from './classify.js';
 import type { FileFacts } from './probe.js';
-import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { checkedReport, planTables, render, stepReports, type Decision } from './reconcile.js';
+import type { Plan, PlanOptions } from './plan.js';
+import { checkedReport, decideFirst, planTables, render, stepReports, type Decision } from './reconcile.js';
 
 /** What a look found: the engine's facts and classification, and the schema to rehearse on. */
 export interface DriverLook {
@@ -94,14 +94,10 @@ export async function reconcileThrough<H, L extends DriverLook, P>(driver: Drive
 /** The engine's decision for a database looked at, with the driver's commit for the write. */
 async function decide<H, L extends DriverLook, P>(driver: Driver<H, L, P>, handle: H, store: Store, id: string, look: L, options: DriverOptions, retry: boolean): Promise<Decision> {
   const found = look.cls;
-  if (found.status === 'current') return { kind: 'unchanged', found };
-  if (options.mode === 'adopt' && found.status !== 'legacy') {
-    if (isRefusedStatus(found.status)) return { kind: 'refused', found, status: found.status, reason: found.message };
-    return { kind: 'unchanged', found, note: 'adopt handles legacy files only; run up' };
-  }
-  const planned = makePlan(found, store, look.facts, options);
-  if ('none' in planned || look.replica === null) return { kind: 'refused', found, status: found.status, reason: 'none' in planned ? planned.reason : found.message };
-  const p = planned.plan;
+  const first = decideFirst(store, found, look.facts, options);
+  if (first.kind !== 'plan') return first;
+  if (look.replica === null) return { kind: 'refused', found, status: found.status, reason: found.message };
+  const p = first.plan;
   let prepared: P;
   try {
     prepared = driver.prepare(look, store, id, p);

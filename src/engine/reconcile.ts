@@ -13,7 +13,7 @@ import type { Store } from '../types.js';
 import { classify, type Classification } from './classify.js';
 import { createFresh, reconcileConnection, runPlan, type ApplyOptions, type Decided, type Outcome } from './apply.js';
 import { DataError, type DataFinding } from './data-check.js';
-import { plan as makePlan, type Plan } from './plan.js';
+import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
 import { busyTimeout, holdsExclusively, openForProbe, openPlainFile, statFile, statLight, unreadFacts, type FileFacts } from './probe.js';
 import { lookAt } from './look.js';
 import { quoteIdent } from '../sql/tokens.js';
@@ -228,13 +228,11 @@ function lookCarriesWrite(db: Database.Database, store: Store): boolean {
 }
 
 /**
- * What a command does with a file it has looked at: nothing (current, or not its business),
- * refuse, plan (dry run), or write. The classification and the plan made here are the ones the
- * write runs (worked out again under the write lock only if the file changed meanwhile). `db` is
- * the look's connection (it stays open: the caller closes it); without one, a connection is
- * opened for the write and closed after.
+ * What every command decides before it writes, whatever the database is (a file, or another
+ * driver's: src/engine/driver.ts): nothing (current, or not this command's business), a refusal
+ * (no plan can make it current), or the plan to carry out.
  */
-export function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions): Decision {
+export function decideFirst(store: Store, cls: Classification, facts: FileFacts, options: { readonly mode: Mode; readonly create?: boolean } & PlanOptions): Decision | { readonly kind: 'plan'; readonly plan: Plan } {
   const found = cls;
   if (cls.status === 'current') return { kind: 'unchanged', found };
   if (cls.status === 'missing' && options.create === false && options.mode === 'up') {
@@ -246,6 +244,21 @@ export function decide(store: Store, file: string, cls: Classification, facts: F
   }
   const planned = makePlan(cls, store, facts, options);
   if ('none' in planned) return { kind: 'refused', found, status: cls.status, reason: planned.reason };
+  return { kind: 'plan', plan: planned.plan };
+}
+
+/**
+ * What a command does with a file it has looked at: nothing (current, or not its business),
+ * refuse, plan (dry run), or write. The classification and the plan made here are the ones the
+ * write runs (worked out again under the write lock only if the file changed meanwhile). `db` is
+ * the look's connection (it stays open: the caller closes it); without one, a connection is
+ * opened for the write and closed after.
+ */
+export function decide(store: Store, file: string, cls: Classification, facts: FileFacts, db: Database.Database | null, options: ReconcileOptions): Decision {
+  const first = decideFirst(store, cls, facts, options);
+  if (first.kind !== 'plan') return first;
+  const found = cls;
+  const planned = first;
   if (options.dryRun) {
     const rehearsal = rehearse(file, store, planned.plan);
     const steps = planReport(planned.plan, file, store, rehearsal.data);
