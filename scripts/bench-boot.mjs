@@ -10,7 +10,7 @@
  * BENCH_WARMUP (default 50), BENCH_PROC_REPS (child processes per variant, default 30),
  * BENCH_REG_REPS (loadRegistry repetitions, default 50).
  *
- * Run `npx tsc -p .` first: this imports ../dist/index.js.
+ * Run `npm run build` first: this imports ../dist/bundle/index.js (what `import 'stores'` loads).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const distIndex = path.join(root, 'dist', 'index.js');
+const distIndex = path.join(root, 'dist', 'bundle', 'index.js');
 const registryDir = path.join(root, 'stores');
 if (!fs.existsSync(distIndex)) throw new Error(`${distIndex} not found: run \`npx tsc -p .\` first`);
 const { loadRegistry, openStores } = await import(pathToFileURL(distIndex).href);

@@ -56,8 +56,8 @@
  * BENCH_JOURNAL (delete,wal: the default is both), BENCH_PEERS (kysely,umzug,drizzle: the
  * default is all three; empty for none), BENCH_DIR (where the fleets are built; default the OS
  * temp dir; about 2 GB for a 10k fleet), BENCH_KEEP=1 (keep the fleets), BENCH_CLI (another build
- * of the CLI to measure, e.g. a modified copy of dist/cli/main.js), BENCH_LIB (the same for
- * dist/index.js, used by the library rows; bench-boot.mjs always uses dist/index.js).
+ * of the CLI to measure, e.g. a modified copy of dist/bundle/main.js), BENCH_LIB (the same for
+ * dist/bundle/index.js, used by the library rows; bench-boot.mjs always uses dist/bundle/index.js).
  *
  * `node scripts/bench-fleet.mjs --render [RESULTS.json] [OUT.svg]` redraws the chart from a results file.
  *
@@ -76,8 +76,8 @@ import { createRunner } from './bench/run.mjs';
 import { PEERS, boot, check, create, noop, rewrite } from './bench/workloads.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CLI = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(PKG, 'dist', 'cli', 'main.js');
-const DIST_INDEX = process.env.BENCH_LIB ? path.resolve(process.env.BENCH_LIB) : path.join(PKG, 'dist', 'index.js');
+const CLI = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(PKG, 'dist', 'bundle', 'main.js');
+const DIST_INDEX = process.env.BENCH_LIB ? path.resolve(process.env.BENCH_LIB) : path.join(PKG, 'dist', 'bundle', 'index.js');
 const CHILD = path.join(HERE, 'bench', 'child.mjs');
 const WORKLOADS = ['check', 'rss', 'create', 'noop', 'upgrade', 'adopt', 'boot'];
 

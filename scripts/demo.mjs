@@ -5,7 +5,7 @@
  * 1. Builds ./demo-fleet/ from the shipped registry's own SQL files (better-sqlite3 directly,
  *    never through the CLI): legacy, behind, current, missing, empty, too-new, corrupt,
  *    drifted, conflicting and foreign store files.
- * 2. Runs the real CLI (dist/cli/main.js) on it, step by step, with stdio inherited so its
+ * 2. Runs the real CLI (dist/bundle/main.js) on it, step by step, with stdio inherited so its
  *    colours and tables show as they would in your terminal.
  * 3. Checks every exit code (and a few facts about the files) against what the contract says,
  *    so the demo doubles as a smoke test: it exits 0 when everything behaved as expected and
@@ -23,7 +23,7 @@ import Database from 'better-sqlite3';
 
 const PKG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STORES = path.join(PKG, 'stores');
-const CLI = path.join(PKG, 'dist', 'cli', 'main.js');
+const CLI = path.join(PKG, 'dist', 'bundle', 'main.js');
 const CWD = process.cwd();
 const FLEET_NAME = 'demo-fleet';
 const FLEET = path.join(CWD, FLEET_NAME);
@@ -136,7 +136,7 @@ const STORES_ARGS = path.resolve(CWD, 'stores') === STORES ? [] : ['--stores', p
 function ensureBuilt() {
   const srcDir = path.join(PKG, 'src');
   let reason = null;
-  if (!fs.existsSync(CLI)) reason = 'dist/cli/main.js is missing';
+  if (!fs.existsSync(CLI)) reason = 'dist/bundle/main.js is missing';
   else if (fs.existsSync(srcDir)) {
     const built = fs.statSync(CLI).mtimeMs;
     const newer = fs
@@ -146,9 +146,9 @@ function ensureBuilt() {
     if (newer) reason = `src/${newer} is newer than dist/`;
   }
   if (!reason) return;
-  note(`Building the CLI first (${reason}): npx tsc -p .`);
-  const r = spawnSync('npx', ['tsc', '-p', '.'], { cwd: PKG, stdio: 'inherit', shell: process.platform === 'win32' });
-  if (r.status !== 0 || !fs.existsSync(CLI)) abort(`the TypeScript build failed (npx tsc -p . exited ${r.status ?? r.signal}); fix it, then run npm run demo again`);
+  note(`Building the CLI first (${reason}): npm run build`);
+  const r = spawnSync('npm', ['run', 'build'], { cwd: PKG, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (r.status !== 0 || !fs.existsSync(CLI)) abort(`the build failed (npm run build exited ${r.status ?? r.signal}); fix it, then run npm run demo again`);
 }
 
 /** Runs the CLI with the terminal inherited, prints its exit code and checks it. */
@@ -543,8 +543,8 @@ prose('Exit codes: 0 current · 3 needs up/adopt · 4 refused, needs a human · 
 say();
 say('  Poke around:');
 say(`    ls ${FLEET_NAME}/*`);
-say(`    node dist/cli/main.js check --root ${FLEET_NAME} --json`);
-say(`    node dist/cli/main.js --help`);
+say(`    node dist/bundle/main.js check --root ${FLEET_NAME} --json`);
+say(`    node dist/bundle/main.js --help`);
 say(`    npm run demo     ${paint('gray', `# rebuilds ${FLEET_NAME}/ from scratch`)}`);
 say();
 prose('Read README.md next: the registry format, every status and what to do about it, and the library API hosts call at boot (openStores).');

@@ -1,9 +1,9 @@
 /**
- * The CLI as users and scripts see it: the built `dist/cli/main.js` spawned as a separate
- * process against real SQLite files in temporary directories. Exit codes, `--json`, and the
- * promise that refusals, dry runs and `check` leave every byte where it was.
+ * The CLI as users and scripts see it: the built `dist/bundle/main.js` (the `stores` executable)
+ * spawned as a separate process against real SQLite files in temporary directories. Exit codes,
+ * `--json`, and the promise that refusals, dry runs and `check` leave every byte where it was.
  *
- * Run `npx tsc -p .` first: these tests spawn the built CLI.
+ * Run `npm run build` first: these tests spawn the built CLI.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -43,7 +43,7 @@ function runBoot(root: string): Promise<{ code: number; report: { dir: string; s
   const script = `
     import fs from 'node:fs';
     import path from 'node:path';
-    import { loadRegistry, openStores, discover } from ${JSON.stringify(path.join(ROOT, 'dist/index.js'))};
+    import { loadRegistry, openStores, discover } from ${JSON.stringify(path.join(ROOT, 'dist/bundle/index.js'))};
     const registry = await loadRegistry(${JSON.stringify(path.join(ROOT, 'stores'))});
     const out = [];
     for (const dir of [...discover(registry, process.argv[1])].sort()) {

@@ -149,7 +149,7 @@ describe('WAL-mode files (read under an exclusive lock when nobody holds them)',
     const dirs = [tmpDir(), tmpDir()];
     writeAt(objects, path.join(dirs[0]!, 'objects.db'), 1, OBJECTS_ROWS_V1);
     walAt(dirs[1]!, 1);
-    const cliPath = path.join(ROOT, 'dist', 'cli', 'main.js');
+    const cliPath = path.join(ROOT, 'dist', 'bundle', 'main.js');
     const { spawn } = await import('node:child_process');
     const run = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {

@@ -29,7 +29,7 @@ export function snap(sql: string, after?: (db: Database.Database) => void): Snap
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STORES = path.join(ROOT, 'stores');
-export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+export const CLI = path.join(ROOT, 'dist', 'bundle', 'main.js');
 
 const made: string[] = [];
 afterAll(() => {
@@ -184,7 +184,7 @@ function makeUnprivilegedCli(): UnprivilegedCli {
     fs.cpSync(path.join(ROOT, pkg), path.join(copy, pkg), { recursive: true, dereference: true });
   }
   spawnSync('chmod', ['-R', 'a+rX', copy]);
-  const argv = [...asNobody, process.execPath, path.join(copy, 'dist', 'cli', 'main.js')];
+  const argv = [...asNobody, process.execPath, path.join(copy, 'dist', 'bundle', 'main.js')];
   const probe = spawnSync(argv[0]!, [...argv.slice(1), 'verify', '--stores', path.join(copy, 'stores')], { encoding: 'utf8' });
   // Node runs, so a copy that does not is a bug of this helper (a runtime package left out), not
   // a limit of the machine: fail loudly rather than skip.

@@ -8,7 +8,7 @@
  * the packages this checkout installed (better-sqlite3 with its built binary) and the lockfiles
  * npm would have written for them, then `npm install --offline --ignore-scripts` installs the
  * tarball among them as a user's npm would ("added 1 package").
- * Uses the built dist/ (run `npx tsc -p .` first).
+ * Uses the built dist/ (run `npm run build` first: tsc, then the bundles in dist/bundle/).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -140,7 +140,7 @@ export async function main(dir: string): Promise<string[]> {
 describe('the packed package', () => {
   it('ships only what a user needs, installs into a fresh host, boots, serves drizzle-orm, type-checks', { timeout: 180_000 }, () => {
     const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    expect(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run `npx tsc -p .` first').toBe(true);
+    expect(fs.existsSync(path.join(ROOT, 'dist', 'bundle', 'index.js')), 'run `npm run build` first').toBe(true);
     const t = tmpDir('stores-pack-');
     npmCache = path.join(t, 'npm-cache');
 
@@ -149,8 +149,9 @@ describe('the packed package', () => {
     expect(pack.code, pack.stderr).toBe(0);
     const [info] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
     const files = info.files.map((f) => f.path.split(path.sep).join('/')).sort();
-    for (const need of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/boot.js']) expect(files, need).toContain(need);
-    const stray = files.filter((f) => (f.startsWith('dist/') ? !/\.(js|d\.ts)$/.test(f) : !ALLOWED_OUTSIDE_DIST.has(f)));
+    for (const need of ['package.json', 'README.md', 'dist/bundle/index.js', 'dist/bundle/main.js', 'dist/bundle/worker.js', 'dist/index.d.ts', 'dist/boot.d.ts']) expect(files, need).toContain(need);
+    // The code ships as the three bundles (scripts/bundle.mjs); the declarations as tsc wrote them.
+    const stray = files.filter((f) => (f.startsWith('dist/') ? !(/^dist\/bundle\/(index|main|worker)\.js$/.test(f) || /\.d\.ts$/.test(f)) : !ALLOWED_OUTSIDE_DIST.has(f)));
     expect(stray, 'files a user does not need (the demo registry, sources, tests, source maps)').toEqual([]);
 
     // 2. A fresh host project: drizzle-orm and better-sqlite3 as a user lists them, stores from the tarball.
@@ -172,7 +173,7 @@ describe('the packed package', () => {
       dependencies: ours.dependencies,
       peerDependencies: ours.peerDependencies,
       peerDependenciesMeta: ours.peerDependenciesMeta,
-      bin: { stores: 'dist/cli/main.js' },
+      bin: { stores: 'dist/bundle/main.js' },
       engines: ours.engines,
     };
     seedHost(host, manifest, [...Object.keys(manifest.dependencies).filter((n) => n !== 'stores'), ...Object.keys(manifest.devDependencies), ...Object.keys(ours.dependencies)], storesEntry);
@@ -180,7 +181,7 @@ describe('the packed package', () => {
     expect(install.code, `${install.stdout}${install.stderr}`).toBe(0);
     // Only the tarball was installed: every other package was found in place.
     expect(install.stdout).toMatch(/added 1 package\b/);
-    expect(fs.existsSync(path.join(host, 'node_modules', 'stores', 'dist', 'index.js'))).toBe(true);
+    expect(fs.existsSync(path.join(host, 'node_modules', 'stores', 'dist', 'bundle', 'index.js'))).toBe(true);
     // One better-sqlite3: the peer dependency resolves to the host's own.
     expect(fs.existsSync(path.join(host, 'node_modules', 'stores', 'node_modules', 'better-sqlite3'))).toBe(false);
 
@@ -201,7 +202,7 @@ describe('the packed package', () => {
     expect(tsc.code, `${tsc.stdout}${tsc.stderr}`).toBe(0);
 
     // 5. The executable npm linked.
-    const bin = run(process.execPath, [path.join(host, 'node_modules', 'stores', 'dist', 'cli', 'main.js'), '--version'], host);
+    const bin = run(process.execPath, [path.join(host, 'node_modules', 'stores', 'dist', 'bundle', 'main.js'), '--version'], host);
     expect(bin.code, bin.stderr).toBe(0);
     expect(bin.stdout.trim()).toBe(version);
     expect(fs.existsSync(path.join(host, 'node_modules', '.bin', process.platform === 'win32' ? 'stores.cmd' : 'stores'))).toBe(true);

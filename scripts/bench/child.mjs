@@ -8,7 +8,7 @@
  * listing data dirs. KIND:
  *   raw-scan | raw-create | raw-noop | raw-upgrade   the raw baselines (./baselines.mjs)
  *   kysely | umzug | drizzle                          the other tools (./peers.mjs)
- *   stores-up     `reconcileFleet(registry, roots, { dirs })` from dist/index.js (or BENCH_LIB)
+ *   stores-up     `reconcileFleet(registry, roots, { dirs })` from dist/bundle/index.js (or BENCH_LIB)
  *   stores-open   `openStores(registry, dir)` + `close()`, dir after dir (what a host's boot does)
  *
  * Every kind reports, as the last line of its stderr, `BENCH_ELAPSED {"s":…,"setupS":…,"files":…}`:
@@ -33,7 +33,7 @@ let files = 0;
 let setupS = 0;
 let work;
 if (kind.startsWith('stores-')) {
-  const lib = await import(pathToFileURL(process.env.BENCH_LIB ? path.resolve(process.env.BENCH_LIB) : path.join(PKG, 'dist', 'index.js')).href);
+  const lib = await import(pathToFileURL(process.env.BENCH_LIB ? path.resolve(process.env.BENCH_LIB) : path.join(PKG, 'dist', 'bundle', 'index.js')).href);
   const registry = await lib.loadRegistry(registryDir);
   setupS = since(t0);
   if (kind === 'stores-up') {
