@@ -52,6 +52,17 @@ describe('loadRegistry', () => {
     }
   });
 
+  it('takes the store folders in the order of their names, character by character (no locale)', async () => {
+    // Locale collation (String.prototype.localeCompare) would give A, a_x, a-x, a1, b.
+    const dir = path.join(tmpDir(), 'stores');
+    for (const name of ['b', 'a1', 'a_x', 'A', 'a-x']) {
+      fs.cpSync(path.join(STORES, 'sagas'), path.join(dir, name), { recursive: true });
+      editJson(path.join(dir, name, 'store.json'), (j) => (j.file = `${name}.db`));
+    }
+    const reg = await loadRegistry(dir);
+    expect(reg.stores.map((s) => s.name)).toEqual(['A', 'a-x', 'a1', 'a_x', 'b']);
+  });
+
   it('a missing folder is a registry error that says what a registry is, in library terms (no CLI flag)', async () => {
     const err = await loadRegistry(path.join(tmpDir(), 'nope')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);

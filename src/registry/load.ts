@@ -46,7 +46,9 @@ export async function readRegistryFolder(dir: string, options: LoadOptions = {})
   const { checkStoreJson } = await import('./store-json.js');
   const problems: RegistryProblem[] = [];
   const defs: StoreDefinition[] = [];
-  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  // In the order of the names, character by character: the same order everywhere, and no locale
+  // collation to load (the first localeCompare of a process initializes ICU: about 7 ms).
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (!e.isDirectory()) {
       options.onSkip?.(e.name, 'not a folder');
       continue;
