@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reconcileStore } from '../src/engine/reconcile.js';
+import { readyForWrite, reconcileStore } from '../src/engine/reconcile.js';
+import { lookAt } from '../src/engine/look.js';
 import { createRegistry } from '../src/api.js';
 import type { Registry, Store } from '../src/types.js';
 import { OBJECTS_ROWS_V1, ROOT, fingerprint, query, registry, store, storesFile, tmpDir, userVersion, writeAt, writeSql } from './helpers.js';
@@ -416,6 +417,58 @@ describe('other statuses', () => {
     expect(check(objects, path.dirname(crash)).status).toBe('current');
     expect(fingerprint(crash).main).toBe(before.main);
     expect(fingerprint(crash)['-wal']).toBe(before['-wal']);
+  });
+});
+
+describe('rollback-journal files: the look reads under an exclusive lock, and its connection carries the write', () => {
+  const commitFrom = (file: string): boolean => {
+    const other = new Database(file, { timeout: 0 });
+    try {
+      other.exec('BEGIN IMMEDIATE; CREATE TABLE probe_lock (x); COMMIT');
+      other.exec('DROP TABLE probe_lock');
+      return true;
+    } catch (err) {
+      if (!/BUSY|LOCKED/.test(String((err as { code?: string }).code))) throw err;
+      if (other.inTransaction) other.exec('ROLLBACK');
+      return false;
+    } finally {
+      other.close();
+    }
+  };
+
+  it('getting the connection ready for the write releases the look\'s lasting shared lock', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, 2, OBJECTS_ROWS_V1);
+    const look = lookAt(objects, file, { exclusive: true });
+    try {
+      expect(look.cls.status).toBe('behind');
+      expect(look.db!.pragma('locking_mode', { simple: true })).toBe('exclusive');
+      // Held by the look: another writer cannot commit (its commit needs every shared lock gone).
+      expect(commitFrom(file)).toBe(false);
+      readyForWrite(look.db!, objects);
+      expect(look.db!.pragma('locking_mode', { simple: true })).toBe('normal');
+      expect(commitFrom(file)).toBe(true);
+      // A commit on it deletes its journal, as in the normal mode (the exclusive mode keeps the file).
+      look.db!.exec('BEGIN IMMEDIATE; CREATE TABLE probe_journal (x); COMMIT');
+      expect(fs.existsSync(`${file}-journal`)).toBe(false);
+    } finally {
+      look.db?.close();
+    }
+  });
+
+  it('up migrates on the look\'s connection: rows kept, no journal left, still a rollback-journal file', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'objects.db');
+    writeAt(objects, file, 1, OBJECTS_ROWS_V1);
+    const defs = query(file, 'SELECT * FROM db_agent_definitions ORDER BY id');
+    expect(up(objects, dir)).toMatchObject({ status: 'behind', action: 'migrated', from: 1, to: 4 });
+    expect(fs.readdirSync(dir)).toEqual(['objects.db']);
+    expect(query(file, 'SELECT id, slug, name, provider, description, created_at FROM db_agent_definitions ORDER BY id')).toEqual(
+      defs.map((d) => ({ id: d.id, slug: d.slug, name: d.name, provider: d.provider, description: d.description, created_at: d.created_at })),
+    );
+    expect(fs.readFileSync(file).subarray(18, 20)).toEqual(Buffer.from([1, 1]));
+    expect(check(objects, dir).status).toBe('current');
   });
 });
 

@@ -214,17 +214,22 @@ export function reconcileStore(store: Store, dir: string, options: ReconcileOpti
 }
 
 /**
- * Whether the look's connection can carry the write. An ordinary one can. One in exclusive
- * locking mode can when the file is in WAL mode: its exclusive lock is already the write lock
- * (nobody can read or write the file meanwhile, so the facts stay true). On a rollback-journal
- * file the write takes an ordinary connection of its own: the look's lasting shared lock would
- * make two concurrent writers wait on each other.
+ * Makes the look's connection ready to carry the write. An ordinary connection is ready. One in exclusive locking mode on a WAL file is too: its
+ * exclusive lock is already the write lock (nobody can read or write the file meanwhile, so the
+ * facts stay true). On a rollback-journal file the exclusive mode's lasting shared lock would make
+ * two concurrent writers wait on each other (each holding it while waiting for the other's to go),
+ * and in that mode SQLite keeps the journal file after each commit instead of deleting it: the
+ * connection goes back to the normal mode, whose next read releases the lock
+ * (https://www.sqlite.org/pragma.html#pragma_locking_mode); `data_version` then tells the write
+ * whether anyone committed since the look, as on any connection.
  */
-function lookCarriesWrite(db: Database.Database, store: Store): boolean {
-  if (db.pragma('locking_mode', { simple: true }) !== 'exclusive') return true;
-  if (!holdsExclusively(db)) return false;
+export function readyForWrite(db: Database.Database, store: Store): void {
+  if (db.pragma('locking_mode', { simple: true }) !== 'exclusive') return;
+  if (!holdsExclusively(db)) {
+    db.pragma('locking_mode = NORMAL');
+    db.prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get(); // the read that releases the lock
+  }
   db.pragma(`busy_timeout = ${busyTimeout(store)}`); // the look tried its lock without waiting
-  return true;
 }
 
 /**
@@ -279,13 +284,19 @@ function write(store: Store, file: string, decided: Omit<Decided, 'sameConnectio
     }
     // Another process created it first: reconcile what is there now (normally: current).
   }
-  if (open && !lookCarriesWrite(open, store)) {
-    open.close();
-    open = null;
+  // The look's connection carries the write; should it fail to get ready, a connection of its own does.
+  let carrier = open;
+  if (carrier) {
+    try {
+      readyForWrite(carrier, store);
+    } catch {
+      carrier.close(); // closing it again after (the caller does) is harmless
+      carrier = null;
+    }
   }
   let db: Database.Database;
   try {
-    db = open ?? openPlainFile(file, { fileMustExist: true, timeout: busyTimeout(store) });
+    db = carrier ?? openPlainFile(file, { fileMustExist: true, timeout: busyTimeout(store) });
   } catch (err) {
     const now = (err as { code?: string }).code === 'ESTORECHANGED' ? statLight(file) : null;
     if (now && (now.link || now.kind !== 'file')) {
@@ -295,9 +306,9 @@ function write(store: Store, file: string, decided: Omit<Decided, 'sameConnectio
     return { kind: 'refused', found, status: found.status, reason: `cannot open ${file} for writing: ${(err as Error).message}; fix the cause (permissions, read-only media), then run up again` };
   }
   try {
-    const outcome = reconcileConnection(db, open ? facts : statFile(file), store, options, { ...decided, sameConnection: open !== null });
+    const outcome = reconcileConnection(db, carrier ? facts : statFile(file), store, options, { ...decided, sameConnection: carrier !== null });
     return { kind: 'written', found, outcome };
   } finally {
-    if (!open) db.close();
+    if (!carrier) db.close();
   }
 }
