@@ -270,13 +270,21 @@ export function tempName(file: string): string {
  * created the file meanwhile.
  */
 export function createFresh(file: string, store: Store, p: Plan): boolean {
+  return placeFresh(buildFresh(file, store, p), file);
+}
+
+/**
+ * The first half of {@link createFresh}: the file built and committed under its temporary name
+ * (returned), not yet fsynced nor linked. Throws, leaving nothing behind, when the build fails.
+ */
+export function buildFresh(file: string, store: Store, p: Plan): string {
   const tmp = tempName(file);
   try {
     const db = new Database(tmp, { timeout: busyTimeout(store) });
     try {
       // Nobody else can see this file until it is linked into place: atomicity comes from the
       // link, so the build needs no journal file and no fsync per commit; the finished file is
-      // fsynced once below.
+      // fsynced once, before the link.
       db.pragma('journal_mode = MEMORY');
       db.pragma('synchronous = OFF');
       db.pragma('foreign_keys = OFF');
@@ -297,6 +305,16 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
     } finally {
       db.close();
     }
+    return tmp;
+  } catch (err) {
+    discardFresh(tmp);
+    throw err;
+  }
+}
+
+/** The second half of {@link createFresh}: fsync, link into place, fsync the directory; the temporary name removed. */
+export function placeFresh(tmp: string, file: string): boolean {
+  try {
     fsyncFile(tmp);
     try {
       fs.linkSync(tmp, file);
@@ -307,8 +325,49 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
     syncDir(path.dirname(file));
     return true;
   } finally {
-    for (const suffix of ['', '-journal', '-wal', '-shm']) fs.rmSync(`${tmp}${suffix}`, { force: true });
+    discardFresh(tmp);
   }
+}
+
+/**
+ * {@link placeFresh} for several files built at once (the missing stores of a data dir): their
+ * fsyncs run together, on libuv's threads, where one after the other each would wait for the disk
+ * alone; then each is linked, and each directory fsynced once. Each result: true (placed), false
+ * (another process created the file first), or the error that kept it out. The temporary names
+ * are removed whatever happens.
+ */
+export async function placeFreshTogether(items: readonly { readonly tmp: string; readonly file: string }[]): Promise<(boolean | Error)[]> {
+  try {
+    const synced = await Promise.allSettled(items.map((i) => fsyncFileAsync(i.tmp)));
+    const placed = items.map((item, k): boolean | Error => {
+      const s = synced[k]!;
+      if (s.status === 'rejected') return s.reason instanceof Error ? s.reason : new Error(String(s.reason));
+      try {
+        fs.linkSync(item.tmp, item.file);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EEXIST' ? false : (err as Error);
+      }
+    });
+    for (const dir of new Set(items.filter((_, k) => placed[k] === true).map((i) => path.dirname(i.file)))) syncDir(dir);
+    return placed;
+  } finally {
+    for (const item of items) discardFresh(item.tmp);
+  }
+}
+
+/** Removes a temporary build and whatever companions SQLite left beside it. */
+export function discardFresh(tmp: string): void {
+  for (const suffix of ['', '-journal', '-wal', '-shm']) fs.rmSync(`${tmp}${suffix}`, { force: true });
+}
+
+function fsyncFileAsync(file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.open(file, 'r+', (err, fd) => {
+      if (err) return reject(err);
+      fs.fsync(fd, (syncErr) => fs.close(fd, (closeErr) => (syncErr || closeErr ? reject(syncErr ?? closeErr) : resolve())));
+    });
+  });
 }
 
 function fsyncFile(file: string): void {

@@ -11,7 +11,7 @@ import type { RefusedStatus, Status } from '../errors.js';
 import { isRefusedStatus, type Mode, type StoreReport } from '../report.js';
 import type { Store } from '../types.js';
 import { classify, type Classification } from './classify.js';
-import { createFresh, reconcileConnection, runPlan, type ApplyOptions, type Decided, type Outcome } from './apply.js';
+import { buildFresh, createFresh, placeFreshTogether, reconcileConnection, runPlan, type ApplyOptions, type Decided, type Outcome } from './apply.js';
 import { DataError, type DataFinding } from './data-check.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
 import { busyTimeout, holdsExclusively, openForProbe, openPlainFile, statFile, statLight, unreadFacts, type FileFacts } from './probe.js';
@@ -280,7 +280,7 @@ function write(store: Store, file: string, decided: Omit<Decided, 'sameConnectio
       fs.mkdirSync(path.dirname(file), { recursive: true });
       if (createFresh(file, store, p)) return { kind: 'written', found, outcome: { classification: found, facts, plan: p, refused: false, backup: null } };
     } catch (err) {
-      return { kind: 'refused', found, status: 'missing', reason: `cannot create ${file}: ${(err as Error).message}; fix the cause (permissions, disk space), then run up again` };
+      return cannotCreate(found, file, err);
     }
     // Another process created it first: reconcile what is there now (normally: current).
   }
@@ -311,4 +311,61 @@ function write(store: Store, file: string, decided: Omit<Decided, 'sameConnectio
   } finally {
     if (!carrier) db.close();
   }
+}
+
+/** A missing store file `up` built under its temporary name and has yet to place (see {@link buildMissing}). */
+export interface BuiltStore {
+  readonly store: Store;
+  readonly dir: string;
+  readonly file: string;
+  readonly tmp: string;
+  readonly found: Classification;
+  readonly facts: FileFacts;
+  readonly plan: Plan;
+  readonly t0: bigint;
+}
+
+/**
+ * `up` on a store file that is missing, up to the build: looked at and planned as by
+ * {@link reconcileStore}, then built and committed under its temporary name. Returns the build,
+ * to be placed together with the other missing stores of its data dir ({@link placeBuilt}), or the
+ * store's entry when there is nothing to build (not missing after all, creating turned off, the
+ * build failed).
+ */
+export function buildMissing(store: Store, dir: string, options: ReconcileOptions): { readonly built: BuiltStore } | { readonly report: StoreReport } {
+  const t0 = process.hrtime.bigint();
+  const file = path.resolve(dir, store.file);
+  const look = lookAt(store, file, { exclusive: true });
+  if (look.cls.status !== 'missing' || options.mode !== 'up' || options.dryRun) {
+    look.db?.close();
+    return { report: reconcileStore(store, dir, options) };
+  }
+  const first = decideFirst(store, look.cls, look.facts, options);
+  if (first.kind !== 'plan') return { report: render(store, file, first, t0) };
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = buildFresh(file, store, first.plan);
+    return { built: { store, dir, file, tmp, found: look.cls, facts: look.facts, plan: first.plan, t0 } };
+  } catch (err) {
+    return { report: render(store, file, cannotCreate(look.cls, file, err), t0) };
+  }
+}
+
+function cannotCreate(found: Classification, file: string, err: unknown): Decision {
+  return { kind: 'refused', found, status: 'missing', reason: `cannot create ${file}: ${(err as Error).message}; fix the cause (permissions, disk space), then run up again` };
+}
+
+/**
+ * Places stores {@link buildMissing} built, their fsyncs together, and returns their entries in
+ * the same order. One another process created first is reconciled as it is now (normally:
+ * current), as {@link reconcileStore} does.
+ */
+export async function placeBuilt(builds: readonly BuiltStore[], options: ReconcileOptions): Promise<StoreReport[]> {
+  const placed = await placeFreshTogether(builds);
+  return builds.map((b, k) => {
+    const result = placed[k]!;
+    if (result === false) return reconcileStore(b.store, b.dir, options);
+    const d: Decision = result === true ? { kind: 'written', found: b.found, outcome: { classification: b.found, facts: b.facts, plan: b.plan, refused: false, backup: null } } : cannotCreate(b.found, b.file, result);
+    return render(b.store, b.file, d, b.t0);
+  });
 }

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { reconcileStore, type ReconcileOptions } from '../engine/reconcile.js';
+import { buildMissing, placeBuilt, reconcileStore, type BuiltStore, type ReconcileOptions } from '../engine/reconcile.js';
 import type { DirReport, StoreReport } from '../report.js';
 import type { Registry, Store } from '../types.js';
 
@@ -62,35 +62,47 @@ function dirReport(registry: Registry, abs: string, stores: DirReport['stores'])
 export interface DirRunOptions {
   /** Stores already done (by a worker that died): the run goes on from the next one. */
   readonly done?: readonly StoreReport[];
-  /** Called with each store's entry as soon as it is done (committed or rolled back). */
+  /** Called with each store's entry as soon as it is done (committed or rolled back), in registry order. */
   readonly onStore?: (r: StoreReport) => void;
+  /** Yield to the event loop between stores (the main thread: a signal handler can run). */
+  readonly stepwise?: boolean;
 }
 
 function runStore(s: Store, abs: string, options: ReconcileOptions, stop: StopFlag | undefined): StoreReport {
   return options.mode !== 'check' && stopRequested(stop) ? notReached(s, abs) : reconcileStore(s, abs, options);
 }
 
-/** Reconciles (or checks) every store of one data dir. Never throws for a bad file. */
-export function runDir(registry: Registry, dir: string, options: ReconcileOptions, stop?: StopFlag, run: DirRunOptions = {}): DirReport {
-  const abs = path.resolve(dir);
-  const stores = [...(run.done ?? [])];
-  for (const s of registry.stores.slice(stores.length)) {
-    const r = runStore(s, abs, options, stop);
-    stores.push(r);
-    run.onStore?.(r);
+/**
+ * The missing store files at the head of the registry's order, for `up` to build and place
+ * together (a fresh data dir: all of them): each built and committed under its temporary name,
+ * one after the other, then placed at once, their fsyncs overlapping (one after the other, each
+ * would wait for the disk alone). Their entries, in registry order.
+ */
+async function createLeading(stores: readonly Store[], abs: string, options: ReconcileOptions, stop: StopFlag | undefined): Promise<StoreReport[]> {
+  if (options.mode !== 'up' || options.dryRun || options.create === false) return [];
+  const slots: ({ readonly built: BuiltStore } | { readonly report: StoreReport })[] = [];
+  for (const s of stores) {
+    if (stopRequested(stop) || fs.lstatSync(path.join(abs, s.file), { throwIfNoEntry: false })) break;
+    slots.push(buildMissing(s, abs, options));
   }
-  return dirReport(registry, abs, stores);
+  const builds = slots.flatMap((x) => ('built' in x ? [x.built] : []));
+  const placed = builds.length > 0 ? await placeBuilt(builds, options) : [];
+  let k = 0;
+  return slots.map((x) => ('built' in x ? placed[k++]! : x.report));
 }
 
-/** The same, yielding to the event loop between stores so a signal handler can run. */
-export async function runDirStepwise(registry: Registry, dir: string, options: ReconcileOptions, stop?: StopFlag, run: DirRunOptions = {}): Promise<DirReport> {
+/** Reconciles (or checks) every store of one data dir, in registry order. Never throws for a bad file. */
+export async function runDir(registry: Registry, dir: string, options: ReconcileOptions, stop?: StopFlag, run: DirRunOptions = {}): Promise<DirReport> {
   const abs = path.resolve(dir);
   const stores = [...(run.done ?? [])];
-  for (const s of registry.stores.slice(stores.length)) {
-    const r = runStore(s, abs, options, stop);
+  const emit = (r: StoreReport) => {
     stores.push(r);
     run.onStore?.(r);
-    await new Promise((resolve) => setImmediate(resolve));
+  };
+  for (const r of await createLeading(registry.stores.slice(stores.length), abs, options, stop)) emit(r);
+  for (const s of registry.stores.slice(stores.length)) {
+    emit(runStore(s, abs, options, stop));
+    if (run.stepwise) await new Promise((resolve) => setImmediate(resolve));
   }
   return dirReport(registry, abs, stores);
 }

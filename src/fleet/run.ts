@@ -10,7 +10,7 @@ import { describeRegistry, type DirReport, type Report, type StoreReport } from 
 import type { Registry } from '../types.js';
 import { discover, type DiscoveryProblem } from './discover.js';
 import { NotReachedError, QUEUE_DEPTH, sqlOnly, WorkerFailure, WorkerPool } from './pool.js';
-import { notReached, runDir, runDirStepwise, stopRequested, type StopFlag } from './run-dir.js';
+import { notReached, runDir, stopRequested, type StopFlag } from './run-dir.js';
 
 export { runDir };
 
@@ -148,7 +148,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
         continue;
       }
       try {
-        done(i, await runDirStepwise(registry, dir, options, options.stop));
+        done(i, await runDir(registry, dir, options, options.stop, { stepwise: true }));
       } catch (err) {
         done(i, failedDir(registry, dir, err, options.mode, 'reconciling this data dir'));
       }
@@ -195,7 +195,7 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
               // A file too big for a worker's capped heap (a huge foreign schema, say) is no reason
               // for another status than at --concurrency 1: this thread, whose heap is not capped,
               // takes the rest of the dir (a registry of SQL only: its steps cannot end the process).
-              done(i, await runDirStepwise(registry, dir, options, options.stop, { done: err.done }).catch((e: unknown) => failedDir(registry, dir, e, options.mode, 'reconciling this data dir')));
+              done(i, await runDir(registry, dir, options, options.stop, { done: err.done, stepwise: true }).catch((e: unknown) => failedDir(registry, dir, e, options.mode, 'reconciling this data dir')));
             } else done(i, failedDir(registry, dir, err, options.mode));
           }
         }

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Registry } from '../types.js';
 import type { ReconcileOptions } from '../engine/reconcile.js';
-import type { StoreReport } from '../report.js';
+import type { DirReport, StoreReport } from '../report.js';
 import { runDir, stopRequested, type StopFlag } from './run-dir.js';
 
 export interface WorkerTask {
@@ -15,7 +15,7 @@ export interface WorkerTask {
 }
 
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly result: ReturnType<typeof runDir> }
+  | { readonly id: number; readonly ok: true; readonly result: DirReport }
   | { readonly id: number; readonly ok: false; readonly notReached?: false; readonly error: string }
   /** The run was asked to stop before this data dir was started: it was left alone. */
   | { readonly id: number; readonly ok: false; readonly notReached: true }
@@ -36,13 +36,9 @@ const registry = given ?? (await (await import('../load.js')).loadRegistry(regis
 // Only a run that writes reports store by store (a check has nothing committed to lose).
 const writes = options.mode !== 'check' && options.dryRun !== true;
 
-parentPort!.on('message', (task: WorkerTask) => {
-  let reply: WorkerReply;
+async function handle(task: WorkerTask): Promise<WorkerReply> {
   // A data dir queued before the stop request and not started yet is not reached.
-  if (options.mode !== 'check' && stopRequested(stop)) {
-    parentPort!.postMessage({ id: task.id, ok: false, notReached: true } satisfies WorkerReply);
-    return;
-  }
+  if (options.mode !== 'check' && stopRequested(stop)) return { id: task.id, ok: false, notReached: true };
   try {
     const unsent: StoreReport[] = [];
     const onStore = (r: StoreReport) => {
@@ -50,10 +46,23 @@ parentPort!.on('message', (task: WorkerTask) => {
       if (r.action === 'unchanged' && r.backup === null) return;
       parentPort!.postMessage({ id: task.id, stores: unsent.splice(0) } satisfies WorkerReply);
     };
-    reply = { id: task.id, ok: true, result: runDir(registry, task.dir, options, stop, writes ? { onStore } : {}) };
+    return { id: task.id, ok: true, result: await runDir(registry, task.dir, options, stop, writes ? { onStore } : {}) };
   } catch (err) {
-    reply = { id: task.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+    return { id: task.id, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
-  parentPort!.postMessage(reply);
+}
+
+// One data dir at a time, in the order they came (a dir's run may wait for its fsyncs): the pool
+// reads each reply as the one of the first dir it queued here.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (task: WorkerTask) => {
+  queue = queue
+    .then(async () => parentPort!.postMessage(await handle(task)))
+    .catch((err: unknown) => {
+      // As an exception in a message handler would: the worker dies, and the pool reports its dir.
+      setImmediate(() => {
+        throw err;
+      });
+    });
 });
 parentPort!.postMessage({ ready: true });

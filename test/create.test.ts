@@ -1,0 +1,99 @@
+/**
+ * Creating store files in bulk: the first file of a store is built by SQLite, the next ones are
+ * its bytes; the missing stores of a data dir are placed together (their fsyncs overlapping).
+ * Whatever the road, a created file is the same: current, intact, in its declared journal mode,
+ * with the file mode SQLite gives a new database; nothing temporary is left behind.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkFleet, reconcileFleet } from '../src/api.js';
+import { buildMissing, placeBuilt, type BuiltStore } from '../src/engine/reconcile.js';
+import type { Registry } from '../src/types.js';
+import { fingerprint, query, registry, store, tmpDir, writeAt } from './helpers.js';
+
+let reg: Registry;
+beforeAll(async () => {
+  reg = await registry();
+});
+
+const sqliteMode = (dir: string): number => {
+  const f = path.join(dir, 'made-by-sqlite.db');
+  const db = new Database(f);
+  db.exec('CREATE TABLE t (x)');
+  db.close();
+  const mode = fs.statSync(f).mode & 0o7777;
+  fs.rmSync(f);
+  return mode;
+};
+
+describe('creating many data dirs', () => {
+  it('every file of a store is the same bytes, current and intact, in its journal mode, with SQLite\'s file mode', async () => {
+    const root = tmpDir();
+    const dirs = Array.from({ length: 5 }, (_, i) => path.join(root, `1.0.${i}`));
+    const r = await reconcileFleet(reg, [], { dirs, concurrency: 1 });
+    expect(r.summary.byAction).toEqual({ created: 15 });
+    const mode = sqliteMode(root);
+    for (const s of reg.stores) {
+      const files = dirs.map((d) => path.join(d, s.file));
+      const first = fs.readFileSync(files[0]!);
+      for (const f of files) {
+        expect(fs.readFileSync(f).equals(first), f).toBe(true);
+        expect(fs.statSync(f).mode & 0o7777, f).toBe(mode);
+        // Read-write: a read-only connection to a WAL file would leave its -shm behind.
+        const db = new Database(f, { fileMustExist: true });
+        expect(db.pragma('quick_check', { simple: true })).toBe('ok');
+        expect(db.pragma('user_version', { simple: true })).toBe(s.version);
+        db.close();
+      }
+      // Bytes 18-19 of the header: 2 for WAL, 1 for a rollback journal, as the store declares.
+      const wal = String(s.connection.journal_mode).toLowerCase() === 'wal';
+      expect([...first.subarray(18, 20)], s.name).toEqual(wal ? [2, 2] : [1, 1]);
+    }
+    // The seed rows are in every copy.
+    for (const d of dirs) {
+      const db = new Database(path.join(d, 'objects.db'), { fileMustExist: true });
+      expect(db.prepare("SELECT count(*) AS n FROM db_memory_bundles WHERE id = 'blank'").get()).toEqual({ n: 1 });
+      db.close();
+    }
+    const check = await checkFleet(reg, [root]);
+    expect(check.summary.byStatus).toEqual({ current: 15 });
+    for (const d of dirs) expect(fs.readdirSync(d).sort(), d).toEqual(reg.stores.map((s) => s.file).sort());
+  });
+
+  it('a file another process creates between the build and the placement is left as it is and reconciled; nothing temporary stays', async () => {
+    const dir = path.join(tmpDir(), 'data');
+    const builds: BuiltStore[] = [];
+    for (const s of reg.stores) {
+      const b = buildMissing(s, dir, { mode: 'up' });
+      if (!('built' in b)) throw new Error(`expected a build for ${s.name}: ${JSON.stringify(b.report)}`);
+      builds.push(b.built);
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.includes('stores-new'))).toHaveLength(3);
+    // Meanwhile, another process creates objects.db (behind, with rows).
+    const objects = store(reg, 'objects');
+    const theirs = path.join(dir, objects.file);
+    writeAt(objects, theirs, 2);
+    const before = fingerprint(theirs);
+    const reports = await placeBuilt(builds, { mode: 'up' });
+    expect(reports.map((r) => [r.name, r.action])).toEqual(reg.stores.map((s) => [s.name, s.name === 'objects' ? 'migrated' : 'created']));
+    // Theirs was not replaced: it was migrated in place, as up does with what it finds.
+    expect(fingerprint(theirs)).not.toEqual(before);
+    expect(query(theirs, 'SELECT count(*) AS n FROM db_agents')).toEqual([{ n: 0 }]);
+    expect(fs.readdirSync(dir).sort()).toEqual(reg.stores.map((s) => s.file).sort());
+  });
+
+  it('a data dir with some stores missing: those first in order are placed together, the rest reconciled in order', async () => {
+    const dir = path.join(tmpDir(), 'data');
+    // Order: filestore, objects, sagas. objects is behind; the others are missing.
+    writeAt(store(reg, 'objects'), path.join(dir, 'objects.db'), 2);
+    const r = await reconcileFleet(reg, [], { dirs: [dir], concurrency: 1 });
+    expect(r.dirs[0]!.stores.map((s) => [s.name, s.action])).toEqual([
+      ['filestore', 'created'],
+      ['objects', 'migrated'],
+      ['sagas', 'created'],
+    ]);
+    expect((await checkFleet(reg, [dir])).summary.byStatus).toEqual({ current: 3 });
+  });
+});
