@@ -155,6 +155,32 @@ describe('environment faults', () => {
     }
   });
 
+  it('a data dir nobody may enter: every store an error with the cause, the other dirs created', (ctx) => {
+    const skip = unprivilegedCli().skip;
+    if (skip) return ctx.skip(skip);
+    const base = fs.mkdtempSync('/tmp/stores-noentry-');
+    try {
+      fs.chmodSync(base, 0o755);
+      const shut = path.join(base, 'shut');
+      const fresh = path.join(base, 'fresh');
+      fs.mkdirSync(shut);
+      fs.chmodSync(shut, 0o000);
+      fs.mkdirSync(fresh, { mode: 0o777 });
+      fs.chmodSync(fresh, 0o777);
+      const r = runAs(['up', shut, fresh, '--json'], base);
+      expect(r.status, r.stderr).toBe(4);
+      const report = JSON.parse(r.stdout) as Report;
+      const shutStores = report.dirs.find((d) => d.path === shut)!.stores;
+      expect(shutStores.map((s) => s.status)).toEqual(['error', 'error', 'error']);
+      for (const s of shutStores) expect(s.message).toMatch(new RegExp(`^${s.file.split('/').pop()!.replace('.', '\\.')} cannot be looked at: .*(EACCES|permission)`, 'i'));
+      expect(shutStores.map((s) => s.message).join(' ')).not.toMatch(/failed \(/);
+      expect(report.dirs.find((d) => d.path === fresh)!.stores.map((s) => s.action)).toEqual(['created', 'created', 'created']);
+    } finally {
+      spawnSync('chmod', ['-R', 'u+rwx', base]);
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('a full disk mid-migration (max_page_count): clean rollback, clear error, nothing changed', () => {
     // A registry whose JS step caps the file's size and then needs more room than that.
     const s = createRegistry([

@@ -373,7 +373,13 @@ export async function placeFreshTogether(items: readonly { readonly tmp: string;
     for (const dir of new Set(items.filter((_, k) => placed[k] === true).map((i) => path.dirname(i.file)))) syncDir(dir);
     return placed;
   } finally {
-    for (const item of items) discardFresh(item.tmp);
+    for (const item of items) {
+      try {
+        discardFresh(item.tmp);
+      } catch {
+        // Left for `stores clean` (a temporary name is never taken for a store): the placements stand.
+      }
+    }
   }
 }
 

@@ -79,11 +79,20 @@ export function classify(facts: FileFacts, store: Store): Classification {
   if (facts.kind === 'missing') {
     return { ...base, status: 'missing', message: `no ${name} yet; up creates it at ${v(target)} from the baseline` };
   }
-  if (facts.kind !== 'file') {
+  if (facts.kind === 'other' && facts.error && !facts.header) {
+    // The file system would not say what stands at the name (a data dir nobody may enter, say).
     return {
       ...base,
       status: 'error',
-      message: `a ${facts.kind} stands where the file ${name} should be; move it away, then run up again`,
+      message: `${name} cannot be looked at: ${facts.error.message}; fix the cause (the data dir's permissions, say), then run again`,
+    };
+  }
+  if (facts.kind !== 'file') {
+    const what = facts.kind === 'other' ? 'something other than a file (a socket, a pipe, a device)' : `a ${facts.kind}`;
+    return {
+      ...base,
+      status: 'error',
+      message: `${what} stands where the file ${name} should be; move it away, then run up again`,
     };
   }
   if (facts.size === 0) {

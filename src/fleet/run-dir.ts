@@ -82,13 +82,22 @@ async function createLeading(stores: readonly Store[], abs: string, options: Rec
   if (options.mode !== 'up' || options.dryRun || options.create === false) return [];
   const slots: ({ readonly built: BuiltStore } | { readonly report: StoreReport })[] = [];
   for (const s of stores) {
-    if (stopRequested(stop) || fs.lstatSync(path.join(abs, s.file), { throwIfNoEntry: false })) break;
+    if (stopRequested(stop) || !absent(path.join(abs, s.file))) break;
     slots.push(buildMissing(s, abs, options));
   }
   const builds = slots.flatMap((x) => ('built' in x ? [x.built] : []));
   const placed = builds.length > 0 ? await placeBuilt(builds, options) : [];
   let k = 0;
   return slots.map((x) => ('built' in x ? placed[k++]! : x.report));
+}
+
+/** True when nothing stands at `file` (what else stands there, or cannot be read, the usual road reports). */
+function absent(file: string): boolean {
+  try {
+    return fs.lstatSync(file, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Reconciles (or checks) every store of one data dir, in registry order. Never throws for a bad file. */
