@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkFleet, reconcileFleet } from '../src/api.js';
+import { checkFleet, createRegistry, reconcileFleet } from '../src/api.js';
 import { buildMissing, placeBuilt, type BuiltStore } from '../src/engine/reconcile.js';
 import type { Registry } from '../src/types.js';
 import { fingerprint, query, registry, store, tmpDir, writeAt } from './helpers.js';
@@ -95,5 +95,26 @@ describe('creating many data dirs', () => {
       ['sagas', 'created'],
     ]);
     expect((await checkFleet(reg, [dir])).summary.byStatus).toEqual({ current: 3 });
+  });
+});
+
+describe('a copy is what SQLite would build', () => {
+  it('a seed that draws randomblob() or reads the clock is run again for each file, not copied', async () => {
+    // An install id and a creation time: each file must get its own, as SQLite would build it.
+    const reg2 = createRegistry([
+      {
+        name: 'install',
+        file: 'install.db',
+        version: 1,
+        schema: 'CREATE TABLE install (id TEXT NOT NULL, at TEXT NOT NULL);',
+        seed: "INSERT INTO install (id, at) SELECT lower(hex(randomblob(16))), strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE NOT EXISTS (SELECT 1 FROM install);",
+      },
+    ]);
+    const root = tmpDir();
+    const dirs = Array.from({ length: 3 }, (_, i) => path.join(root, `d${i}`));
+    const r = await reconcileFleet(reg2, [], { dirs, concurrency: 1 });
+    expect(r.summary.byAction).toEqual({ created: 3 });
+    const ids = dirs.map((d) => query<{ id: string }>(path.join(d, 'install.db'), 'SELECT id FROM install')[0]!.id);
+    expect(new Set(ids).size).toBe(3);
   });
 });
