@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { checkFleet, createRegistry, reconcileFleet } from '../src/api.js';
 import { buildMissing, placeBuilt, type BuiltStore } from '../src/engine/reconcile.js';
 import type { Registry } from '../src/types.js';
-import { fingerprint, query, registry, store, tmpDir, writeAt } from './helpers.js';
+import { fingerprint, query, registry, store, tmpDir, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;
 beforeAll(async () => {
@@ -116,5 +116,30 @@ describe('a copy is what SQLite would build', () => {
     expect(r.summary.byAction).toEqual({ created: 3 });
     const ids = dirs.map((d) => query<{ id: string }>(path.join(d, 'install.db'), 'SELECT id FROM install')[0]!.id);
     expect(new Set(ids).size).toBe(3);
+  });
+
+  it('a file put at the temporary name after the build does not become the bytes of the next files', async () => {
+    // Someone who may write in one data dir renames a file of theirs over the temporary name the
+    // instant the build's connection closes: their dir is theirs, the next dirs' files are not.
+    const reg2 = createRegistry([{ name: 'notes', file: 'notes.db', version: 1, schema: 'CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL);' }]);
+    const root = tmpDir();
+    const close = Database.prototype.close;
+    Database.prototype.close = function (this: Database.Database) {
+      const r = close.call(this);
+      if (this.name.includes('.stores-new-')) {
+        const theirs = path.join(root, 'theirs.db');
+        writeSql(theirs, 'CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL); CREATE TABLE planted (x);', 1);
+        fs.renameSync(theirs, this.name);
+      }
+      return r;
+    } as typeof close;
+    try {
+      await reconcileFleet(reg2, [], { dirs: [path.join(root, 'a')], concurrency: 1 });
+    } finally {
+      Database.prototype.close = close;
+    }
+    const r = await reconcileFleet(reg2, [], { dirs: [path.join(root, 'b'), path.join(root, 'c')], concurrency: 1 });
+    expect(r.summary.byAction).toEqual({ created: 2 });
+    for (const d of ['b', 'c']) expect(query(path.join(root, d, 'notes.db'), "SELECT name FROM sqlite_schema WHERE name = 'planted'"), d).toEqual([]);
   });
 });

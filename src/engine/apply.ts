@@ -349,12 +349,14 @@ export function buildFresh(file: string, store: Store, p: Plan): string {
       // the -wal it opens is empty and goes away with this connection. The -wal and -shm of the
       // linked file are named after the file, and SQLite creates them on its first open.
       if (declaresWal(store)) db.pragma('journal_mode = WAL');
+      // The bytes as this connection built them (the file's, once closed: nothing is left in its
+      // -wal), not read back from the temporary name, which anyone who may write in the data dir
+      // could replace meanwhile: what they put there would become every other dir's file. The
+      // same statements built again (not reproducible): the verdict is kept.
+      if (!(image && sameSql(image.sql, sql))) images.set(store, { sql, bytes: db.serialize() });
     } finally {
       db.close();
     }
-    // Read back with no connection open on it (closing a descriptor would drop a connection's locks).
-    // The same statements built again: not reproducible, the verdict is kept (each file built by SQLite).
-    if (!(image && sameSql(image.sql, sql))) images.set(store, { sql, bytes: fs.readFileSync(tmp) });
     return tmp;
   } catch (err) {
     discardFresh(tmp);
