@@ -143,3 +143,43 @@ describe('a copy is what SQLite would build', () => {
     for (const d of ['b', 'c']) expect(query(path.join(root, d, 'notes.db'), "SELECT name FROM sqlite_schema WHERE name = 'planted'"), d).toEqual([]);
   });
 });
+
+describe('a missing store whose companions are still there', () => {
+  it('is refused, not created for SQLite to replay another file\'s -wal into (nor beside a link)', async () => {
+    // A store file moved away without its -wal (frames of another database) or its -journal, or
+    // a symbolic link at its -wal: a new file there would take them as its own on its first open.
+    const cases: [string, (file: string, dir: string) => void, RegExp][] = [
+      [
+        '-wal',
+        (file, dir) => {
+          const old = new Database(path.join(dir, 'old.db'));
+          old.pragma('journal_mode = WAL');
+          old.pragma('wal_autocheckpoint = 0');
+          old.exec('CREATE TABLE planted (x); INSERT INTO planted VALUES (1);');
+          fs.copyFileSync(path.join(dir, 'old.db-wal'), `${file}-wal`);
+          old.close();
+          for (const f of fs.readdirSync(dir)) if (f.startsWith('old.db')) fs.rmSync(path.join(dir, f));
+        },
+        /sagas\.db-wal .*move it away/,
+      ],
+      ['-journal', (file) => fs.writeFileSync(`${file}-journal`, Buffer.alloc(4096, 7)), /sagas\.db-journal .*move it away/],
+      ['a link at -wal', (file) => fs.symlinkSync(path.join(tmpDir(), 'elsewhere'), `${file}-wal`), /sagas\.db-wal is a symbolic link/],
+    ];
+    for (const [what, plant, message] of cases) {
+      const dir = path.join(tmpDir(), 'data');
+      fs.mkdirSync(dir);
+      const file = path.join(dir, 'sagas.db');
+      plant(file, dir);
+      const before = fs.readdirSync(dir).sort();
+      const r = await reconcileFleet(reg, [], { dirs: [dir], concurrency: 1 });
+      const sagas = r.dirs[0]!.stores.find((x) => x.name === 'sagas')!;
+      expect(sagas, what).toMatchObject({ status: 'error', action: 'refused' });
+      expect(sagas.message, what).toMatch(message);
+      expect(fs.existsSync(file), what).toBe(false);
+      // The other stores of the dir are created, in registry order.
+      expect(r.dirs[0]!.stores.map((x) => [x.name, x.action]), what).toEqual(reg.stores.map((x) => [x.name, x.name === 'sagas' ? 'refused' : 'created']));
+      expect(fs.readdirSync(dir).sort(), what).toEqual([...before, 'filestore.db', 'objects.db'].sort());
+      expect((await checkFleet(reg, [dir])).dirs[0]!.stores.find((x) => x.name === 'sagas')!.status, what).toBe('error');
+    }
+  });
+});
