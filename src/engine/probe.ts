@@ -127,7 +127,7 @@ function companion(p: string): { size: number; exists: boolean; link?: { path: s
  * The file system facts of a store file and its companions, without the header, read with
  * lstat(2) so that no symbolic link is followed.
  */
-function entryStat(file: string): FileStat {
+function entryStat(file: string, again = true): FileStat {
   const st = fs.lstatSync(file, { throwIfNoEntry: false });
   const wal = companion(`${file}-wal`);
   const journal = companion(`${file}-journal`);
@@ -135,6 +135,8 @@ function entryStat(file: string): FileStat {
   // by a new file at that name as its own on its first open.
   if (!st) {
     const link = wal.link ?? journal.link ?? companion(`${file}-shm`).link;
+    // Created meanwhile (another process's, its host's -wal beside it): looked at again, as it is.
+    if ((wal.size > 0 || journal.exists || link) && again && fs.lstatSync(file, { throwIfNoEntry: false })) return entryStat(file, false);
     return { file, kind: 'missing', size: 0, walBytes: wal.size, journal: journal.exists, header: null, ...(link ? { link } : {}) };
   }
   const kind = kindOf(st);
