@@ -53,6 +53,18 @@ describe('one value per array option; order never changes the meaning', () => {
     for (const v of ['1.6.0', '1.7.0', '1.8.0']) expect(listing(path.join(data, v)), v).toEqual(FILES);
   });
 
+  it('--dirs (the positional\'s name) is a usage error naming the way to give data dirs, not an unexpected failure', () => {
+    const d = upDir(path.join(tmpDir(), 'd'));
+    for (const command of ['check', 'up', 'clean']) {
+      const r = cli([command, '--dirs', d, '--json']);
+      expect(r.code, `${command}: ${r.stdout}${r.stderr}`).toBe(2);
+      const e = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+      expect(e.code, command).toBe('USAGE');
+      expect(e.message, command).toMatch(/--dirs is not an option: name the data dirs after the command/);
+    }
+    expect(listing(d)).toEqual(FILES);
+  });
+
   it('check --root a b audits b as a data dir, not as a second root', () => {
     const t = tmpDir();
     const a = upDir(path.join(t, 'a', 'x'));

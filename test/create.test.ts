@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkFleet, reconcileFleet } from '../src/api.js';
+import { checkFleet, createRegistry, reconcileFleet } from '../src/api.js';
 import { buildMissing, placeBuilt, type BuiltStore } from '../src/engine/reconcile.js';
 import type { Registry } from '../src/types.js';
-import { fingerprint, query, registry, store, tmpDir, writeAt } from './helpers.js';
+import { fingerprint, query, registry, store, tmpDir, writeAt, writeSql } from './helpers.js';
 
 let reg: Registry;
 beforeAll(async () => {
@@ -95,5 +95,91 @@ describe('creating many data dirs', () => {
       ['sagas', 'created'],
     ]);
     expect((await checkFleet(reg, [dir])).summary.byStatus).toEqual({ current: 3 });
+  });
+});
+
+describe('a copy is what SQLite would build', () => {
+  it('a seed that draws randomblob() or reads the clock is run again for each file, not copied', async () => {
+    // An install id and a creation time: each file must get its own, as SQLite would build it.
+    const reg2 = createRegistry([
+      {
+        name: 'install',
+        file: 'install.db',
+        version: 1,
+        schema: 'CREATE TABLE install (id TEXT NOT NULL, at TEXT NOT NULL);',
+        seed: "INSERT INTO install (id, at) SELECT lower(hex(randomblob(16))), strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE NOT EXISTS (SELECT 1 FROM install);",
+      },
+    ]);
+    const root = tmpDir();
+    const dirs = Array.from({ length: 3 }, (_, i) => path.join(root, `d${i}`));
+    const r = await reconcileFleet(reg2, [], { dirs, concurrency: 1 });
+    expect(r.summary.byAction).toEqual({ created: 3 });
+    const ids = dirs.map((d) => query<{ id: string }>(path.join(d, 'install.db'), 'SELECT id FROM install')[0]!.id);
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('a file put at the temporary name after the build does not become the bytes of the next files', async () => {
+    // Someone who may write in one data dir renames a file of theirs over the temporary name the
+    // instant the build's connection closes: their dir is theirs, the next dirs' files are not.
+    const reg2 = createRegistry([{ name: 'notes', file: 'notes.db', version: 1, schema: 'CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL);' }]);
+    const root = tmpDir();
+    const close = Database.prototype.close;
+    Database.prototype.close = function (this: Database.Database) {
+      const r = close.call(this);
+      if (this.name.includes('.stores-new-')) {
+        const theirs = path.join(root, 'theirs.db');
+        writeSql(theirs, 'CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL); CREATE TABLE planted (x);', 1);
+        fs.renameSync(theirs, this.name);
+      }
+      return r;
+    } as typeof close;
+    try {
+      await reconcileFleet(reg2, [], { dirs: [path.join(root, 'a')], concurrency: 1 });
+    } finally {
+      Database.prototype.close = close;
+    }
+    const r = await reconcileFleet(reg2, [], { dirs: [path.join(root, 'b'), path.join(root, 'c')], concurrency: 1 });
+    expect(r.summary.byAction).toEqual({ created: 2 });
+    for (const d of ['b', 'c']) expect(query(path.join(root, d, 'notes.db'), "SELECT name FROM sqlite_schema WHERE name = 'planted'"), d).toEqual([]);
+  });
+});
+
+describe('a missing store whose companions are still there', () => {
+  it('is refused, not created for SQLite to replay another file\'s -wal into (nor beside a link)', async () => {
+    // A store file moved away without its -wal (frames of another database) or its -journal, or
+    // a symbolic link at its -wal: a new file there would take them as its own on its first open.
+    const cases: [string, (file: string, dir: string) => void, RegExp][] = [
+      [
+        '-wal',
+        (file, dir) => {
+          const old = new Database(path.join(dir, 'old.db'));
+          old.pragma('journal_mode = WAL');
+          old.pragma('wal_autocheckpoint = 0');
+          old.exec('CREATE TABLE planted (x); INSERT INTO planted VALUES (1);');
+          fs.copyFileSync(path.join(dir, 'old.db-wal'), `${file}-wal`);
+          old.close();
+          for (const f of fs.readdirSync(dir)) if (f.startsWith('old.db')) fs.rmSync(path.join(dir, f));
+        },
+        /sagas\.db-wal .*move it away/,
+      ],
+      ['-journal', (file) => fs.writeFileSync(`${file}-journal`, Buffer.alloc(4096, 7)), /sagas\.db-journal .*move it away/],
+      ['a link at -wal', (file) => fs.symlinkSync(path.join(tmpDir(), 'elsewhere'), `${file}-wal`), /sagas\.db-wal is a symbolic link/],
+    ];
+    for (const [what, plant, message] of cases) {
+      const dir = path.join(tmpDir(), 'data');
+      fs.mkdirSync(dir);
+      const file = path.join(dir, 'sagas.db');
+      plant(file, dir);
+      const before = fs.readdirSync(dir).sort();
+      const r = await reconcileFleet(reg, [], { dirs: [dir], concurrency: 1 });
+      const sagas = r.dirs[0]!.stores.find((x) => x.name === 'sagas')!;
+      expect(sagas, what).toMatchObject({ status: 'error', action: 'refused' });
+      expect(sagas.message, what).toMatch(message);
+      expect(fs.existsSync(file), what).toBe(false);
+      // The other stores of the dir are created, in registry order.
+      expect(r.dirs[0]!.stores.map((x) => [x.name, x.action]), what).toEqual(reg.stores.map((x) => [x.name, x.name === 'sagas' ? 'refused' : 'created']));
+      expect(fs.readdirSync(dir).sort(), what).toEqual([...before, 'filestore.db', 'objects.db'].sort());
+      expect((await checkFleet(reg, [dir])).dirs[0]!.stores.find((x) => x.name === 'sagas')!.status, what).toBe('error');
+    }
   });
 });

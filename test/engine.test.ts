@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readyForWrite, reconcileStore } from '../src/engine/reconcile.js';
+import { decide, readyForWrite, reconcileStore } from '../src/engine/reconcile.js';
 import { lookAt } from '../src/engine/look.js';
 import { createRegistry } from '../src/api.js';
 import type { Registry, Store } from '../src/types.js';
@@ -469,6 +469,32 @@ describe('rollback-journal files: the look reads under an exclusive lock, and it
     );
     expect(fs.readFileSync(file).subarray(18, 20)).toEqual(Buffer.from([1, 1]));
     expect(check(objects, dir).status).toBe('current');
+  });
+});
+
+describe('a file replaced between the look and the write', () => {
+  it('the write goes to the file the name holds now, not to the one the look opened', () => {
+    // Renamed over (a restore, another tool): the look's connection still holds the old file, which
+    // the name no longer reaches; a write through it would be lost, its -journal beside another file.
+    for (const exclusive of [true, false]) {
+      const dir = tmpDir();
+      const file = path.join(dir, 'objects.db');
+      writeAt(objects, file, 1, OBJECTS_ROWS_V1);
+      writeAt(objects, path.join(dir, 'restored.db'), 2);
+      const look = lookAt(objects, file, { readOnly: true, exclusive });
+      let d: ReturnType<typeof decide>;
+      try {
+        expect(look.db, `exclusive ${exclusive}`).not.toBeNull();
+        fs.renameSync(path.join(dir, 'restored.db'), file);
+        d = decide(objects, file, look.cls, look.facts, look.db, { mode: 'up' });
+      } finally {
+        look.db?.close();
+      }
+      expect(d.kind).toBe('written');
+      expect(d.kind === 'written' && d.outcome.plan?.from, `exclusive ${exclusive}`).toBe(2);
+      expect(userVersion(file), `exclusive ${exclusive}`).toBe(4);
+      expect(fs.readdirSync(dir)).toEqual(['objects.db']);
+    }
   });
 });
 

@@ -263,6 +263,10 @@ function unknownCommand(argv: readonly string[]): string | null {
 
 /** Options that take one value may not be given twice (yargs would hand over an array). */
 function checkSingles(args: Args): void {
+  // The data dirs are the words after the command: `--dirs x` would hand them over as one string.
+  if (args.dirs !== undefined && !Array.isArray(args.dirs)) {
+    throw new UsageError(`--dirs is not an option: name the data dirs after the command (stores ${String(args._[0])} data/1.5.0), or give --root`);
+  }
   for (const name of SINGLE_OPTIONS) {
     const v = (args as unknown as Record<string, unknown>)[name];
     if (Array.isArray(v)) throw new UsageError(`--${name} is given ${v.length} times; give it once`);

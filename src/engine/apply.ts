@@ -278,12 +278,40 @@ export function createFresh(file: string, store: Store, p: Plan): boolean {
  * time (the same statements on an empty file), so SQLite builds it once, verified as any build is,
  * and the next files of that store are those bytes, written (a fleet of new data dirs does not run
  * the baseline's DDL again for each). Kept with the statements that built it, and used only for
- * the very same ones. Filled by the first build.
+ * the very same ones, once they prove {@link reproducible}. Filled by the first build.
  */
-const images = new WeakMap<Store, { readonly sql: readonly string[]; readonly bytes: Buffer }>();
+const images = new WeakMap<Store, { readonly sql: readonly string[]; readonly bytes: Buffer; reproducible?: boolean }>();
 
 const stepsSql = (p: Plan): string[] => p.steps.map((s) => s.sql);
 const sameSql = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The date and time functions: SQLite flags them deterministic, yet 'now' reads the clock (https://www.sqlite.org/deterministic.html). */
+const CLOCK_FUNCTIONS = ['date', 'time', 'datetime', 'julianday', 'unixepoch', 'strftime', 'timediff'];
+
+/**
+ * True when a creation's statements give the same bytes on every empty file: run once in
+ * `:memory:` with every built-in that may answer differently call to call made to fail (those
+ * pragma function_list does not flag deterministic, randomblob() say, and the date and time
+ * functions). A seed row holding randomblob(16) or datetime('now') is SQLite's to build for each
+ * file, else every copy would hold the first file's.
+ */
+function reproducible(sql: readonly string[]): boolean {
+  const db = new Database(':memory:');
+  try {
+    const varying = db.prepare("SELECT DISTINCT name FROM pragma_function_list WHERE builtin = 1 AND type = 's' AND (flags & 0x800) = 0").pluck().all() as string[];
+    for (const name of [...varying, ...CLOCK_FUNCTIONS]) {
+      db.function(name, { varargs: true }, () => {
+        throw new Error(`${name}() may answer differently on another file`);
+      });
+    }
+    for (const s of sql) db.exec(s);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * The first half of {@link createFresh}: the file built and committed under its temporary name
@@ -294,7 +322,7 @@ export function buildFresh(file: string, store: Store, p: Plan): string {
   const sql = stepsSql(p);
   const image = images.get(store);
   try {
-    if (image && sameSql(image.sql, sql)) {
+    if (image && sameSql(image.sql, sql) && (image.reproducible ??= reproducible(sql))) {
       // SQLite's own mode for new database files (0644, less the umask), as if it had made this one.
       fs.writeFileSync(tmp, image.bytes, { mode: 0o644, flag: 'wx' });
       return tmp;
@@ -321,11 +349,14 @@ export function buildFresh(file: string, store: Store, p: Plan): string {
       // the -wal it opens is empty and goes away with this connection. The -wal and -shm of the
       // linked file are named after the file, and SQLite creates them on its first open.
       if (declaresWal(store)) db.pragma('journal_mode = WAL');
+      // The bytes as this connection built them (the file's, once closed: nothing is left in its
+      // -wal), not read back from the temporary name, which anyone who may write in the data dir
+      // could replace meanwhile: what they put there would become every other dir's file. The
+      // same statements built again (not reproducible): the verdict is kept.
+      if (!(image && sameSql(image.sql, sql))) images.set(store, { sql, bytes: db.serialize() });
     } finally {
       db.close();
     }
-    // Read back with no connection open on it (closing a descriptor would drop a connection's locks).
-    images.set(store, { sql, bytes: fs.readFileSync(tmp) });
     return tmp;
   } catch (err) {
     discardFresh(tmp);

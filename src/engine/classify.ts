@@ -76,6 +76,15 @@ export function classify(facts: FileFacts, store: Store): Classification {
       message: `${which} is a symbolic link to ${facts.link.target}; stores never follows symbolic links (SQLite would read and write the file it points at, outside the data dir): replace the link with the file itself or move it away, then run again`,
     };
   }
+  if (facts.kind === 'missing' && (facts.walBytes > 0 || facts.journal)) {
+    // SQLite would replay that -wal into a new file (or roll that -journal back into it) on its first open.
+    const left = facts.walBytes > 0 ? `${name}-wal (${facts.walBytes} bytes: a write-ahead log` : `${name}-journal (a rollback journal`;
+    return {
+      ...base,
+      status: 'error',
+      message: `no ${name}, but ${left} of a file that is gone) is still there, and SQLite would take it as a new ${name}'s own: put back the file it belongs to, or move it away, then run up again`,
+    };
+  }
   if (facts.kind === 'missing') {
     return { ...base, status: 'missing', message: `no ${name} yet; up creates it at ${v(target)} from the baseline` };
   }

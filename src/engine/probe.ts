@@ -127,12 +127,19 @@ function companion(p: string): { size: number; exists: boolean; link?: { path: s
  * The file system facts of a store file and its companions, without the header, read with
  * lstat(2) so that no symbolic link is followed.
  */
-function entryStat(file: string): FileStat {
+function entryStat(file: string, again = true): FileStat {
   const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (!st) return { file, kind: 'missing', size: 0, walBytes: 0, journal: false, header: null };
-  const kind = kindOf(st);
   const wal = companion(`${file}-wal`);
   const journal = companion(`${file}-journal`);
+  // A missing file's companions too: a -wal or -journal left by a file moved away would be taken
+  // by a new file at that name as its own on its first open.
+  if (!st) {
+    const link = wal.link ?? journal.link ?? companion(`${file}-shm`).link;
+    // Created meanwhile (another process's, its host's -wal beside it): looked at again, as it is.
+    if ((wal.size > 0 || journal.exists || link) && again && fs.lstatSync(file, { throwIfNoEntry: false })) return entryStat(file, false);
+    return { file, kind: 'missing', size: 0, walBytes: wal.size, journal: journal.exists, header: null, ...(link ? { link } : {}) };
+  }
+  const kind = kindOf(st);
   const link = kind === 'symlink' ? linkAt(file) : (wal.link ?? journal.link ?? companion(`${file}-shm`).link);
   return { file, kind, size: kind === 'symlink' ? 0 : st.size, walBytes: wal.size, journal: journal.exists, header: null, identity: `${st.dev}:${st.ino}`, ...(link ? { link } : {}) };
 }

@@ -14,7 +14,7 @@ import { classify, type Classification } from './classify.js';
 import { buildFresh, createFresh, placeFreshTogether, reconcileConnection, runPlan, type ApplyOptions, type Decided, type Outcome } from './apply.js';
 import { DataError, type DataFinding } from './data-check.js';
 import { plan as makePlan, type Plan, type PlanOptions } from './plan.js';
-import { busyTimeout, holdsExclusively, openForProbe, openPlainFile, statFile, statLight, unreadFacts, type FileFacts } from './probe.js';
+import { assertSameFile, busyTimeout, holdsExclusively, openForProbe, openPlainFile, statFile, statLight, unreadFacts, type FileFacts } from './probe.js';
 import { lookAt } from './look.js';
 import { quoteIdent } from '../sql/tokens.js';
 
@@ -284,11 +284,14 @@ function write(store: Store, file: string, decided: Omit<Decided, 'sameConnectio
     }
     // Another process created it first: reconcile what is there now (normally: current).
   }
-  // The look's connection carries the write; should it fail to get ready, a connection of its own does.
+  // The look's connection carries the write; should it fail to get ready, or the name no longer
+  // hold the file it opened (renamed over since the look: SQLite refuses to write a moved file), a
+  // connection of its own does.
   let carrier = open;
   if (carrier) {
     try {
       readyForWrite(carrier, store);
+      assertSameFile(facts);
     } catch {
       carrier.close(); // closing it again after (the caller does) is harmless
       carrier = null;
