@@ -65,6 +65,16 @@ describe('one value per array option; order never changes the meaning', () => {
     expect(listing(d)).toEqual(FILES);
   });
 
+  it('--concurrency that is not a whole number ≥ 1 is a usage error quoting what was typed', () => {
+    const d = upDir(path.join(tmpDir(), 'd'));
+    for (const [given, shown] of [[['--concurrency', 'x'], '"x"'], [['--concurrency=0'], '"0"'], [['--concurrency', '2.5'], '"2.5"']] as const) {
+      const r = cli(['check', d, ...given, '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      const e = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+      expect(e.message).toBe(`--concurrency takes a whole number ≥ 1, got ${shown}`);
+    }
+  });
+
   it('check --root a b audits b as a data dir, not as a second root', () => {
     const t = tmpDir();
     const a = upDir(path.join(t, 'a', 'x'));

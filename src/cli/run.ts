@@ -197,7 +197,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   }
   const args = parsedFast ?? (viaYargs as { args: Args }).args;
   try {
-    return await dispatch(args, io);
+    return await dispatch(args, io, argv);
   } catch (err) {
     return fail(io, args.json === true, err);
   }
@@ -291,14 +291,24 @@ function fail(io: CliIO, json: boolean, err: unknown): number {
   return code;
 }
 
-async function dispatch(args: Args, io: CliIO): Promise<number> {
+/** The text typed for an option (its last occurrence: `--name value` or `--name=value`), as the parsers saw it before reading it as a number. */
+function typedValue(argv: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === name && i + 1 < argv.length) value = argv[i + 1];
+    else if (a.startsWith(`${name}=`)) value = a.slice(name.length + 1);
+  });
+  return value;
+}
+
+async function dispatch(args: Args, io: CliIO, argv: readonly string[]): Promise<number> {
   checkSingles(args);
   const command = String(args._[0]);
   const style: Style = { color: !args.json && detectColor(io.env, io.stdoutTTY) };
   const registryPath = path.resolve(io.cwd, args.stores);
   if (['up', 'check', 'adopt'].includes(command)) {
     if (args.concurrency !== undefined && (!Number.isInteger(args.concurrency) || args.concurrency < 1)) {
-      throw new UsageError(`--concurrency takes a whole number ≥ 1, got ${args.concurrency}`);
+      throw new UsageError(`--concurrency takes a whole number ≥ 1, got ${JSON.stringify(typedValue(argv, '--concurrency') ?? String(args.concurrency))}`);
     }
     if (args.repair && args['dry-run'] === undefined && command !== 'up') throw new UsageError('--repair goes with up');
     // Loaded only when asked for: a run over files pays nothing for the D1 driver.
