@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkFleet, createRegistry, reconcileFleet } from '../src/api.js';
 import { buildMissing, placeBuilt, type BuiltStore } from '../src/engine/reconcile.js';
+import { createStopFlag, requestStop, runDir } from '../src/fleet/run-dir.js';
 import type { Registry } from '../src/types.js';
 import { fingerprint, query, registry, store, tmpDir, writeAt, writeSql } from './helpers.js';
 
@@ -116,6 +117,57 @@ describe('a copy is what SQLite would build', () => {
     expect(r.summary.byAction).toEqual({ created: 3 });
     const ids = dirs.map((d) => query<{ id: string }>(path.join(d, 'install.db'), 'SELECT id FROM install')[0]!.id);
     expect(new Set(ids).size).toBe(3);
+  });
+
+  it('SQLite builds a store\'s first new file in a process; the next ones of that store are its bytes', async () => {
+    const reg2 = createRegistry([
+      { name: 'notes', file: 'notes.db', version: 1, schema: 'CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL);', seed: "INSERT OR IGNORE INTO note VALUES (1, 'welcome');" },
+    ]);
+    const root = tmpDir();
+    const builds: string[] = [];
+    const close = Database.prototype.close;
+    Database.prototype.close = function (this: Database.Database) {
+      if (this.name.includes('.stores-new-')) builds.push(this.name);
+      return close.call(this);
+    } as typeof close;
+    try {
+      const r = await reconcileFleet(reg2, [], { dirs: ['a', 'b', 'c', 'd'].map((d) => path.join(root, d)), concurrency: 1 });
+      expect(r.summary.byAction).toEqual({ created: 4 });
+    } finally {
+      Database.prototype.close = close;
+    }
+    expect(builds).toHaveLength(1);
+    const first = fs.readFileSync(path.join(root, 'a', 'notes.db'));
+    for (const d of ['b', 'c', 'd']) expect(fs.readFileSync(path.join(root, d, 'notes.db')).equals(first), d).toBe(true);
+  });
+
+  it('a schema or seed that reads the clock alone (SQLite flags the date functions deterministic) is built for each file', async () => {
+    // Two creations 20 ms apart in one process: copied bytes would carry the first one's time.
+    const cases = [
+      { schema: 'CREATE TABLE install (at TEXT NOT NULL);', seed: "INSERT INTO install SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE NOT EXISTS (SELECT 1 FROM install);" },
+      { schema: "CREATE TABLE install (id INTEGER PRIMARY KEY, at REAL NOT NULL DEFAULT (julianday('now')));", seed: 'INSERT OR IGNORE INTO install (id) VALUES (1);' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const reg2 = createRegistry([{ name: 'install', file: 'install.db', version: 1, ...c }]);
+      const root = tmpDir();
+      const at: unknown[] = [];
+      for (const d of ['a', 'b']) {
+        await reconcileFleet(reg2, [], { dirs: [path.join(root, d)], concurrency: 1 });
+        at.push(query<{ at: unknown }>(path.join(root, d, 'install.db'), 'SELECT at FROM install')[0]!.at);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(at[0], `case ${i}`).not.toEqual(at[1]);
+    }
+  });
+
+  it('a run asked to stop before a data dir builds none of its missing stores', async () => {
+    const dir = path.join(tmpDir(), 'data');
+    const stop = createStopFlag();
+    requestStop(stop);
+    const r = await runDir(reg, dir, { mode: 'up' }, stop);
+    expect(r.stores.map((s) => [s.name, s.status, s.action])).toEqual(reg.stores.map((s) => [s.name, 'missing', 'unchanged']));
+    for (const s of r.stores) expect(s.message).toMatch(/^not reached/);
+    expect(fs.existsSync(dir) ? fs.readdirSync(dir) : []).toEqual([]);
   });
 
   it('a file put at the temporary name after the build does not become the bytes of the next files', async () => {
