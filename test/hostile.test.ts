@@ -83,6 +83,20 @@ describe('damaged and foreign files through the CLI', () => {
     expect(r.code).toBe(4);
     expect((JSON.parse(r.stdout) as Report).dirs[0]!.stores[1]).toMatchObject({ status: 'error', action: 'refused' });
   });
+
+  it('a named pipe in a store file\'s place is an error that says what it is, and is never opened (no hang)', (ctx) => {
+    const dir = tmpDir();
+    const fifo = path.join(dir, 'sagas.db');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return ctx.skip('mkfifo is not available');
+    for (const command of ['check', 'up']) {
+      const r = cli([command, dir, '--json']);
+      expect(r.code, r.stderr).toBe(4);
+      const sagas = (JSON.parse(r.stdout) as Report).dirs[0]!.stores.find((x) => x.name === 'sagas')!;
+      expect(sagas).toMatchObject({ status: 'error' });
+      expect(sagas.message).toBe('something other than a file (a socket, a pipe, a device) stands where the file sagas.db should be; move it away, then run up again');
+    }
+    expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
+  });
 });
 
 describe('locks', () => {
