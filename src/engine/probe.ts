@@ -238,8 +238,9 @@ export function collect(db: Database.Database, store: Store, stat: FileStat, opt
 
 function collectNow(db: Database.Database, store: Store, stat: FileStat, options: CollectOptions): FileFacts {
   const userVersion = db.pragma('user_version', { simple: true }) as number;
-  // Read through the connection like user_version: the look reads no header bytes itself.
-  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  // Read through the connection like user_version (the look reads no header bytes itself), and
+  // only for a store that declares one: nothing else looks at it.
+  const applicationId = store.applicationId === null ? undefined : (db.pragma('application_id', { simple: true }) as number);
   const full = readMaster(db);
   const inRange = userVersion >= store.minVersion && userVersion <= store.version;
   // The usual case, a listing the usual road leaves: nothing in it is another program's, so the
@@ -254,7 +255,9 @@ function collectNow(db: Database.Database, store: Store, stat: FileStat, options
   const deadTablesWithRows = userVersion === 0 ? deadTablesHoldingRows(db, store, master) : [];
   const history = userVersion === 0 && store.legacy.history.length > 0 ? readHistories(db, store, full) : [];
   const keptBy = userVersion === 0 && history.length === 0 ? toolsKeeping(db, store, master) : [];
-  const dataVersion = db.pragma('data_version', { simple: true }) as number;
+  // Only a write compares it (nobody committed since the look: see apply), and a file at its
+  // version with its listing is never written. A write without it reads the file again.
+  const dataVersion = matchesVersion && userVersion === store.version ? undefined : (db.pragma('data_version', { simple: true }) as number);
   return {
     ...stat,
     userVersion,
