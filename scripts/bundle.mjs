@@ -26,9 +26,13 @@ fs.rmSync(out, { recursive: true, force: true });
 for (const [name, entry] of Object.entries(entries)) {
   const from = path.join(dist, entry);
   if (!fs.existsSync(from)) throw new Error(`bundle: ${from} is missing: run tsc first (npm run build does both)`);
+  // The worker's dynamic imports (the registry loader, for a registry with JavaScript steps) stay
+  // dynamic, in a chunk of their own: bundled inline, their static imports (valibot, node:crypto…)
+  // would be loaded by every worker at its start.
+  const split = name === 'worker' ? { splitting: true, outdir: out, entryNames: '[name]', chunkNames: 'worker-[name]-[hash]' } : { outfile: path.join(out, `${name}.js`) };
   await build({
-    entryPoints: [from],
-    outfile: path.join(out, `${name}.js`),
+    entryPoints: { [name]: from },
+    ...split,
     bundle: true,
     platform: 'node',
     format: 'esm',
