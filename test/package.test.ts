@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ROOT, tmpDir } from './helpers.js';
 
@@ -230,5 +231,30 @@ describe('the packed package', () => {
     expect(bin.code, bin.stderr).toBe(0);
     expect(bin.stdout.trim()).toBe(version);
     expect(fs.existsSync(path.join(host, 'node_modules', '.bin', process.platform === 'win32' ? 'stores.cmd' : 'stores'))).toBe(true);
+
+    // 6. The fleet workers as installed: a registry with a JavaScript step is loaded again in each
+    // worker, through the loader chunk beside worker.js (scripts/bundle.mjs), and its step runs there.
+    const reg = path.join(t, 'registry');
+    fs.cpSync(path.join(ROOT, 'stores'), reg, { recursive: true });
+    fs.rmSync(path.join(reg, 'objects/migrations/003-agent-definitions-user-hidden.sql'));
+    fs.writeFileSync(path.join(reg, 'objects/migrations/003-user-hidden.mjs'), "export default (db) => db.exec('ALTER TABLE db_agent_definitions ADD COLUMN user_hidden INTEGER NOT NULL DEFAULT 0');\n");
+    const fleet = path.join(t, 'fleet');
+    const v1 = fs.readFileSync(path.join(reg, 'objects/versions/001.sql'), 'utf8');
+    for (const d of ['a', 'b', 'c']) {
+      fs.mkdirSync(path.join(fleet, d), { recursive: true });
+      const db = new Database(path.join(fleet, d, 'objects.db'));
+      db.exec(v1);
+      db.pragma('user_version = 1');
+      db.close();
+    }
+    const main = path.join(host, 'node_modules', 'stores', 'dist', 'bundle', 'main.js');
+    const up = run(process.execPath, [main, 'up', '--root', fleet, '--stores', reg, '--json', '--concurrency', '2'], host);
+    expect(up.code, up.stderr).toBe(0);
+    const objects = (JSON.parse(up.stdout) as { dirs: { stores: { name: string; action: string; to: number }[] }[] }).dirs.map((d) => d.stores.find((s) => s.name === 'objects'));
+    expect(objects.map((s) => [s?.action, s?.to])).toEqual([
+      ['migrated', 4],
+      ['migrated', 4],
+      ['migrated', 4],
+    ]);
   });
 });

@@ -65,7 +65,10 @@ export function adviceFor(stat: Pick<FileStat, 'file' | 'advice'>): Advice {
 export interface FileFacts extends FileStat {
   /** `PRAGMA user_version`, null when unreadable. */
   readonly userVersion: number | null;
-  /** `PRAGMA application_id` (header offset 68; 0 when none), null when unreadable. */
+  /**
+   * `PRAGMA application_id` (header offset 68; 0 when none), null when unreadable; not read
+   * (undefined) when the store declares no `applicationId`: nothing else looks at it.
+   */
   readonly applicationId?: number | null;
   readonly master: readonly MasterRow[] | null;
   /**
@@ -81,7 +84,11 @@ export interface FileFacts extends FileStat {
   readonly deadTablesWithRows: readonly string[];
   /** Failure to read, with SQLite's or the OS's code. */
   readonly error: { readonly code: string; readonly message: string } | null;
-  /** `PRAGMA data_version` when read: unchanged on the same connection means nobody committed since. */
+  /**
+   * `PRAGMA data_version` when read: unchanged on the same connection means nobody committed since.
+   * Not read (undefined) for a file at its store's version with a known listing, which no write
+   * follows; a write without it reads the file again under the lock.
+   */
   readonly dataVersion?: number;
   /**
    * Objects another program owns, left out of `master` and `snapshot` (the exclusion layer:
