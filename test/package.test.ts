@@ -155,10 +155,22 @@ describe('the fleet worker bundle', () => {
     const worker = path.join(ROOT, 'dist', 'bundle', 'worker.js');
     expect(fs.existsSync(worker), 'run `npm run build` first').toBe(true);
     const loaded = [...staticImports(worker)].filter((s) => !s.startsWith('./'));
-    expect(loaded).toContain('better-sqlite3');
+    expect(loaded).toContain('node:worker_threads');
     expect(loaded.filter((s) => /valibot|crypto|yargs/.test(s))).toEqual([]);
     // The loader is still there for a registry with JavaScript steps, as a dynamic import.
     expect(fs.readFileSync(worker, 'utf8')).toMatch(/await import\("\.\/worker-load-[A-Z0-9]+\.js"\)/);
+  });
+});
+
+describe('the bundles', () => {
+  it('take better-sqlite3 with require, never through the ESM loader (which would scan and wrap it at every start)', () => {
+    const dir = path.join(ROOT, 'dist', 'bundle');
+    const bundles = fs.readdirSync(dir).filter((f) => f.endsWith('.js'));
+    expect(bundles).toEqual(expect.arrayContaining(['index.js', 'main.js', 'worker.js']));
+    for (const f of bundles) expect([...staticImports(path.join(dir, f))], f).not.toContain('better-sqlite3');
+    for (const f of ['index.js', 'main.js']) expect(fs.readFileSync(path.join(dir, f), 'utf8'), f).toContain('createRequire(import.meta.url)("better-sqlite3")');
+    const workerSide = bundles.filter((f) => f.startsWith('worker')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    expect(workerSide).toContain('createRequire(import.meta.url)("better-sqlite3")');
   });
 });
 
