@@ -140,12 +140,25 @@ describe('environment faults', () => {
     return spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   }
 
-  it('a read-only data dir and files: every store refused with the cause, nothing changed, other dirs go on', (ctx) => {
+  /**
+   * Runs `body` in a scratch folder under /tmp that the unprivileged user may enter (the test's
+   * own tmp dir may sit under a 0700 folder), given back whatever modes the body set.
+   */
+  function inScratch(ctx: { skip: (why: string) => void }, prefix: string, body: (base: string) => void): void {
     const skip = unprivilegedCli().skip;
     if (skip) return ctx.skip(skip);
-    const base = fs.mkdtempSync('/tmp/stores-ro-');
+    const base = fs.mkdtempSync(`/tmp/${prefix}`);
     try {
       fs.chmodSync(base, 0o755);
+      body(base);
+    } finally {
+      spawnSync('chmod', ['-R', 'u+rwx', base]);
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  }
+
+  it('a read-only data dir and files: every store refused with the cause, nothing changed, other dirs go on', (ctx) =>
+    inScratch(ctx, 'stores-ro-', (base) => {
       const ro = path.join(base, 'ro');
       const rw = path.join(base, 'rw');
       writeAt(store(reg, 'objects'), path.join(ro, 'objects.db'), 2);
@@ -163,18 +176,10 @@ describe('environment faults', () => {
       expect(roStores.find((s) => s.name === 'sagas')!.message).toMatch(/cannot create .*sagas\.db.*(EACCES|permission)/i);
       expect(treePrint(ro)).toEqual(before);
       expect(report.dirs.find((d) => d.path === rw)!.stores.map((s) => s.action)).toEqual(['created', 'created', 'created']);
-    } finally {
-      spawnSync('chmod', ['-R', 'u+w', base]);
-      fs.rmSync(base, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('a data dir nobody may enter: every store an error with the cause, the other dirs created', (ctx) => {
-    const skip = unprivilegedCli().skip;
-    if (skip) return ctx.skip(skip);
-    const base = fs.mkdtempSync('/tmp/stores-noentry-');
-    try {
-      fs.chmodSync(base, 0o755);
+  it('a data dir nobody may enter: every store an error with the cause, the other dirs created', (ctx) =>
+    inScratch(ctx, 'stores-noentry-', (base) => {
       const shut = path.join(base, 'shut');
       const fresh = path.join(base, 'fresh');
       fs.mkdirSync(shut);
@@ -189,11 +194,7 @@ describe('environment faults', () => {
       for (const s of shutStores) expect(s.message).toMatch(new RegExp(`^${s.file.split('/').pop()!.replace('.', '\\.')} cannot be looked at: .*(EACCES|permission)`, 'i'));
       expect(shutStores.map((s) => s.message).join(' ')).not.toMatch(/failed \(/);
       expect(report.dirs.find((d) => d.path === fresh)!.stores.map((s) => s.action)).toEqual(['created', 'created', 'created']);
-    } finally {
-      spawnSync('chmod', ['-R', 'u+rwx', base]);
-      fs.rmSync(base, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('a full disk mid-migration (max_page_count): clean rollback, clear error, nothing changed', () => {
     // A registry whose JS step caps the file's size and then needs more room than that.
