@@ -368,16 +368,22 @@ export function buildFresh(file: string, store: Store, p: Plan): string {
 export function placeFresh(tmp: string, file: string): boolean {
   try {
     fsyncFile(tmp);
-    try {
-      fs.linkSync(tmp, file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    }
+    if (!linkInto(tmp, file)) return false;
     syncDir(path.dirname(file));
     return true;
   } finally {
     discardFresh(tmp);
+  }
+}
+
+/** Links a built file at its name: true, or false when another process created a file there first. */
+function linkInto(tmp: string, file: string): boolean {
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
 }
 
@@ -395,10 +401,9 @@ export async function placeFreshTogether(items: readonly { readonly tmp: string;
       const s = synced[k]!;
       if (s.status === 'rejected') return s.reason instanceof Error ? s.reason : new Error(String(s.reason));
       try {
-        fs.linkSync(item.tmp, item.file);
-        return true;
+        return linkInto(item.tmp, item.file);
       } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'EEXIST' ? false : (err as Error);
+        return err as Error;
       }
     });
     for (const dir of new Set(items.filter((_, k) => placed[k] === true).map((i) => path.dirname(i.file)))) syncDir(dir);
