@@ -33,7 +33,7 @@ const entries = { main: 'cli/main.js', index: 'index.js', worker: 'fleet/worker.
 const requireCommonJs = {
   name: 'require-better-sqlite3',
   setup(b) {
-    b.onResolve({ filter: /^better-sqlite3$/ }, (args) => (args.namespace === 'cjs-shim' ? { path: args.path, external: true } : { path: 'better-sqlite3', namespace: 'cjs-shim' }));
+    b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: 'better-sqlite3', namespace: 'cjs-shim' }));
     b.onLoad({ filter: /.*/, namespace: 'cjs-shim' }, () => ({
       contents: "import { createRequire } from 'node:module';\nexport default createRequire(import.meta.url)('better-sqlite3');\n",
       loader: 'js',
