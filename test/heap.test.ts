@@ -12,15 +12,18 @@ const HEAP = pathToFileURL(path.join(ROOT, 'dist', 'cli', 'heap.js')).href;
 
 /**
  * The largest new space (MB) a process reaches allocating objects of which a third survive a
- * while, after `setup` ran and a worker thread was started.
+ * while, after `setup` ran and three worker threads were started (one after another, each
+ * online before the next: a worker's heap is configured, and the flag raised, in its own thread).
  */
 function peakNewSpace(setup: string): number {
   const script = `
     import v8 from 'node:v8';
     import { Worker } from 'node:worker_threads';
     ${setup}
-    const w = new Worker('setTimeout(() => {}, 1)', { eval: true });
-    await new Promise((ok) => w.once('online', ok));
+    for (let i = 0; i < 3; i++) {
+      const w = new Worker('setTimeout(() => {}, 1)', { eval: true });
+      await new Promise((ok) => w.once('online', ok));
+    }
     const keep = [];
     let max = 0;
     for (let i = 0; i < 2e6; i++) {
