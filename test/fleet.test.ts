@@ -171,13 +171,14 @@ describe('worker failures: the data dirs queued behind a dying worker', () => {
 });
 
 describe('the status never depends on --concurrency', () => {
-  it('a foreign file whose schema outgrows a worker\'s capped heap is foreign at --concurrency 1 and 2', () => {
+  it('a foreign file whose schema outgrows a worker\'s capped heap is foreign at --concurrency 1 and 2', async () => {
     // The issue's file, 20,000 tables of 6 columns, takes ~40 s to build here (each CREATE TABLE
     // scans sqlite_schema); 2,000 tables of 150 columns make as big a schema in a second.
     const root = tmpDir();
     // A long run (more than 400 data dirs: in a short one the main thread works to the end and
-    // may take the big file itself), small dirs first, so the main thread (which then works only
-    // while the workers start) does not take it.
+    // may take the big file itself), small dirs first, so that in the library's run the main
+    // thread (which then works only while the workers start) does not take it. The CLI's main
+    // thread works throughout a long run too (shareThisThread), so the big file may go to either.
     for (let i = 0; i < 401; i++) {
       const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
       fs.mkdirSync(dir);
@@ -187,14 +188,64 @@ describe('the status never depends on --concurrency', () => {
     const cols = Array.from({ length: 150 }, (_, j) => `c${j} TEXT`).join(', ');
     writeSql(big, `BEGIN; ${Array.from({ length: 2000 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, ${cols});`).join('\n')} COMMIT;`);
     const before = fingerprint(big);
+    const foreign = (report: Report) => report.dirs.at(-1)!.stores.find((s) => s.name === 'objects')!;
+    const expected = ['foreign', expect.stringMatching(/2000 in all\)\): it belongs to another program/)];
     for (const [command, concurrency] of [['check', '1'], ['check', '2'], ['up', '2'], ['up', '1']] as const) {
       const r = cli([command, '--root', root, '--json', '--concurrency', concurrency]);
       expect(r.code).toBe(4);
-      const objects = (JSON.parse(r.stdout) as Report).dirs.at(-1)!.stores.find((s) => s.name === 'objects')!;
-      expect([command, concurrency, objects.status, objects.message]).toEqual([command, concurrency, 'foreign', expect.stringMatching(/2000 in all\)\): it belongs to another program/)]);
+      const objects = foreign(JSON.parse(r.stdout) as Report);
+      expect([command, concurrency, objects.status, objects.message]).toEqual([command, concurrency, ...expected]);
+    }
+    // The library's long run gives the big file to a worker, whose capped heap it outgrows.
+    for (const run of [checkFleet, reconcileFleet]) {
+      const objects = foreign(await run(reg, [root], { concurrency: 2 }));
+      expect([run.name, objects.status, objects.message]).toEqual([run.name, ...expected]);
     }
     expect(fingerprint(big)).toEqual(before);
   }, 180_000);
+});
+
+describe('shareThisThread', () => {
+  /** A long run: 401 data dirs, each with a current sagas.db. */
+  function longRoot(): string {
+    const root = tmpDir();
+    for (let i = 0; i < 401; i++) {
+      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
+      fs.mkdirSync(dir);
+      writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
+    }
+    return root;
+  }
+
+  it('in a long run, this thread works beside one worker fewer, with the same report', async () => {
+    const root = longRoot();
+    let started = 0;
+    const count = () => started++;
+    process.on('worker', count);
+    try {
+      const runs: [number, Report][] = [];
+      for (const share of [false, true]) {
+        started = 0;
+        const report = await checkFleet(reg, [root], { concurrency: 2, shareThisThread: share });
+        runs.push([started, report]);
+      }
+      expect(runs.map(([n]) => n)).toEqual([2, 1]);
+      expect(runs[1]![1]).toEqual({ ...runs[0]![1], dirs: runs[0]![1].dirs.map((d) => ({ ...d, stores: d.stores.map((st) => ({ ...st, ms: expect.any(Number) })) })) });
+      expect(runs[0]![1].summary.byStatus).toEqual({ current: 401, missing: 802 });
+    } finally {
+      process.off('worker', count);
+    }
+  }, 120_000);
+
+  it('the CLI sets it: its long run starts one worker fewer than --concurrency', () => {
+    const root = longRoot();
+    // Each process (the CLI's) counts the worker threads it starts and says so as it exits.
+    const counter = path.join(tmpDir(), 'count-workers.cjs');
+    fs.writeFileSync(counter, "let n = 0; process.on('worker', () => n++); process.on('exit', () => process.stderr.write(`workers started: ${n}\\n`));\n");
+    const r = cli(['check', '--root', root, '--json', '--concurrency', '2'], { env: { NODE_OPTIONS: `--require ${counter}` } });
+    expect(r.stderr).toContain('workers started: 1');
+    expect((JSON.parse(r.stdout) as Report).summary.byStatus).toEqual({ current: 401, missing: 802 });
+  }, 120_000);
 });
 
 describe('workers that cannot start', () => {

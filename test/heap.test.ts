@@ -13,7 +13,7 @@ const HEAP = pathToFileURL(path.join(ROOT, 'dist', 'cli', 'heap.js')).href;
 /**
  * The largest new space (MB) a process reaches allocating objects of which a third survive a
  * while, after `setup` ran and three worker threads were started (one after another, each
- * online before the next: a worker's heap is configured, and the flag raised, in its own thread).
+ * online before the next: a worker's start resets V8's flags from its own thread).
  */
 function peakNewSpace(setup: string): number {
   const script = `
@@ -42,6 +42,12 @@ function peakNewSpace(setup: string): number {
 describe('the CLI keeps its heap small', () => {
   it("keeps the young generation's start-up size after a worker thread starts", () => {
     expect(peakNewSpace(`const { keepHeapsSmall } = await import(${JSON.stringify(HEAP)}); keepHeapsSmall();`)).toBeLessThanOrEqual(4);
+  });
+
+  it("a long run keeps it small; a short one has V8's own settings back", () => {
+    const setup = (long: boolean) => `const { keepHeapsSmall, heapForRun } = await import(${JSON.stringify(HEAP)}); keepHeapsSmall(); heapForRun(${long});`;
+    expect(peakNewSpace(setup(true))).toBeLessThanOrEqual(4);
+    expect(peakNewSpace(setup(false))).toBeGreaterThan(8);
   });
 
   it('would not with the flag set once, before the worker (what the test guards against)', () => {

@@ -9,8 +9,10 @@ import { fastArgs } from './fast-args.js';
 import { RegistryError, UsageError, messageOf } from '../errors.js';
 import type { Registry, Store } from '../types.js';
 import { describeRegistry, storeExitCode, type Mode, type StoreReport } from '../report.js';
-import { runFleet } from '../fleet/run.js';
+import { listDirs, runFleet, SHORT_RUN } from '../fleet/run.js';
+import { heapForRun } from './heap.js';
 import { createStopFlag, requestStop } from '../fleet/run-dir.js';
+import type { DiscoveryProblem } from '../fleet/discover.js';
 import Database from 'better-sqlite3';
 import { inspect } from '../schema/inspect.js';
 import { describeChange, diff } from '../schema/diff.js';
@@ -355,10 +357,17 @@ async function dispatch(args: Args, io: CliIO, argv: readonly string[]): Promise
     let first = true;
     let code: 0 | 3 | 4 = 0;
     if (stream) io.stdout(`{\n  "registry": ${JSON.stringify(describeRegistry(registry))},\n  "dirs": [`);
+    const onProblem = (p: DiscoveryProblem) => {
+      if (!args.json) io.stderr(`stores: skipped ${p.path}: ${p.message}\n`);
+    };
+    const list = listDirs(registry, dirs, roots, onProblem);
+    // A long run: this thread works throughout, and keeps its heap small (src/cli/heap.ts).
+    heapForRun(list.length > SHORT_RUN);
     let report;
     try {
-      report = await runFleet(registry, dirs, roots, {
+      report = await runFleet(registry, list, [], {
         retain: !stream,
+        shareThisThread: true,
         onDir: (d) => {
           for (const st of d.stores) code = Math.max(code, storeExitCode(st, mode), command === 'up' && !create && uncreated(st) ? EXIT.pending : 0) as 0 | 3 | 4;
           if (stream) {
@@ -374,9 +383,6 @@ async function dispatch(args: Args, io: CliIO, argv: readonly string[]): Promise
         concurrency: args.concurrency,
         stop,
         onProgress: progress ? (p) => progress.update(p) : undefined,
-        onProblem: (p) => {
-          if (!args.json) io.stderr(`stores: skipped ${p.path}: ${p.message}\n`);
-        },
       });
     } finally {
       progress?.done();

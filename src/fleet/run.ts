@@ -15,7 +15,7 @@ import { notReached, runDir, stopRequested, type StopFlag } from './run-dir.js';
 export { runDir };
 
 /** Fleets of up to this many data dirs are short runs (see runFleet). */
-const SHORT_RUN = 400;
+export const SHORT_RUN = 400;
 /** Fleets of up to this many data dirs (of a registry of SQL only) run in this thread alone. */
 const TINY_RUN = 20;
 
@@ -48,6 +48,14 @@ export interface FleetOptions extends ReconcileOptions {
    * only the summary is returned: for streaming huge fleets through `onDir` in bounded memory.
    */
   readonly retain?: boolean;
+  /**
+   * This thread reconciles data dirs from start to end beside `concurrency - 1` workers, however
+   * long the run (a registry of SQL only). Default false: it does so in a short run (up to 400
+   * dirs); in a longer one it takes dirs only until the first worker is ready, so that the long
+   * run's garbage stays in the workers' capped heaps, not in the host's. The CLI sets it, and keeps
+   * its own heap small with V8 flags (src/cli/heap.ts) that a library must not set on its host.
+   */
+  readonly shareThisThread?: boolean;
 }
 
 /** The data dirs named directly plus those discovered under the roots, without duplicates, sorted. */
@@ -160,12 +168,13 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
   } else {
     // A registry of SQL only can run in this thread too (its steps cannot end the process).
     // Starting workers costs tens of milliseconds each, and each worker's code runs cold at first:
-    // a short run is done by this thread beside one worker fewer, from start to end; a long one by
-    // every worker, this thread taking data dirs only until the first worker is ready, so the long
-    // run's allocations stay in the workers' capped heaps (peak memory does not grow with the
-    // fleet). A registry with JavaScript steps runs only in the workers.
+    // a short run (or any, with shareThisThread) is done by this thread beside one worker fewer,
+    // from start to end; a long one by every worker, this thread taking data dirs only until the
+    // first worker is ready, so the long run's allocations stay in the workers' capped heaps (peak
+    // memory does not grow with the fleet). A registry with JavaScript steps runs only in the
+    // workers.
     const here = sqlOnly(registry);
-    const short = here && list.length <= SHORT_RUN;
+    const short = here && (options.shareThisThread === true || list.length <= SHORT_RUN);
     const workers = short ? concurrency - 1 : concurrency;
     let workersReady = !here;
     const pool = new WorkerPool(workers, registry, plain, options.mode === 'check' ? undefined : options.stop);
