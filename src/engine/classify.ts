@@ -61,12 +61,34 @@ export function applicationIdText(id: number): string {
   return `${id} (0x${hex}${ascii})`;
 }
 
-/** The status of a store file, from its facts. */
-export function classify(facts: FileFacts, store: Store): Classification {
-  const target = store.version;
-  const base = { version: facts.userVersion, target };
-  const name = store.file;
+/** The fields every classification of a file starts with: the version found, and the target. */
+type Base = Pick<Classification, 'version' | 'target'>;
 
+/**
+ * The status of a store file, from its facts. The checks run in a fixed order, the first that
+ * holds deciding: what stands at the name, whether its content is a sound SQLite database, the
+ * tripwires on its numbers, then a legacy file (user_version 0) or a versioned one.
+ */
+export function classify(facts: FileFacts, store: Store): Classification {
+  const base: Base = { version: facts.userVersion, target: store.version };
+  const unread = classifyPlace(facts, store, base) ?? classifyContent(facts, store, base);
+  if (unread) return unread;
+  const uv = facts.userVersion!;
+  const tripped = classifyTripwires(facts, store, base, uv);
+  if (tripped) return tripped;
+  if (uv === 0 && facts.history && facts.history.length > 0) return classifyHistory(facts, store, facts.history);
+  if (uv === 0) return classifyLegacy(facts, store, base);
+  return classifyVersioned(facts, store, base, uv);
+}
+
+/**
+ * What stands at the store's name, before any content is read: a symbolic link (to the file or a
+ * companion), nothing (with or without a leftover -wal or -journal), something the file system
+ * will not show, or something other than a file. Null when a file stands there.
+ */
+function classifyPlace(facts: FileFacts, store: Store, base: Base): Classification | null {
+  const target = store.version;
+  const name = store.file;
   if (facts.link) {
     // The store file itself, or a companion (`objects.db-wal`).
     const which = `${name}${facts.link.path.slice(facts.file.length)}`;
@@ -104,6 +126,17 @@ export function classify(facts: FileFacts, store: Store): Classification {
       message: `${what} stands where the file ${name} should be; move it away, then run up again`,
     };
   }
+  return null;
+}
+
+/**
+ * Whether the file's content is a sound SQLite database: an empty file, no SQLite header, a read
+ * error (damage, a lock, a hot journal, anything else) or a failing quick_check decide here.
+ * Null when the file reads as sound, so its user_version is known.
+ */
+function classifyContent(facts: FileFacts, store: Store, base: Base): Classification | null {
+  const target = store.version;
+  const name = store.file;
   if (facts.size === 0) {
     return { ...base, status: 'empty', message: `${name} is an empty file; up initializes it at ${v(target)}` };
   }
@@ -139,7 +172,16 @@ export function classify(facts: FileFacts, store: Store): Classification {
     const detail = facts.integrity.length > 200 ? `${facts.integrity.slice(0, 200)}…` : facts.integrity;
     return { ...base, status: 'corrupt', message: `${name} fails quick_check (${detail}); ${adviceFor(facts).restore} — stores will not touch it` };
   }
-  const uv = facts.userVersion!;
+  return null;
+}
+
+/**
+ * The tripwires on a sound file's numbers: another program's application_id, a version newer than
+ * this binary knows, a negative one, or one older than it upgrades. Null when none is tripped.
+ */
+function classifyTripwires(facts: FileFacts, store: Store, base: Base, uv: number): Classification | null {
+  const target = store.version;
+  const name = store.file;
   const appId = facts.applicationId ?? 0;
   if (store.applicationId !== null && appId !== 0 && appId !== store.applicationId) {
     return {
@@ -169,90 +211,125 @@ export function classify(facts: FileFacts, store: Store): Classification {
       message: `${name} is at ${v(uv)}, older than the oldest version this binary upgrades (${v(store.minVersion)}); upgrade it with an older release first, then run up`,
     };
   }
-  if (uv === 0 && facts.history && facts.history.length > 0) return classifyHistory(facts, store, facts.history);
-  if (uv === 0) {
-    const snap = facts.snapshot!;
-    const objects = Object.keys(snap.tables).length + Object.keys(snap.indexes).length + Object.keys(snap.views).length + Object.keys(snap.triggers).length;
-    if (objects === 0) {
-      return { ...base, status: 'empty', message: `${name} holds no tables; up initializes it at ${v(target)}` };
-    }
-    const adoption = planAdoption(facts.master!, snap, store);
-    if (adoption.conflicts.length > 0) {
-      const pairs = adoption.conflicts.map(([a, b]) => `${a} and ${b}`).join(', ');
-      return {
-        ...base,
-        status: 'conflict',
-        adoption,
-        message: `${name} is a legacy file holding both an old name and its replacement (${pairs}); adoption cannot choose — merge or remove one of each pair by hand, then run adopt again`,
-      };
-    }
-    if (adoption.unknownTables.length > 0) {
-      const list = adoption.unknownTables.slice(0, 5).join(', ') + (adoption.unknownTables.length > 5 ? `, … (${adoption.unknownTables.length} in all)` : '');
-      return {
-        ...base,
-        status: 'foreign',
-        adoption,
-        message: `${name} has user_version 0 and tables that match no legacy layout of store ${store.name} (${list}): ${foreignHint(facts, store)}`,
-      };
-    }
-    if (adoption.missingModules.length > 0) {
-      const one = adoption.missingModules.length === 1;
-      const list = adoption.missingModules.map((m) => `${m.table} uses module ${m.module}`).join(', ');
-      return {
-        ...base,
-        status: 'error',
-        adoption,
-        message: `${name} is a legacy file, but its virtual table ${list}, which this SQLite lacks: adoption cannot rename, drop or compare ${one ? 'it' : 'them'} (the legacy rules or v${store.minVersion} name ${one ? 'it' : 'them'}); nothing was changed — adopt the file where SQLite has the module, or drop ${one ? 'that table' : 'those tables'} with a program that has it`,
-      };
-    }
-    if (adoption.failure !== null) {
-      return {
-        ...base,
-        status: 'drift',
-        adoption,
-        message: `${name} looks like a legacy file, but adopting it fails when run on its schema in memory (${adoption.failure}); nothing was changed — fix the file by hand, or the store's legacy rules`,
-      };
-    }
-    if (adoption.reshaped.length > 0) {
-      const list = adoption.reshaped.map((c) => `${c.table}.${c.name} (${c.actual} here, ${c.expected} in v${store.minVersion})`).join(', ');
-      return {
-        ...base,
-        status: 'drift',
-        adoption,
-        changes: adoption.reshaped,
-        message: `${name} looks like a legacy file, but the rebuild that drops its legacy columns would also change column${adoption.reshaped.length === 1 ? '' : 's'} ${list}, which no legacy rule names; nothing was changed — fix ${adoption.reshaped.length === 1 ? 'that column' : 'those columns'} by hand, or restore the file`,
-      };
-    }
-    if (adoption.unaccounted.length > 0) {
-      const list = adoption.unaccounted.slice(0, 10).join(', ') + (adoption.unaccounted.length > 10 ? `, … (${adoption.unaccounted.length} in all)` : '');
-      return {
-        ...base,
-        status: 'drift',
-        adoption,
-        ...(adoption.remaining.length > 0 ? { changes: adoption.remaining } : {}),
-        message: `${name} looks like a legacy file, but adopting it would drop what no legacy rule names: ${list}; nothing was changed — if nobody needs ${adoption.unaccounted.length === 1 ? 'it' : 'them'}, name ${adoption.unaccounted.length === 1 ? 'it' : 'them'} in the store's ${ruleFor(adoption.unaccounted)}; otherwise move ${adoption.unaccounted.length === 1 ? 'it' : 'them'} out of the file by hand (or keep ${adoption.unaccounted.length === 1 ? 'it' : 'them'} in a new version of the schema)`,
-      };
-    }
-    if (adoption.remaining.length > 0) {
-      return {
-        ...base,
-        status: 'drift',
-        adoption,
-        changes: adoption.remaining,
-        message: `${name} looks like a legacy file, but adopting it would not give ${v(store.minVersion)}'s schema: ${summarizeChanges(adoption.remaining)}; fix the file by hand or restore it`,
-      };
-    }
-    const parts: string[] = [];
-    if (adoption.renames.length) parts.push(`renames ${adoption.renames.length} table${adoption.renames.length === 1 ? '' : 's'}`);
-    if (adoption.columnRenames.length) parts.push(`renames ${adoption.columnRenames.length} column${adoption.columnRenames.length === 1 ? '' : 's'}`);
-    if (adoption.columnDrops.length) parts.push(`drops legacy columns of ${adoption.columnDrops.map((d) => d.table).join(', ')} (table rebuilt, ${adviceFor(facts).backedUp})`);
-    if (adoption.deadTables.length) parts.push(`drops ${adoption.deadTables.length} dead table${adoption.deadTables.length === 1 ? '' : 's'}${facts.deadTablesWithRows.length ? ` (${facts.deadTablesWithRows.length} with rows: ${adviceFor(facts).backedUp})` : ''}`);
-    if (adoption.creates.length) parts.push(`creates ${adoption.creates.length} missing object${adoption.creates.length === 1 ? '' : 's'}`);
-    parts.push(`stamps ${v(target)}`);
-    return { ...base, status: 'legacy', adoption, message: `${name} is a legacy file (user_version 0); adopt ${parts.join(', ')}` };
-  }
+  return null;
+}
 
-  // A versioned file: its schema must be exactly what its version says.
+/**
+ * A `user_version = 0` file without a declared history: empty (no tables), adopted by the legacy
+ * rules (the message says what adopt does), or refused with the reason its adoption gives.
+ */
+function classifyLegacy(facts: FileFacts, store: Store, base: Base): Classification {
+  const target = store.version;
+  const name = store.file;
+  const snap = facts.snapshot!;
+  const objects = Object.keys(snap.tables).length + Object.keys(snap.indexes).length + Object.keys(snap.views).length + Object.keys(snap.triggers).length;
+  if (objects === 0) {
+    return { ...base, status: 'empty', message: `${name} holds no tables; up initializes it at ${v(target)}` };
+  }
+  const adoption = planAdoption(facts.master!, snap, store);
+  const refused = adoptionRefusal(facts, store, base, adoption) ?? adoptionDrift(store, base, adoption);
+  if (refused) return refused;
+  const parts: string[] = [];
+  if (adoption.renames.length) parts.push(`renames ${adoption.renames.length} table${adoption.renames.length === 1 ? '' : 's'}`);
+  if (adoption.columnRenames.length) parts.push(`renames ${adoption.columnRenames.length} column${adoption.columnRenames.length === 1 ? '' : 's'}`);
+  if (adoption.columnDrops.length) parts.push(`drops legacy columns of ${adoption.columnDrops.map((d) => d.table).join(', ')} (table rebuilt, ${adviceFor(facts).backedUp})`);
+  if (adoption.deadTables.length) parts.push(`drops ${adoption.deadTables.length} dead table${adoption.deadTables.length === 1 ? '' : 's'}${facts.deadTablesWithRows.length ? ` (${facts.deadTablesWithRows.length} with rows: ${adviceFor(facts).backedUp})` : ''}`);
+  if (adoption.creates.length) parts.push(`creates ${adoption.creates.length} missing object${adoption.creates.length === 1 ? '' : 's'}`);
+  parts.push(`stamps ${v(target)}`);
+  return { ...base, status: 'legacy', adoption, message: `${name} is a legacy file (user_version 0); adopt ${parts.join(', ')}` };
+}
+
+/**
+ * A legacy file adoption cannot take on at all: an old name beside its replacement, tables no
+ * legacy layout knows, or virtual tables whose module this SQLite lacks. Null otherwise.
+ */
+function adoptionRefusal(facts: FileFacts, store: Store, base: Base, adoption: Adoption): Classification | null {
+  const name = store.file;
+  if (adoption.conflicts.length > 0) {
+    const pairs = adoption.conflicts.map(([a, b]) => `${a} and ${b}`).join(', ');
+    return {
+      ...base,
+      status: 'conflict',
+      adoption,
+      message: `${name} is a legacy file holding both an old name and its replacement (${pairs}); adoption cannot choose — merge or remove one of each pair by hand, then run adopt again`,
+    };
+  }
+  if (adoption.unknownTables.length > 0) {
+    const list = adoption.unknownTables.slice(0, 5).join(', ') + (adoption.unknownTables.length > 5 ? `, … (${adoption.unknownTables.length} in all)` : '');
+    return {
+      ...base,
+      status: 'foreign',
+      adoption,
+      message: `${name} has user_version 0 and tables that match no legacy layout of store ${store.name} (${list}): ${foreignHint(facts, store)}`,
+    };
+  }
+  if (adoption.missingModules.length > 0) {
+    const one = adoption.missingModules.length === 1;
+    const list = adoption.missingModules.map((m) => `${m.table} uses module ${m.module}`).join(', ');
+    return {
+      ...base,
+      status: 'error',
+      adoption,
+      message: `${name} is a legacy file, but its virtual table ${list}, which this SQLite lacks: adoption cannot rename, drop or compare ${one ? 'it' : 'them'} (the legacy rules or v${store.minVersion} name ${one ? 'it' : 'them'}); nothing was changed — adopt the file where SQLite has the module, or drop ${one ? 'that table' : 'those tables'} with a program that has it`,
+    };
+  }
+  return null;
+}
+
+/**
+ * A legacy file whose adoption, run on its schema in memory, fails or would not end at the oldest
+ * version's schema (reshaped columns, objects no rule names, other differences): `drift`, with
+ * the changes. Null when adoption would give that schema.
+ */
+function adoptionDrift(store: Store, base: Base, adoption: Adoption): Classification | null {
+  const name = store.file;
+  if (adoption.failure !== null) {
+    return {
+      ...base,
+      status: 'drift',
+      adoption,
+      message: `${name} looks like a legacy file, but adopting it fails when run on its schema in memory (${adoption.failure}); nothing was changed — fix the file by hand, or the store's legacy rules`,
+    };
+  }
+  if (adoption.reshaped.length > 0) {
+    const list = adoption.reshaped.map((c) => `${c.table}.${c.name} (${c.actual} here, ${c.expected} in v${store.minVersion})`).join(', ');
+    return {
+      ...base,
+      status: 'drift',
+      adoption,
+      changes: adoption.reshaped,
+      message: `${name} looks like a legacy file, but the rebuild that drops its legacy columns would also change column${adoption.reshaped.length === 1 ? '' : 's'} ${list}, which no legacy rule names; nothing was changed — fix ${adoption.reshaped.length === 1 ? 'that column' : 'those columns'} by hand, or restore the file`,
+    };
+  }
+  if (adoption.unaccounted.length > 0) {
+    const list = adoption.unaccounted.slice(0, 10).join(', ') + (adoption.unaccounted.length > 10 ? `, … (${adoption.unaccounted.length} in all)` : '');
+    return {
+      ...base,
+      status: 'drift',
+      adoption,
+      ...(adoption.remaining.length > 0 ? { changes: adoption.remaining } : {}),
+      message: `${name} looks like a legacy file, but adopting it would drop what no legacy rule names: ${list}; nothing was changed — if nobody needs ${adoption.unaccounted.length === 1 ? 'it' : 'them'}, name ${adoption.unaccounted.length === 1 ? 'it' : 'them'} in the store's ${ruleFor(adoption.unaccounted)}; otherwise move ${adoption.unaccounted.length === 1 ? 'it' : 'them'} out of the file by hand (or keep ${adoption.unaccounted.length === 1 ? 'it' : 'them'} in a new version of the schema)`,
+    };
+  }
+  if (adoption.remaining.length > 0) {
+    return {
+      ...base,
+      status: 'drift',
+      adoption,
+      changes: adoption.remaining,
+      message: `${name} looks like a legacy file, but adopting it would not give ${v(store.minVersion)}'s schema: ${summarizeChanges(adoption.remaining)}; fix the file by hand or restore it`,
+    };
+  }
+  return null;
+}
+
+/**
+ * A versioned file: its schema must be exactly what its version says (`drift` otherwise, or for a
+ * trigger of another program on our tables); then `current` at the target, or `behind` it.
+ */
+function classifyVersioned(facts: FileFacts, store: Store, base: Base, uv: number): Classification {
+  const target = store.version;
+  const name = store.file;
   const changes = facts.matchesVersion ? [] : diff(store.expect.snapshots.get(uv)!, facts.snapshot!);
   if (changes.length === 0 && facts.unignorable && facts.unignorable.length > 0) {
     return { ...base, status: 'drift', message: `${name}: ${unignorableText(facts)}` };
