@@ -76,33 +76,73 @@ interface Built {
   problems: RegistryProblem[];
 }
 
+/** Where a problem is reported: the file it is in (null when none is known), and what is wrong. */
+type Report = (file: string | null, message: string) => void;
+
+/** The file a migration was read from, for its problems: the store's directory when the loader did not say. */
+function migrationFile(def: StoreSpec, version: number): string | null {
+  return def.sources?.migrations?.[version] ?? at(def, 'dir');
+}
+
 /** Runs a validated store in memory: its {@link Store} with expectations, or the problems found. */
 export function expectStore(def: StoreSpec): Built {
   const problems: RegistryProblem[] = [];
-  const { name, version, minVersion, migrations, legacy } = def;
-  const problem = (file: string | null, message: string) => problems.push({ store: name, file, message });
-  const migFile = (v: number) => def.sources?.migrations?.[v] ?? at(def, 'dir');
-  for (const m of migrations) {
+  const problem = (file: string | null, message: string) => problems.push({ store: def.name, file, message });
+  checkMigrationTexts(def, problem);
+  if (problems.length > 0) return { store: null, problems };
+
+  // Run everything in memory: baseline, seed, oldest schema, every migration.
+  const { baselineMaster, baselineObjects, baselineSnap } = runBaseline(def, problem);
+  const { snapshots, images, oldestObjects, oldestSnap } = runMigrations(def, problem);
+  if (baselineSnap) snapshots.set(def.version, baselineSnap);
+
+  // Legacy rules, then frozen schemas and samples, then what the store leaves to other programs.
+  if (oldestSnap && baselineSnap) checkLegacyRules(def, oldestSnap, baselineSnap, problem);
+  checkFrozenAndSamples(def, problem);
+  checkOthers(def, snapshots, problem);
+  if (problems.length > 0 || !baselineSnap) return { store: null, problems };
+
+  const expect: Expectations = { snapshots, baselineMaster, oldestObjects, baselineObjects };
+  const destructive = analyzeSteps(def, images, problem);
+  if (problems.length > 0) return { store: null, problems };
+  const store: Store = { ...def, expect, destructive };
+  return { store, problems };
+}
+
+/**
+ * Each migration's SQL, before anything runs: no skeleton left to complete (`-- stores:todo`
+ * lines), and a text the step parser reads.
+ */
+function checkMigrationTexts(def: StoreSpec, problem: Report): void {
+  for (const m of def.migrations) {
     if (m.sql !== undefined && TODO.test(m.sql)) {
-      problem(migFile(m.version), `migration ${m.name} is a skeleton still to complete (it has "-- stores:todo" lines): complete the data move it describes, add an invariant that proves it, then delete the "-- stores:todo" lines`);
+      problem(migrationFile(def, m.version), `migration ${m.name} is a skeleton still to complete (it has "-- stores:todo" lines): complete the data move it describes, add an invariant that proves it, then delete the "-- stores:todo" lines`);
     }
     if (m.sql !== undefined) {
       try {
         parseMigration(m.sql);
       } catch (err) {
-        problem(migFile(m.version), `migration ${m.name}: ${(err as Error).message}`);
+        problem(migrationFile(def, m.version), `migration ${m.name}: ${(err as Error).message}`);
       }
     }
   }
-  if (problems.length > 0) return { store: null, problems };
+}
 
-  // Run everything in memory: baseline, seed, oldest schema, every migration.
-  const snapshots = new Map<number, Snapshot>();
+/** What the baseline gives: its sqlite_schema rows, its objects in creation order, its snapshot (null when it does not run). */
+interface Baseline {
+  baselineMaster: MasterRow[];
+  baselineObjects: MasterRow[];
+  baselineSnap: Snapshot | null;
+}
+
+/**
+ * Runs the baseline (schema.sql) on an empty database, then the seed on it twice (seed rows must
+ * be idempotent) and each invariant prepared on it: what the baseline looks like.
+ */
+function runBaseline(def: StoreSpec, problem: Report): Baseline {
   let baselineMaster: MasterRow[] = [];
   let baselineObjects: MasterRow[] = [];
-  let oldestObjects: MasterRow[] = [];
   let baselineSnap: Snapshot | null = null;
-  let oldestSnap: Snapshot | null = null;
   const base = new Database(':memory:');
   try {
     base.exec(def.schema);
@@ -131,7 +171,29 @@ export function expectStore(def: StoreSpec): Built {
   } finally {
     base.close();
   }
+  return { baselineMaster, baselineObjects, baselineSnap };
+}
 
+/**
+ * What the oldest schema and the migrations give: each version's snapshot, each step's starting
+ * schema serialized, the oldest schema's objects and snapshot (null when it does not run).
+ */
+interface Steps {
+  snapshots: Map<number, Snapshot>;
+  images: Map<number, Buffer>;
+  oldestObjects: MasterRow[];
+  oldestSnap: Snapshot | null;
+}
+
+/**
+ * Runs the oldest schema on an empty database, then every migration in turn, up to the first that
+ * fails: the snapshot of each version reached, and the schema each step starts from.
+ */
+function runMigrations(def: StoreSpec, problem: Report): Steps {
+  const { name, version, minVersion, migrations } = def;
+  const snapshots = new Map<number, Snapshot>();
+  let oldestObjects: MasterRow[] = [];
+  let oldestSnap: Snapshot | null = null;
   // Each step's starting schema, serialized: the destructive analysis runs the step on a copy.
   const images = new Map<number, Buffer>();
   const old = new Database(':memory:');
@@ -146,7 +208,7 @@ export function expectStore(def: StoreSpec): Built {
         runStep(old, name, m);
         snapshots.set(m.version, inspect(old));
       } catch (err) {
-        problem(migFile(m.version), `${(err as Error).message} (run on an empty file at version ${m.version - 1})`);
+        problem(migrationFile(def, m.version), `${(err as Error).message} (run on an empty file at version ${m.version - 1})`);
         break;
       }
     }
@@ -155,10 +217,11 @@ export function expectStore(def: StoreSpec): Built {
   } finally {
     old.close();
   }
-  if (baselineSnap) snapshots.set(version, baselineSnap);
+  return { snapshots, images, oldestObjects, oldestSnap };
+}
 
-  // Legacy rules.
-  if (oldestSnap && baselineSnap) checkLegacyRules(def, oldestSnap, baselineSnap, problem);
+/** Frozen schemas (versions/NNN.sql) and legacy samples must each run on an empty database. */
+function checkFrozenAndSamples(def: StoreSpec, problem: Report): void {
   for (const [v, sql] of def.frozen) {
     const file = def.sources?.frozen?.[v] ?? at(def, 'dir');
     const db = new Database(':memory:');
@@ -170,7 +233,7 @@ export function expectStore(def: StoreSpec): Built {
       db.close();
     }
   }
-  for (const s of legacy.samples) {
+  for (const s of def.legacy.samples) {
     const db = new Database(':memory:');
     try {
       db.exec(s.sql);
@@ -180,23 +243,21 @@ export function expectStore(def: StoreSpec): Built {
       db.close();
     }
   }
-  checkOthers(def, snapshots, problem);
-  if (problems.length > 0 || !baselineSnap) return { store: null, problems };
+}
 
-  const expect: Expectations = { snapshots, baselineMaster, oldestObjects, baselineObjects };
+/** What each migration step destroys, judged by running the step on a copy of the schema it starts from. */
+function analyzeSteps(def: StoreSpec, images: ReadonlyMap<number, Buffer>, problem: Report): Map<number, DestructiveAnalysis> {
   const destructive = new Map<number, DestructiveAnalysis>();
-  for (const m of migrations) {
+  for (const m of def.migrations) {
     const before = images.get(m.version);
     if (!before) continue;
     try {
-      destructive.set(m.version, analyzeMigration(m, before, name));
+      destructive.set(m.version, analyzeMigration(m, before, def.name));
     } catch (err) {
-      problem(migFile(m.version), `migration ${m.name} cannot be judged for what it destroys: ${(err as Error).message}`);
+      problem(migrationFile(def, m.version), `migration ${m.name} cannot be judged for what it destroys: ${(err as Error).message}`);
     }
   }
-  if (problems.length > 0) return { store: null, problems };
-  const store: Store = { ...def, expect, destructive };
-  return { store, problems };
+  return destructive;
 }
 
 /**
