@@ -5,7 +5,7 @@
  */
 import type { RegistryProblem } from '../errors.js';
 import { foldCase, splitStatements, tokenize } from '../sql/tokens.js';
-import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, DEFAULT_CONNECTION, HISTORY_TOOLS, type ConnectionSettings, type StoreDefinition, type StoreSpec } from './types.js';
+import { AUTO_VACUUM_MODES, CHECKPOINT_MODES, DEFAULT_CONNECTION, HISTORY_TOOLS, type ConnectionSettings, type MigrationDefinition, type StoreDefinition, type StoreSpec } from './types.js';
 
 /** Pragmas a store's connection settings may name (values are checked too: no SQL gets in). */
 export const ALLOWED_PRAGMAS = new Set([
@@ -128,83 +128,33 @@ interface Validated {
   problems: RegistryProblem[];
 }
 
+/** Records a problem of the store being validated, naming the file it is about (null: none known). */
+type Problem = (file: string | null, message: string) => void;
+
+/**
+ * Validates one store definition: first what every other check relies on (name, file, versions,
+ * baseline schema), then the rest, each problem in that order. Returns the store with defaults
+ * applied, or no store when anything is wrong.
+ */
 function validateStore(def: StoreDefinition): Validated {
   const problems: RegistryProblem[] = [];
   const name = def.name;
-  const problem = (file: string | null, message: string) => problems.push({ store: name, file, message });
+  const problem: Problem = (file, message) => problems.push({ store: name, file, message });
 
-  if (!STORE_NAME.test(name ?? '')) problem(at(def, 'store'), `store name ${JSON.stringify(name)} must start with a letter and hold only letters, digits, '_' and '-'`);
-  if (!FILE_NAME.test(def.file ?? '') || COMPANION.test(def.file ?? '')) {
-    problem(at(def, 'store'), `file name ${JSON.stringify(def.file)} must be a plain file name (letters, digits, '.', '_', '-'), not a path, and not end in -wal, -shm or -journal`);
-  }
+  checkIdentity(def, problem);
+  if (problems.length > 0) return { spec: null, problems };
   const version = def.version;
   const minVersion = def.minVersion ?? def.version;
-  if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
-    problem(at(def, 'store'), `version must be a whole number from 1 to ${MAX_VERSION} (SQLite's user_version range), found ${JSON.stringify(version)}`);
-  }
-  if (!Number.isInteger(minVersion) || minVersion < 1 || minVersion > version) {
-    problem(at(def, 'store'), `minVersion must be a whole number from 1 to version (${version}), found ${JSON.stringify(def.minVersion)}`);
-  }
-  if (typeof def.schema !== 'string' || def.schema.trim() === '') problem(at(def, 'schema'), 'the baseline schema is empty');
-  if (problems.length > 0) return { spec: null, problems };
 
-  // Migrations: exactly one per version after minVersion, contiguous up to version.
   const migrations = [...(def.migrations ?? [])].sort((a, b) => a.version - b.version);
-  const migFile = (v: number) => def.sources?.migrations?.[v] ?? at(def, 'dir');
-  const seen = new Map<number, string>();
-  for (const m of migrations) {
-    if (seen.has(m.version)) problem(migFile(m.version), `two migrations bring the file to version ${m.version}: ${seen.get(m.version)} and ${m.name}`);
-    seen.set(m.version, m.name);
-    if (m.version <= minVersion) problem(migFile(m.version), `migration ${m.name} is for version ${m.version}, but the oldest supported version is ${minVersion}: remove it or lower minVersion`);
-    if (m.version > version) problem(migFile(m.version), `migration ${m.name} brings the file to version ${m.version}, past the store's version ${version}: bump version to ${m.version} (and update the baseline)`);
-    if ((m.sql === undefined) === (m.run === undefined)) problem(migFile(m.version), `migration ${m.name} must have exactly one of sql or run`);
-    if (m.destructive !== undefined && (typeof m.destructive !== 'string' || m.destructive.trim() === '')) {
-      problem(migFile(m.version), `migration ${m.name}: destructive must be a sentence saying why the step destroys data`);
-    }
-    if (m.sql !== undefined) {
-      for (const bad of forbiddenStatements(m.sql)) problem(migFile(m.version), `migration ${m.name} contains \`${bad}\`: the engine owns transactions and pragmas; remove it`);
-    }
-  }
-  for (let v = minVersion + 1; v <= version; v++) {
-    if (!seen.has(v)) problem(at(def, 'dir'), `no migration brings the file to version ${v}: migrations must be contiguous from ${minVersion + 1} to ${version} (add NNN-<what>.sql for ${String(v).padStart(3, '0')})`);
-  }
-  if (minVersion < version && (def.oldestSchema === undefined || def.oldestSchema.trim() === '')) {
-    problem(at(def, 'store'), `minVersion ${minVersion} is older than version ${version}, so the schema of version ${minVersion} is needed (oldestSchema; on disk versions/${String(minVersion).padStart(3, '0')}.sql)`);
-  }
-  for (const [part, sql] of [['schema', def.schema], ['oldestSchema', def.oldestSchema], ['seed', def.seed]] as const) {
-    if (sql === undefined) continue;
-    for (const bad of forbiddenStatements(sql)) problem(at(def, part), `contains \`${bad}\`: the engine owns transactions and pragmas; remove it`);
-  }
-
-  // Connection settings: known pragmas, plain values.
+  checkMigrations(def, migrations, minVersion, problem);
+  checkSql(def, minVersion, problem);
   const connection: ConnectionSettings = def.connection ?? DEFAULT_CONNECTION;
-  for (const [k, v] of Object.entries(connection)) {
-    if (!ALLOWED_PRAGMAS.has(k)) problem(at(def, 'store'), `connection setting ${JSON.stringify(k)} is not a pragma stores applies (allowed: ${[...ALLOWED_PRAGMAS].join(', ')})`);
-    if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && PRAGMA_WORD.test(v))) {
-      problem(at(def, 'store'), `connection setting ${k} has value ${JSON.stringify(v)}: use a whole number or a single word`);
-    }
-  }
-  const checkpoint = def.checkpointOnClose;
-  if (checkpoint !== undefined && checkpoint !== null && !CHECKPOINT_MODES.includes(checkpoint)) {
-    problem(at(def, 'store'), `checkpointOnClose is ${JSON.stringify(checkpoint)}: use one of ${CHECKPOINT_MODES.join(', ')}, or null for none`);
-  }
+  checkConnection(def, connection, problem);
   const fileSettings = checkFileSettings(def, (message) => problem(at(def, 'store'), message));
   for (const p of historyProblems(def)) problem(at(def, 'store'), p);
-  for (const pattern of def.ignore ?? []) {
-    if (typeof pattern !== 'string' || pattern.trim() === '' || pattern.replace(/\*/g, '') === '') {
-      problem(at(def, 'store'), `ignore pattern ${JSON.stringify(pattern)} must name something (a bare '*' would ignore the whole file)`);
-    }
-  }
-  const frozen = new Map<number, string>();
-  for (const [k, sql] of Object.entries(def.frozen ?? {})) {
-    const v = Number(k);
-    const file = def.sources?.frozen?.[v] ?? at(def, 'dir');
-    if (!Number.isInteger(v) || v < minVersion || v > version) {
-      problem(file, `frozen schema of version ${k} is outside the supported range ${minVersion}..${version}`);
-      continue;
-    }
-    frozen.set(v, sql);
-  }
+  checkIgnore(def, problem);
+  const frozen = frozenSchemas(def, minVersion, problem);
   if (problems.length > 0) return { spec: null, problems };
 
   const legacy = {
@@ -237,6 +187,108 @@ function validateStore(def: StoreDefinition): Validated {
   };
   return { spec, problems };
 }
+
+/**
+ * Checks what the other checks rely on: the store name, the file name, version and minVersion
+ * (whole numbers in range), and a baseline schema that is not empty.
+ */
+function checkIdentity(def: StoreDefinition, problem: Problem): void {
+  const name = def.name;
+  if (!STORE_NAME.test(name ?? '')) problem(at(def, 'store'), `store name ${JSON.stringify(name)} must start with a letter and hold only letters, digits, '_' and '-'`);
+  if (!FILE_NAME.test(def.file ?? '') || COMPANION.test(def.file ?? '')) {
+    problem(at(def, 'store'), `file name ${JSON.stringify(def.file)} must be a plain file name (letters, digits, '.', '_', '-'), not a path, and not end in -wal, -shm or -journal`);
+  }
+  const version = def.version;
+  const minVersion = def.minVersion ?? def.version;
+  if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
+    problem(at(def, 'store'), `version must be a whole number from 1 to ${MAX_VERSION} (SQLite's user_version range), found ${JSON.stringify(version)}`);
+  }
+  if (!Number.isInteger(minVersion) || minVersion < 1 || minVersion > version) {
+    problem(at(def, 'store'), `minVersion must be a whole number from 1 to version (${version}), found ${JSON.stringify(def.minVersion)}`);
+  }
+  if (typeof def.schema !== 'string' || def.schema.trim() === '') problem(at(def, 'schema'), 'the baseline schema is empty');
+}
+
+/**
+ * Checks the migrations (sorted by version): exactly one per version after minVersion,
+ * contiguous up to version, each with one of sql or run, a destructive reason that is a
+ * sentence, and no statement the engine owns.
+ */
+function checkMigrations(def: StoreDefinition, migrations: readonly MigrationDefinition[], minVersion: number, problem: Problem): void {
+  const version = def.version;
+  const migFile = (v: number) => def.sources?.migrations?.[v] ?? at(def, 'dir');
+  const seen = new Map<number, string>();
+  for (const m of migrations) {
+    if (seen.has(m.version)) problem(migFile(m.version), `two migrations bring the file to version ${m.version}: ${seen.get(m.version)} and ${m.name}`);
+    seen.set(m.version, m.name);
+    if (m.version <= minVersion) problem(migFile(m.version), `migration ${m.name} is for version ${m.version}, but the oldest supported version is ${minVersion}: remove it or lower minVersion`);
+    if (m.version > version) problem(migFile(m.version), `migration ${m.name} brings the file to version ${m.version}, past the store's version ${version}: bump version to ${m.version} (and update the baseline)`);
+    if ((m.sql === undefined) === (m.run === undefined)) problem(migFile(m.version), `migration ${m.name} must have exactly one of sql or run`);
+    if (m.destructive !== undefined && (typeof m.destructive !== 'string' || m.destructive.trim() === '')) {
+      problem(migFile(m.version), `migration ${m.name}: destructive must be a sentence saying why the step destroys data`);
+    }
+    if (m.sql !== undefined) {
+      for (const bad of forbiddenStatements(m.sql)) problem(migFile(m.version), `migration ${m.name} contains \`${bad}\`: the engine owns transactions and pragmas; remove it`);
+    }
+  }
+  for (let v = minVersion + 1; v <= version; v++) {
+    if (!seen.has(v)) problem(at(def, 'dir'), `no migration brings the file to version ${v}: migrations must be contiguous from ${minVersion + 1} to ${version} (add NNN-<what>.sql for ${String(v).padStart(3, '0')})`);
+  }
+}
+
+/**
+ * Checks the schemas and the seed: the oldest supported version's schema is there when
+ * minVersion is older than version, and none of them holds a statement the engine owns.
+ */
+function checkSql(def: StoreDefinition, minVersion: number, problem: Problem): void {
+  const version = def.version;
+  if (minVersion < version && (def.oldestSchema === undefined || def.oldestSchema.trim() === '')) {
+    problem(at(def, 'store'), `minVersion ${minVersion} is older than version ${version}, so the schema of version ${minVersion} is needed (oldestSchema; on disk versions/${String(minVersion).padStart(3, '0')}.sql)`);
+  }
+  for (const [part, sql] of [['schema', def.schema], ['oldestSchema', def.oldestSchema], ['seed', def.seed]] as const) {
+    if (sql === undefined) continue;
+    for (const bad of forbiddenStatements(sql)) problem(at(def, part), `contains \`${bad}\`: the engine owns transactions and pragmas; remove it`);
+  }
+}
+
+/** Checks the connection settings (known pragmas, plain values: no SQL gets in) and checkpointOnClose. */
+function checkConnection(def: StoreDefinition, connection: ConnectionSettings, problem: Problem): void {
+  for (const [k, v] of Object.entries(connection)) {
+    if (!ALLOWED_PRAGMAS.has(k)) problem(at(def, 'store'), `connection setting ${JSON.stringify(k)} is not a pragma stores applies (allowed: ${[...ALLOWED_PRAGMAS].join(', ')})`);
+    if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && PRAGMA_WORD.test(v))) {
+      problem(at(def, 'store'), `connection setting ${k} has value ${JSON.stringify(v)}: use a whole number or a single word`);
+    }
+  }
+  const checkpoint = def.checkpointOnClose;
+  if (checkpoint !== undefined && checkpoint !== null && !CHECKPOINT_MODES.includes(checkpoint)) {
+    problem(at(def, 'store'), `checkpointOnClose is ${JSON.stringify(checkpoint)}: use one of ${CHECKPOINT_MODES.join(', ')}, or null for none`);
+  }
+}
+
+/** Checks the ignore patterns: each must name something, for a bare '*' would ignore the whole file. */
+function checkIgnore(def: StoreDefinition, problem: Problem): void {
+  for (const pattern of def.ignore ?? []) {
+    if (typeof pattern !== 'string' || pattern.trim() === '' || pattern.replace(/\*/g, '') === '') {
+      problem(at(def, 'store'), `ignore pattern ${JSON.stringify(pattern)} must name something (a bare '*' would ignore the whole file)`);
+    }
+  }
+}
+
+/** Returns the frozen schemas by version; one outside minVersion..version is a problem, and left out. */
+function frozenSchemas(def: StoreDefinition, minVersion: number, problem: Problem): Map<number, string> {
+  const frozen = new Map<number, string>();
+  for (const [k, sql] of Object.entries(def.frozen ?? {})) {
+    const v = Number(k);
+    const file = def.sources?.frozen?.[v] ?? at(def, 'dir');
+    if (!Number.isInteger(v) || v < minVersion || v > def.version) {
+      problem(file, `frozen schema of version ${k} is outside the supported range ${minVersion}..${def.version}`);
+      continue;
+    }
+    frozen.set(v, sql);
+  }
+  return frozen;
+}
+
 /**
  * Validates store definitions without running any SQL: each store on its own, and the registry
  * as a whole (names and files unique, at least one store). Returns the stores that pass, with

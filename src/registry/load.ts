@@ -84,20 +84,20 @@ function readText(file: string, store: string): string {
   }
 }
 
+/** Records a problem of the store being read, naming the file it is about. */
+type Problem = (file: string, message: string) => void;
+
+/**
+ * Reads the store folder `dir` into a definition. A store.json that does not pass, or a file
+ * that cannot be read, stops the store at once with only its own problems; the others are
+ * collected over the parts, in their order (oldest schema, frozen schemas, seed, migrations), and
+ * thrown together once every part is read.
+ */
 async function readStore(name: string, dir: string, check: typeof checkStoreJson): Promise<StoreDefinition> {
   const storeJson = path.join(dir, 'store.json');
   const problems: RegistryProblem[] = [];
-  const problem = (file: string, message: string) => problems.push({ store: name, file, message });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readText(storeJson, name));
-  } catch (err) {
-    if (err instanceof RegistryError) throw err;
-    throw new RegistryError([{ store: name, file: storeJson, message: `not valid JSON: ${(err as Error).message}` }]);
-  }
-  const checked = check(raw);
-  if ('errors' in checked) throw new RegistryError(checked.errors.map((message) => ({ store: name, file: storeJson, message })));
-  const meta: StoreJson = checked.value;
+  const problem: Problem = (file, message) => problems.push({ store: name, file, message });
+  const meta = readStoreJson(name, storeJson, check);
   const legacyRaw = meta.legacy ?? {};
 
   const schemaFile = path.join(dir, 'schema.sql');
@@ -108,81 +108,18 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
   const sources: Record<string, unknown> = { dir, store: storeJson, schema: schemaFile };
   let oldestSchema: string | undefined;
   if (minVersion < version) {
-    const rel = meta.oldestSchema ?? `versions/${String(minVersion).padStart(3, '0')}.sql`;
-    const file = path.join(dir, rel);
-    sources.oldestSchema = file;
-    if (fs.existsSync(file)) oldestSchema = readText(file, name);
-    else problem(file, `the schema of version ${minVersion} (the oldest supported) is missing: freeze it from the release that shipped version ${minVersion}`);
+    const oldest = readOldestSchema(name, dir, meta, minVersion, problem);
+    sources.oldestSchema = oldest.file;
+    oldestSchema = oldest.sql;
   }
-
-  // Frozen schemas of released versions: versions/NNN.sql.
-  const frozen: Record<number, string> = {};
-  const frozenSources: Record<number, string> = {};
-  const versionsDir = path.join(dir, 'versions');
-  if (fs.existsSync(versionsDir)) {
-    for (const f of fs.readdirSync(versionsDir).sort()) {
-      if (f.startsWith('.') || f.endsWith('.md')) continue;
-      const m = /^(\d+)\.sql$/.exec(f);
-      if (!m) {
-        problem(path.join(versionsDir, f), 'not a frozen schema name: use NNN.sql (NNN is the version)');
-        continue;
-      }
-      frozen[Number(m[1])] = readText(path.join(versionsDir, f), name);
-      frozenSources[Number(m[1])] = path.join(versionsDir, f);
-    }
-  }
-  sources.frozen = frozenSources;
-
-  let seed: string | undefined;
-  const seedFile = path.join(dir, meta.seed ?? 'seed.sql');
-  if (fs.existsSync(seedFile)) {
-    seed = readText(seedFile, name);
-    sources.seed = seedFile;
-  } else if (meta.seed !== undefined) {
-    problem(seedFile, 'seed file not found');
-  }
-
-  const migrations: MigrationDefinition[] = [];
-  const migrationSources: Record<number, string> = {};
-  const migDir = path.join(dir, 'migrations');
-  if (fs.existsSync(migDir)) {
-    for (const f of fs.readdirSync(migDir).sort()) {
-      if (f.startsWith('.') || f.endsWith('.md')) continue;
-      const file = path.join(migDir, f);
-      const m = MIGRATION_FILE.exec(f);
-      if (!m) {
-        problem(file, 'not a migration file name: use NNN-<what>.sql, .js or .mjs (NNN is the version it brings the file to)');
-        continue;
-      }
-      const v = Number(m[1]);
-      migrationSources[v] = file;
-      if (m[2] === 'sql') {
-        migrations.push({ version: v, name: f, sql: readText(file, name) });
-      } else {
-        try {
-          const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; up?: unknown; destructive?: unknown };
-          const fn = (mod.up ?? mod.default) as StepFunction | undefined;
-          const destructive = mod.destructive;
-          if (typeof fn !== 'function') problem(file, 'a JavaScript migration must export a function (`export default function (db) {…}` or `export function up(db) {…}`)');
-          else if (destructive !== undefined && (typeof destructive !== 'string' || destructive.trim() === '')) {
-            problem(file, "`export const destructive` must be a sentence saying why the step destroys data (`export const destructive = 'legacy rows are purged'`)");
-          } else migrations.push({ version: v, name: f, run: fn, ...(typeof destructive === 'string' ? { destructive } : {}) });
-        } catch (err) {
-          problem(file, `cannot import: ${(err as Error).message}`);
-        }
-      }
-    }
-  }
-  sources.migrations = migrationSources;
-
-  const samples: { name: string; sql: string }[] = [];
-  const sampleSources: Record<string, string> = {};
-  for (const rel of legacyRaw.samples ?? []) {
-    const file = path.join(dir, rel);
-    sampleSources[rel] = file;
-    samples.push({ name: rel, sql: readText(file, name) });
-  }
-  sources.samples = sampleSources;
+  const frozen = readFrozenSchemas(name, dir, problem);
+  sources.frozen = frozen.sources;
+  const seed = readSeed(name, dir, meta, problem);
+  if (seed) sources.seed = seed.file;
+  const migrations = await readMigrations(name, dir, problem);
+  sources.migrations = migrations.sources;
+  const samples = readSamples(name, dir, legacyRaw.samples ?? []);
+  sources.samples = samples.sources;
 
   if (problems.length > 0) throw new RegistryError(problems);
 
@@ -193,7 +130,7 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     dropColumns: legacyRaw.dropColumns ?? [],
     deadTables: legacyRaw.deadTables ?? [],
     history: (legacyRaw.history ?? []) as LegacyDefinition['history'] & object,
-    samples,
+    samples: samples.samples,
   };
   return {
     name,
@@ -202,9 +139,9 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     minVersion,
     schema,
     oldestSchema,
-    frozen,
-    migrations,
-    seed,
+    frozen: frozen.frozen,
+    migrations: migrations.migrations,
+    seed: seed?.sql,
     legacy,
     connection: meta.connection as StoreDefinition['connection'],
     checkpointOnClose: meta.checkpointOnClose,
@@ -214,4 +151,121 @@ async function readStore(name: string, dir: string, check: typeof checkStoreJson
     ...(meta.ignore ? { ignore: meta.ignore } : {}),
     sources: sources as StoreDefinition['sources'],
   };
+}
+
+/**
+ * Reads and checks `store.json`. Its problems are thrown at once: without a valid store.json
+ * nothing else of the store can be read.
+ */
+function readStoreJson(name: string, storeJson: string, check: typeof checkStoreJson): StoreJson {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readText(storeJson, name));
+  } catch (err) {
+    if (err instanceof RegistryError) throw err;
+    throw new RegistryError([{ store: name, file: storeJson, message: `not valid JSON: ${(err as Error).message}` }]);
+  }
+  const checked = check(raw);
+  if ('errors' in checked) throw new RegistryError(checked.errors.map((message) => ({ store: name, file: storeJson, message })));
+  return checked.value;
+}
+
+/**
+ * Reads the schema of the oldest supported version (`oldestSchema`, by default
+ * versions/NNN.sql), needed when minVersion is older than version. Returns the file it names
+ * even when it is missing (a problem then says so).
+ */
+function readOldestSchema(name: string, dir: string, meta: StoreJson, minVersion: number, problem: Problem): { file: string; sql: string | undefined } {
+  const rel = meta.oldestSchema ?? `versions/${String(minVersion).padStart(3, '0')}.sql`;
+  const file = path.join(dir, rel);
+  if (fs.existsSync(file)) return { file, sql: readText(file, name) };
+  problem(file, `the schema of version ${minVersion} (the oldest supported) is missing: freeze it from the release that shipped version ${minVersion}`);
+  return { file, sql: undefined };
+}
+
+/** Reads the frozen schemas of released versions, versions/NNN.sql, by version; another name is a problem. */
+function readFrozenSchemas(name: string, dir: string, problem: Problem): { frozen: Record<number, string>; sources: Record<number, string> } {
+  const frozen: Record<number, string> = {};
+  const sources: Record<number, string> = {};
+  const versionsDir = path.join(dir, 'versions');
+  if (!fs.existsSync(versionsDir)) return { frozen, sources };
+  for (const f of fs.readdirSync(versionsDir).sort()) {
+    if (f.startsWith('.') || f.endsWith('.md')) continue;
+    const m = /^(\d+)\.sql$/.exec(f);
+    if (!m) {
+      problem(path.join(versionsDir, f), 'not a frozen schema name: use NNN.sql (NNN is the version)');
+      continue;
+    }
+    frozen[Number(m[1])] = readText(path.join(versionsDir, f), name);
+    sources[Number(m[1])] = path.join(versionsDir, f);
+  }
+  return { frozen, sources };
+}
+
+/** Reads the seed (`seed`, by default seed.sql), if there is one; a seed that store.json names must be there. */
+function readSeed(name: string, dir: string, meta: StoreJson, problem: Problem): { file: string; sql: string } | undefined {
+  const file = path.join(dir, meta.seed ?? 'seed.sql');
+  if (fs.existsSync(file)) return { file, sql: readText(file, name) };
+  if (meta.seed !== undefined) problem(file, 'seed file not found');
+  return undefined;
+}
+
+/**
+ * Reads migrations/: NNN-<what>.sql as SQL, .js and .mjs as modules (imported here). Each
+ * migration's file is kept by the version it brings the file to; another name is a problem.
+ */
+async function readMigrations(name: string, dir: string, problem: Problem): Promise<{ migrations: MigrationDefinition[]; sources: Record<number, string> }> {
+  const migrations: MigrationDefinition[] = [];
+  const sources: Record<number, string> = {};
+  const migDir = path.join(dir, 'migrations');
+  if (!fs.existsSync(migDir)) return { migrations, sources };
+  for (const f of fs.readdirSync(migDir).sort()) {
+    if (f.startsWith('.') || f.endsWith('.md')) continue;
+    const file = path.join(migDir, f);
+    const m = MIGRATION_FILE.exec(f);
+    if (!m) {
+      problem(file, 'not a migration file name: use NNN-<what>.sql, .js or .mjs (NNN is the version it brings the file to)');
+      continue;
+    }
+    const v = Number(m[1]);
+    sources[v] = file;
+    if (m[2] === 'sql') migrations.push({ version: v, name: f, sql: readText(file, name) });
+    else {
+      const step = await importStep(v, f, file, problem);
+      if (step) migrations.push(step);
+    }
+  }
+  return { migrations, sources };
+}
+
+/**
+ * Imports a JavaScript migration: it must export its step function (`up`, or the default
+ * export), and `destructive`, when exported, must be a sentence. Returns nothing when it cannot
+ * be used (a problem says why).
+ */
+async function importStep(version: number, f: string, file: string, problem: Problem): Promise<MigrationDefinition | undefined> {
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; up?: unknown; destructive?: unknown };
+    const fn = (mod.up ?? mod.default) as StepFunction | undefined;
+    const destructive = mod.destructive;
+    if (typeof fn !== 'function') problem(file, 'a JavaScript migration must export a function (`export default function (db) {…}` or `export function up(db) {…}`)');
+    else if (destructive !== undefined && (typeof destructive !== 'string' || destructive.trim() === '')) {
+      problem(file, "`export const destructive` must be a sentence saying why the step destroys data (`export const destructive = 'legacy rows are purged'`)");
+    } else return { version, name: f, run: fn, ...(typeof destructive === 'string' ? { destructive } : {}) };
+  } catch (err) {
+    problem(file, `cannot import: ${(err as Error).message}`);
+  }
+  return undefined;
+}
+
+/** Reads the legacy samples store.json lists (paths relative to the store folder), by their listed path. */
+function readSamples(name: string, dir: string, rels: readonly string[]): { samples: { name: string; sql: string }[]; sources: Record<string, string> } {
+  const samples: { name: string; sql: string }[] = [];
+  const sources: Record<string, string> = {};
+  for (const rel of rels) {
+    const file = path.join(dir, rel);
+    sources[rel] = file;
+    samples.push({ name: rel, sql: readText(file, name) });
+  }
+  return { samples, sources };
 }
