@@ -66,104 +66,121 @@ Environment: NO_COLOR turns colour off.`;
 /** A command for yargs: usage (`up [dirs..]`), what it does, and the builder of its options. */
 type CommandSpec = readonly [usage: string, describe: string, builder: (y: Argv) => Argv];
 
+/** The yargs module's default export: imported only for a command line fast-args does not read. */
+type Yargs = typeof import('yargs').default;
+
+/** The arguments of up, check and adopt: the data dirs, and the options that say where they are and how many run at once. */
+function fleetOptions(y: Argv) {
+  return y
+    .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
+    // One value per flag (no `array: true`: it would swallow the positional data dirs that
+    // follow); yargs collects repeated flags into an array.
+    .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'discover data dirs under ROOT (any depth; repeat the flag for more roots)' })
+    .option('concurrency', { type: 'number', describe: 'data dirs handled at once, in worker threads (default: number of cores; with --d1, databases in flight, default 8)' })
+    .option('d1', { type: 'string', requiresArg: true, nargs: 1, describe: 'Cloudflare D1 databases instead of files: a config file naming each dir\'s databases (run locally in Miniflare)' });
+}
+
+/** up, check and adopt: the commands that run over a fleet of data dirs (src/cli/fast-args.ts reads their usual lines). */
+const FLEET_COMMANDS: readonly CommandSpec[] = [
+  ['up [dirs..]', 'create, migrate or adopt every store; refuse what is unsafe', (y) =>
+    fleetOptions(y)
+      .option('dry-run', { type: 'boolean', describe: 'print the SQL plan per store, write nothing' })
+      .option('repair', { type: 'boolean', describe: 'add what a drifted file lacks (never drops)' })
+      .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping tables holding rows (--no-backup skips)' })
+      .option('create', { type: 'boolean', default: true, describe: 'create a missing data dir and missing store files (--no-create: create nothing, report what is missing, exit 3)' })
+      .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
+      .example('$0 up --root data --dry-run', 'show what up would run under data/, change nothing')
+      .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks')
+      .example('$0 up --d1 d1.json', 'initialize or migrate the D1 databases d1.json names'),
+  ],
+  ['check [dirs..]', 'audit data dirs read-only: status of every store', (y) =>
+    fleetOptions(y)
+      .option('html', { type: 'string', describe: 'also write a self-contained HTML picture of the fleet to FILE' })
+      .example('$0 check --root data --html fleet.html', 'a page with the grid of data dirs by stores, filters and reasons')
+      .example('$0 check --root data', 'audit every data dir under data/')
+      .example('$0 check data/1.5.0 --json | jq .summary', 'machine-readable summary')
+      .example('$0 check --d1 d1.json --html d1.html', 'audit D1 databases, with the same page'),
+  ],
+  ['adopt [dirs..]', 'adopt legacy (user_version 0) files; report the rest untouched', (y) =>
+    fleetOptions(y)
+      .option('dry-run', { type: 'boolean', describe: 'print the adoption plan, write nothing' })
+      .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping dead tables holding rows (--no-backup skips)' })
+      .example('$0 adopt --root data --dry-run', 'show the renames and drops adoption would run'),
+  ],
+];
+
+/** The other commands: on the registry (freeze, generate, import, verify, types), on files (diff) and on leftovers (clean). */
+const OTHER_COMMANDS: readonly CommandSpec[] = [
+  ['diff <target>', 'show how a file (or every store of a data dir) differs from what its version must be', (y) =>
+    y.positional('target', { type: 'string', describe: 'a store file or a data dir' }).example('$0 diff data/1.5.0/objects.db', 'explain a drift'),
+  ],
+  ['freeze <store>', 'record the schema of the version being released (versions/NNN.sql)', (y) =>
+    y.positional('store', { type: 'string', describe: 'store name' }).example('$0 freeze objects', 'before releasing: stores/objects/versions/004.sql'),
+  ],
+  ['clean [dirs..]', 'remove leftovers of interrupted runs; with --keep/--older-than, old backups', (y) =>
+    y
+      .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
+      .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'clean every data dir under ROOT (any depth; repeat the flag for more roots)' })
+      .option('keep', { type: 'number', requiresArg: true, nargs: 1, describe: 'keep the N newest backups of each store file, remove older ones' })
+      .option('older-than', { type: 'string', requiresArg: true, nargs: 1, describe: 'remove backups older than DURATION (e.g. 7d, 12h, 30m); with --keep, only those beyond the N newest' })
+      .option('dry-run', { type: 'boolean', describe: 'list what would be removed, remove nothing' })
+      .example('$0 clean --root data', 'remove the .partial and .stores-new-* files interrupted runs left')
+      .example('$0 clean --root data --keep 3 --older-than 30d', 'also remove backups beyond the 3 newest that are over 30 days old'),
+  ],
+  ['generate <store>', 'write the next migration from the edited schema.sql, proven by verify', (y) =>
+    y
+      .positional('store', { type: 'string', describe: 'store name' })
+      .option('name', { type: 'string', requiresArg: true, nargs: 1, describe: 'what the step does, for its file name (migrations/NNN-<name>.sql)' })
+      .option('destructive', { type: 'string', requiresArg: true, nargs: 1, describe: 'allow drops, saying why (written as -- stores:destructive WHY)' })
+      .option('dry-run', { type: 'boolean', describe: 'print the migration, write nothing' })
+      .example('$0 generate objects --dry-run', 'print the migration schema.sql asks for')
+      .example('$0 generate objects --name client-tags', 'write stores/objects/migrations/005-client-tags.sql and bump version')
+      .example('$0 generate objects --destructive "legacy_code is read by nothing since 1.3"', 'allow the drops, declared'),
+  ],
+  ['import <from>', 'bring an app\'s history into the registry once: numbered SQL files, a drizzle-kit folder or a database file', (y) =>
+    y
+      .positional('from', { type: 'string', describe: 'a folder of numbered SQL files, a drizzle-kit migrations folder (meta/_journal.json), or a database file' })
+      .option('store', { type: 'string', requiresArg: true, nargs: 1, describe: 'the store name (default: the folder name, or the file name without its extension)' })
+      .option('history-table', { type: 'string', requiresArg: true, nargs: 1, describe: 'numbered SQL files: the table your migration runner records applied files in (writes a legacy.history entry)' })
+      .option('history-column', { type: 'string', requiresArg: true, nargs: 1, describe: 'the column of --history-table holding the file name (default: name)' })
+      .example('$0 import drizzle --store app', 'stores/app/ from a drizzle-kit folder, with the drizzle history and its map')
+      .example('$0 import db/migrations --store relay --history-table _migrations', 'numbered SQL files your own runner records in _migrations')
+      .example('$0 import data/app.db', 'the baseline of a live file at its version'),
+  ],
+  ['verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
+    y.example('$0 verify --stores stores', 'run before releasing a new version'),
+  ],
+  ['types', 'TypeScript declarations from the baselines: row interfaces, tables, store names', (y) =>
+    y
+      .option('out', { type: 'string', requiresArg: true, nargs: 1, describe: 'write the declarations to FILE (a .ts module; default: stdout)' })
+      .option('check', { type: 'boolean', describe: 'with --out: write nothing; exit 3 when FILE is not what would be written (CI)' })
+      .example('$0 types --out src/stores.gen.ts', 'regenerate the declarations (same schemas, same bytes)')
+      .example('$0 types --out src/stores.gen.ts --check', 'in CI: fail (exit 3) when they are stale'),
+  ],
+];
+
+/** Every command, in the order of the help text. */
+const COMMAND_SPECS: readonly CommandSpec[] = [...FLEET_COMMANDS, ...OTHER_COMMANDS];
+
 /**
  * The yargs parser: every command (for help, and for anything unusual), or only the command
  * `only` (the usual run: the command word already taken out of `argv`).
  */
-type Yargs = typeof import('yargs').default;
-
 function build(yargs: Yargs, argv: readonly string[], width: number, only: string | null = null) {
-  const common = (y: ReturnType<Yargs>) =>
-    y
-      .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
-      // One value per flag (no `array: true`: it would swallow the positional data dirs that
-      // follow); yargs collects repeated flags into an array.
-      .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'discover data dirs under ROOT (any depth; repeat the flag for more roots)' })
-      .option('concurrency', { type: 'number', describe: 'data dirs handled at once, in worker threads (default: number of cores; with --d1, databases in flight, default 8)' })
-      .option('d1', { type: 'string', requiresArg: true, nargs: 1, describe: 'Cloudflare D1 databases instead of files: a config file naming each dir\'s databases (run locally in Miniflare)' });
-  // Every command: its usage, what it does, and its options.
-  const commands: readonly CommandSpec[] = [
-    ['up [dirs..]', 'create, migrate or adopt every store; refuse what is unsafe', (y) =>
-      common(y)
-        .option('dry-run', { type: 'boolean', describe: 'print the SQL plan per store, write nothing' })
-        .option('repair', { type: 'boolean', describe: 'add what a drifted file lacks (never drops)' })
-        .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping tables holding rows (--no-backup skips)' })
-        .option('create', { type: 'boolean', default: true, describe: 'create a missing data dir and missing store files (--no-create: create nothing, report what is missing, exit 3)' })
-        .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
-        .example('$0 up --root data --dry-run', 'show what up would run under data/, change nothing')
-        .example('$0 up data/1.5.0 --repair', 'also add what a drifted file lacks')
-        .example('$0 up --d1 d1.json', 'initialize or migrate the D1 databases d1.json names'),
-    ],
-    ['check [dirs..]', 'audit data dirs read-only: status of every store', (y) =>
-      common(y)
-        .option('html', { type: 'string', describe: 'also write a self-contained HTML picture of the fleet to FILE' })
-        .example('$0 check --root data --html fleet.html', 'a page with the grid of data dirs by stores, filters and reasons')
-        .example('$0 check --root data', 'audit every data dir under data/')
-        .example('$0 check data/1.5.0 --json | jq .summary', 'machine-readable summary')
-        .example('$0 check --d1 d1.json --html d1.html', 'audit D1 databases, with the same page'),
-    ],
-    ['adopt [dirs..]', 'adopt legacy (user_version 0) files; report the rest untouched', (y) =>
-      common(y)
-        .option('dry-run', { type: 'boolean', describe: 'print the adoption plan, write nothing' })
-        .option('backup', { type: 'boolean', default: true, describe: 'back up before dropping dead tables holding rows (--no-backup skips)' })
-        .example('$0 adopt --root data --dry-run', 'show the renames and drops adoption would run'),
-    ],
-    ['diff <target>', 'show how a file (or every store of a data dir) differs from what its version must be', (y) =>
-      y.positional('target', { type: 'string', describe: 'a store file or a data dir' }).example('$0 diff data/1.5.0/objects.db', 'explain a drift'),
-    ],
-    ['freeze <store>', 'record the schema of the version being released (versions/NNN.sql)', (y) =>
-      y.positional('store', { type: 'string', describe: 'store name' }).example('$0 freeze objects', 'before releasing: stores/objects/versions/004.sql'),
-    ],
-    ['clean [dirs..]', 'remove leftovers of interrupted runs; with --keep/--older-than, old backups', (y) =>
-      y
-        .positional('dirs', { type: 'string', array: true, describe: 'data dirs' })
-        .option('root', { type: 'string', requiresArg: true, nargs: 1, describe: 'clean every data dir under ROOT (any depth; repeat the flag for more roots)' })
-        .option('keep', { type: 'number', requiresArg: true, nargs: 1, describe: 'keep the N newest backups of each store file, remove older ones' })
-        .option('older-than', { type: 'string', requiresArg: true, nargs: 1, describe: 'remove backups older than DURATION (e.g. 7d, 12h, 30m); with --keep, only those beyond the N newest' })
-        .option('dry-run', { type: 'boolean', describe: 'list what would be removed, remove nothing' })
-        .example('$0 clean --root data', 'remove the .partial and .stores-new-* files interrupted runs left')
-        .example('$0 clean --root data --keep 3 --older-than 30d', 'also remove backups beyond the 3 newest that are over 30 days old'),
-    ],
-    ['generate <store>', 'write the next migration from the edited schema.sql, proven by verify', (y) =>
-      y
-        .positional('store', { type: 'string', describe: 'store name' })
-        .option('name', { type: 'string', requiresArg: true, nargs: 1, describe: 'what the step does, for its file name (migrations/NNN-<name>.sql)' })
-        .option('destructive', { type: 'string', requiresArg: true, nargs: 1, describe: 'allow drops, saying why (written as -- stores:destructive WHY)' })
-        .option('dry-run', { type: 'boolean', describe: 'print the migration, write nothing' })
-        .example('$0 generate objects --dry-run', 'print the migration schema.sql asks for')
-        .example('$0 generate objects --name client-tags', 'write stores/objects/migrations/005-client-tags.sql and bump version')
-        .example('$0 generate objects --destructive "legacy_code is read by nothing since 1.3"', 'allow the drops, declared'),
-    ],
-    ['import <from>', 'bring an app\'s history into the registry once: numbered SQL files, a drizzle-kit folder or a database file', (y) =>
-      y
-        .positional('from', { type: 'string', describe: 'a folder of numbered SQL files, a drizzle-kit migrations folder (meta/_journal.json), or a database file' })
-        .option('store', { type: 'string', requiresArg: true, nargs: 1, describe: 'the store name (default: the folder name, or the file name without its extension)' })
-        .option('history-table', { type: 'string', requiresArg: true, nargs: 1, describe: 'numbered SQL files: the table your migration runner records applied files in (writes a legacy.history entry)' })
-        .option('history-column', { type: 'string', requiresArg: true, nargs: 1, describe: 'the column of --history-table holding the file name (default: name)' })
-        .example('$0 import drizzle --store app', 'stores/app/ from a drizzle-kit folder, with the drizzle history and its map')
-        .example('$0 import db/migrations --store relay --history-table _migrations', 'numbered SQL files your own runner records in _migrations')
-        .example('$0 import data/app.db', 'the baseline of a live file at its version'),
-    ],
-    ['verify', 'prove the registry in memory: fresh, every migration path, every legacy sample', (y) =>
-      y.example('$0 verify --stores stores', 'run before releasing a new version'),
-    ],
-    ['types', 'TypeScript declarations from the baselines: row interfaces, tables, store names', (y) =>
-      y
-        .option('out', { type: 'string', requiresArg: true, nargs: 1, describe: 'write the declarations to FILE (a .ts module; default: stdout)' })
-        .option('check', { type: 'boolean', describe: 'with --out: write nothing; exit 3 when FILE is not what would be written (CI)' })
-        .example('$0 types --out src/stores.gen.ts', 'regenerate the declarations (same schemas, same bytes)')
-        .example('$0 types --out src/stores.gen.ts --check', 'in CI: fail (exit 3) when they are stale'),
-    ],
-  ];
   const y = yargs([...argv]).scriptName('stores').option('stores', { type: 'string', default: 'stores', describe: 'registry folder', global: true }).option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else', global: true }).strict().wrap(Math.min(100, width)).exitProcess(false);
   if (only !== null) {
     // One command, given as yargs' default command: yargs then skips rendering the whole help
     // text, which it otherwise does on every run of a named command (about 30 ms per process).
-    const spec = commands.find(([usage]) => usage.split(' ')[0] === only)!;
+    const spec = COMMAND_SPECS.find(([usage]) => usage.split(' ')[0] === only)!;
     return y.version(false).help(false).command(`$0${spec[0].slice(only.length)}`, spec[1], spec[2]);
   }
+  return withEveryCommand(y);
+}
+
+/** The whole parser, for help and for anything unusual: every command, the examples, help, version and the exit codes. */
+function withEveryCommand<T>(y: Argv<T>) {
   let all = y.usage('$0 <command> [options]\n\nKeep the SQLite stores of an application correct across versions.');
-  for (const [usage, describe, builder] of commands) all = all.command(usage, describe, builder);
+  for (const [usage, describe, builder] of COMMAND_SPECS) all = all.command(usage, describe, builder);
   return all
     .example('$0 check --root data', 'audit every data dir under data/ (read-only)')
     .example('$0 up data/1.5.0', 'create or upgrade the stores of one data dir')
