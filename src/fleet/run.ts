@@ -97,17 +97,24 @@ function failedDir(registry: Registry, dir: string, err: unknown, mode: Reconcil
   return { path: dir, stores };
 }
 
+/** Where a fleet run's results go (see collectResults). */
+interface Results {
+  /** Records data dir `i`'s report (null: nothing to report), releasing what is now in order. */
+  done(i: number, r: DirReport | null): void;
+  /** Records data dir `i` as not reached: a stop was requested before it started. */
+  skip(i: number, dir: string): void;
+  /** The data dirs kept (every one, unless `retain` is false) and the summary of those released. */
+  report(mode: ReconcileOptions['mode']): Pick<Report, 'dirs' | 'summary'>;
+}
+
 /**
- * Runs `options.mode` over the given data dirs and the dirs discovered under `roots`.
- * Uses worker threads when the registry was loaded from a folder and there is more than one
- * dir; a registry built in code runs in this thread (its functions cannot cross threads).
+ * The results of a run over `total` data dirs. They arrive in any order; they are released
+ * (counted, kept, handed to `onDir`) in sorted order, so that a stream of them reads like the
+ * report, while progress is told as each one arrives.
  */
-export async function runFleet(registry: Registry, dirs: readonly string[], roots: readonly string[], options: FleetOptions): Promise<Report> {
-  const list = listDirs(registry, dirs, roots, options.onProblem);
-  const concurrency = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency(), list.length));
+function collectResults(registry: Registry, total: number, options: FleetOptions): Results {
   const retain = options.retain !== false;
   const results: DirReport[] = [];
-  // Results arrive in any order; they are released (and counted) in sorted order.
   const pending = new Map<number, DirReport | null>();
   let next = 0;
   const byStatus: Record<string, number> = {};
@@ -131,95 +138,135 @@ export async function runFleet(registry: Registry, dirs: readonly string[], root
     }
   };
   let dirsDone = 0;
-  const storesTotal = list.length * registry.stores.length;
+  const storesTotal = total * registry.stores.length;
+  const skipped: string[] = [];
   const done = (i: number, r: DirReport | null) => {
     pending.set(i, r);
     release();
     if (!r) return;
     dirsDone++;
-    options.onProgress?.({ dirsDone, dirsTotal: list.length, storesDone: dirsDone * registry.stores.length, storesTotal, dir: r });
+    options.onProgress?.({ dirsDone, dirsTotal: total, storesDone: dirsDone * registry.stores.length, storesTotal, dir: r });
   };
-  // What a worker receives must cross threads: plain data only (no clock function).
-  const plain: ReconcileOptions = { mode: options.mode, dryRun: options.dryRun, repair: options.repair, backup: options.backup, create: options.create };
+  const skip = (i: number, dir: string) => {
+    skipped.push(dir);
+    done(i, null);
+  };
+  const report = (mode: ReconcileOptions['mode']) => {
+    const summary = {
+      dirs: emittedDirs,
+      stores: emittedStores,
+      byStatus,
+      ...(mode === 'check' ? {} : { byAction }),
+      ...(skipped.length > 0 ? { notReached: skipped.sort() } : {}),
+    };
+    return { dirs: results, summary };
+  };
+  return { done, skip, report };
+}
 
-  const skipped: string[] = [];
-  // Data dirs are taken in order, by this thread and by the pool's feeders alike.
-  let nextIndex = 0;
-  /** Reconciles data dirs in this thread while `more()` says so. */
-  const inThisThread = async (more: () => boolean) => {
-    while (more() && nextIndex < list.length) {
-      const i = nextIndex++;
-      const dir = list[i]!;
-      if (options.mode !== 'check' && stopRequested(options.stop)) {
-        skipped.push(dir);
-        done(i, null);
-        continue;
-      }
-      try {
-        done(i, await runDir(registry, dir, options, options.stop, { stepwise: true }));
-      } catch (err) {
-        done(i, failedDir(registry, dir, err, options.mode, 'reconciling this data dir'));
-      }
-    }
-  };
+/** What the parts of one fleet run share: the sorted list, the next dir to take, the results. */
+interface FleetRun {
+  readonly registry: Registry;
+  readonly options: FleetOptions;
+  readonly list: readonly string[];
+  /** The next data dir to take: this thread and the pool's feeders take them in order. */
+  next: number;
+  readonly results: Results;
+}
+
+/**
+ * Runs `options.mode` over the given data dirs and the dirs discovered under `roots`.
+ * Uses worker threads when the registry was loaded from a folder and there is more than one
+ * dir; a registry built in code runs in this thread (its functions cannot cross threads).
+ */
+export async function runFleet(registry: Registry, dirs: readonly string[], roots: readonly string[], options: FleetOptions): Promise<Report> {
+  const list = listDirs(registry, dirs, roots, options.onProblem);
+  const concurrency = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency(), list.length));
+  const run: FleetRun = { registry, options, list, next: 0, results: collectResults(registry, list.length, options) };
   // A few data dirs take this thread less time than a worker takes to start (and to stop).
   if (concurrency <= 1 || registry.source === 'code' || (list.length <= TINY_RUN && sqlOnly(registry))) {
-    await inThisThread(() => true);
+    await inThisThread(run, () => true);
   } else {
-    // A registry of SQL only can run in this thread too (its steps cannot end the process).
-    // Starting workers costs tens of milliseconds each, and each worker's code runs cold at first:
-    // a short run (or any, with shareThisThread) is done by this thread beside one worker fewer,
-    // from start to end; a long one by every worker, this thread taking data dirs only until the
-    // first worker is ready, so the long run's allocations stay in the workers' capped heaps (peak
-    // memory does not grow with the fleet). A registry with JavaScript steps runs only in the
-    // workers.
-    const here = sqlOnly(registry);
-    const short = here && (options.shareThisThread === true || list.length <= SHORT_RUN);
-    const workers = short ? concurrency - 1 : concurrency;
-    let workersReady = !here;
-    const pool = new WorkerPool(workers, registry, plain, options.mode === 'check' ? undefined : options.stop);
-    pool.firstReady().then(
-      () => (workersReady = true),
-      () => (workersReady = true),
-    );
-    // This thread's share: a registry of SQL only; until the workers are ready, or to the end.
-    const mainRun = here ? inThisThread(() => short || !workersReady) : Promise.resolve();
+    await withWorkers(run, concurrency);
+  }
+  return { registry: describeRegistry(registry), ...run.results.report(options.mode) };
+}
+
+/** Reconciles data dirs in this thread, taking the next one while `more()` says so. */
+async function inThisThread(run: FleetRun, more: () => boolean): Promise<void> {
+  const { registry, options, list, results } = run;
+  while (more() && run.next < list.length) {
+    const i = run.next++;
+    const dir = list[i]!;
+    if (options.mode !== 'check' && stopRequested(options.stop)) {
+      results.skip(i, dir);
+      continue;
+    }
     try {
-      // Feeders take the next data dir when their last one is done, so only the dirs in flight
-      // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker.
-      const feedPool = async () => {
-        // A data dir is taken for a worker only once one is ready: taken earlier, it would wait
-        // for the worker's start while this thread may be done with all the others.
-        if (here) await Promise.race([pool.firstReady().catch(() => undefined), mainRun]);
-        while (nextIndex < list.length) {
-          const i = nextIndex++;
-          const dir = list[i]!;
-          try {
-            done(i, await pool.run(dir));
-          } catch (err) {
-            if (err instanceof NotReachedError) {
-              skipped.push(dir);
-              done(i, null);
-            } else if (err instanceof WorkerFailure && err.outOfMemory && err.capped) {
-              // A file too big for a worker's capped heap (a huge foreign schema, say) is no reason
-              // for another status than at --concurrency 1: this thread, whose heap is not capped,
-              // takes the rest of the dir (a registry of SQL only: its steps cannot end the process).
-              done(i, await runDir(registry, dir, options, options.stop, { done: err.done, stepwise: true }).catch((e: unknown) => failedDir(registry, dir, e, options.mode, 'reconciling this data dir')));
-            } else done(i, failedDir(registry, dir, err, options.mode));
-          }
-        }
-      };
-      await Promise.all([mainRun, ...Array.from({ length: workers * QUEUE_DEPTH }, feedPool)]);
-    } finally {
-      await pool.close();
+      results.done(i, await runDir(registry, dir, options, options.stop, { stepwise: true }));
+    } catch (err) {
+      results.done(i, failedDir(registry, dir, err, options.mode, 'reconciling this data dir'));
     }
   }
-  const summary = {
-    dirs: emittedDirs,
-    stores: emittedStores,
-    byStatus,
-    ...(options.mode === 'check' ? {} : { byAction }),
-    ...(skipped.length > 0 ? { notReached: skipped.sort() } : {}),
-  };
-  return { registry: describeRegistry(registry), dirs: results, summary };
+}
+
+/**
+ * Runs the fleet in a pool of worker threads, and in this thread too for a registry of SQL only
+ * (its steps cannot end the process). Starting workers costs tens of milliseconds each, and each
+ * worker's code runs cold at first: a short run (or any, with shareThisThread) is done by this
+ * thread beside one worker fewer, from start to end; a long one by every worker, this thread
+ * taking data dirs only until the first worker is ready, so the long run's allocations stay in
+ * the workers' capped heaps (peak memory does not grow with the fleet). A registry with
+ * JavaScript steps runs only in the workers.
+ */
+async function withWorkers(run: FleetRun, concurrency: number): Promise<void> {
+  const { registry, options, list } = run;
+  const here = sqlOnly(registry);
+  const short = here && (options.shareThisThread === true || list.length <= SHORT_RUN);
+  const workers = short ? concurrency - 1 : concurrency;
+  let workersReady = !here;
+  // What a worker receives must cross threads: plain data only (no clock function).
+  const plain: ReconcileOptions = { mode: options.mode, dryRun: options.dryRun, repair: options.repair, backup: options.backup, create: options.create };
+  const pool = new WorkerPool(workers, registry, plain, options.mode === 'check' ? undefined : options.stop);
+  pool.firstReady().then(
+    () => (workersReady = true),
+    () => (workersReady = true),
+  );
+  // This thread's share: a registry of SQL only; until the workers are ready, or to the end.
+  const mainRun = here ? inThisThread(run, () => short || !workersReady) : Promise.resolve();
+  try {
+    // Feeders take the next data dir when their last one is done, so only the dirs in flight
+    // exist as tasks (memory stays flat however long the list): QUEUE_DEPTH per worker.
+    await Promise.all([mainRun, ...Array.from({ length: workers * QUEUE_DEPTH }, () => feedPool(run, pool, here ? mainRun : null))]);
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * One feeder of the pool: hands it the next data dir each time the last one is done, until none
+ * is left. With `mainRun` (this thread takes data dirs too), it starts once a worker is ready or
+ * this thread is done.
+ */
+async function feedPool(run: FleetRun, pool: WorkerPool, mainRun: Promise<void> | null): Promise<void> {
+  const { registry, options, list, results } = run;
+  // A data dir is taken for a worker only once one is ready: taken earlier, it would wait
+  // for the worker's start while this thread may be done with all the others.
+  if (mainRun) await Promise.race([pool.firstReady().catch(() => undefined), mainRun]);
+  while (run.next < list.length) {
+    const i = run.next++;
+    const dir = list[i]!;
+    try {
+      results.done(i, await pool.run(dir));
+    } catch (err) {
+      if (err instanceof NotReachedError) {
+        results.skip(i, dir);
+      } else if (err instanceof WorkerFailure && err.outOfMemory && err.capped) {
+        // A file too big for a worker's capped heap (a huge foreign schema, say) is no reason
+        // for another status than at --concurrency 1: this thread, whose heap is not capped,
+        // takes the rest of the dir (a registry of SQL only: its steps cannot end the process).
+        results.done(i, await runDir(registry, dir, options, options.stop, { done: err.done, stepwise: true }).catch((e: unknown) => failedDir(registry, dir, e, options.mode, 'reconciling this data dir')));
+      } else results.done(i, failedDir(registry, dir, err, options.mode));
+    }
+  }
 }
