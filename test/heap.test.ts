@@ -3,10 +3,11 @@
  * Node's `new Worker()` puts V8's flags back as the command line gave them.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './helpers.js';
+import { cli, ROOT, tmpDir } from './helpers.js';
 
 const HEAP = pathToFileURL(path.join(ROOT, 'dist', 'cli', 'heap.js')).href;
 
@@ -53,4 +54,42 @@ describe('the CLI keeps its heap small', () => {
   it('would not with the flag set once, before the worker (what the test guards against)', () => {
     expect(peakNewSpace(`v8.setFlagsFromString('--semi-space-growth-factor=1');`)).toBeGreaterThan(8);
   });
+});
+
+describe("the CLI's long run", () => {
+  it("keeps its main thread's young generation at its size before the first worker, while the workers start too", () => {
+    // A long run (more than 400 data dirs) at --concurrency 2: this thread reconciles data dirs
+    // from the start, while the pool's worker starts; V8 raises the growth factor when that
+    // worker's heap is set up (in the worker's thread), and this thread allocates meanwhile.
+    const root = tmpDir();
+    for (let i = 0; i < 401; i++) {
+      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'sagas.db'), '');
+    }
+    // The CLI's process measures its main thread's new space when its first worker is created
+    // (start-up done, flags set, registry loaded), then every 2 ms, and says so as it exits.
+    const sampler = path.join(tmpDir(), 'new-space.cjs');
+    fs.writeFileSync(
+      sampler,
+      `const { isMainThread } = require('node:worker_threads');
+      if (isMainThread) {
+        const v8 = require('node:v8');
+        const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576;
+        let before = null;
+        let max = 0;
+        process.once('worker', () => (before = size()));
+        const sample = () => { if (before !== null) max = Math.max(max, size()); };
+        setInterval(sample, 2).unref();
+        process.on('exit', () => { sample(); process.stderr.write('new space: ' + JSON.stringify({ before, max }) + '\\n'); });
+      }\n`,
+    );
+    const r = cli(['check', '--root', root, '--json', '--concurrency', '2'], { env: { NODE_OPTIONS: `--require ${sampler}` } });
+    expect((JSON.parse(r.stdout) as { summary: { dirs: number } }).summary.dirs).toBe(401);
+    const m = /new space: (\{.*\})/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const { before, max } = JSON.parse(m![1]!) as { before: number | null; max: number };
+    expect(before).not.toBeNull();
+    expect(max).toBeLessThanOrEqual(before!);
+  }, 60_000);
 });

@@ -25,16 +25,28 @@ const apply = () => {
 };
 
 /**
- * Sets {@link SMALL_HEAP} now, and the flags of the moment again once each worker thread is up:
+ * Sets {@link SMALL_HEAP} now, and the flags of the moment again while each worker thread starts:
  * V8 raises `--semi-space-growth-factor` to at least 2 whenever it configures a new heap (so the
  * flag on node's command line never holds), and a worker's heap is configured in the worker's own
- * thread after `new Worker()` returns (on a busy machine, after the `worker` event too), before
- * the worker is `online`. Without this, this thread's new space grew to 32 MB again from the
- * pool's first worker on (test/heap.test.ts).
+ * thread after `new Worker()` returns (on a busy machine, after the `worker` event too), tens of
+ * milliseconds before the worker is `online`. This thread may be reconciling data dirs meanwhile
+ * (`shareThisThread`): set again only at `online`, the flag let its new space double once or
+ * twice in that window (2 to 8 MB). So from the `worker` event to `online` (or the worker's
+ * exit) it is set again every millisecond this thread's event loop turns (it does between
+ * stores), and once more at `online`. Without this, this thread's new space grew to 32 MB again
+ * from the pool's first worker on (test/heap.test.ts).
  */
 export function keepHeapsSmall(): void {
   apply();
-  process.on('worker', (worker: Worker) => worker.once('online', apply));
+  process.on('worker', (worker: Worker) => {
+    const timer = setInterval(apply, 1);
+    timer.unref();
+    worker.once('online', () => {
+      clearInterval(timer);
+      apply();
+    });
+    worker.once('exit', () => clearInterval(timer));
+  });
 }
 
 /** The heap settings for a fleet run: small for a long one (over SHORT_RUN data dirs), V8's own for a short one. */
