@@ -1,0 +1,83 @@
+/**
+ * shareThisThread (src/fleet/run.ts): in a long run, this thread reconciles data dirs from start
+ * to end beside the workers, not only until the first of them is ready. Which data dirs this
+ * thread took is seen by wrapping runDir, which this thread calls for each data dir it takes
+ * (the workers run the compiled module in dist/, not this one).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { checkFleet } from '../src/api.js';
+import type { Registry } from '../src/types.js';
+import { registry, store, tmpDir, writeAt } from './helpers.js';
+
+const here = vi.hoisted(() => ({ dirs: [] as string[], gate: null as Promise<void> | null }));
+vi.mock('../src/fleet/run-dir.js', async (importOriginal) => {
+  const mod = await importOriginal<typeof import('../src/fleet/run-dir.js')>();
+  return {
+    ...mod,
+    runDir: async (...args: Parameters<typeof mod.runDir>) => {
+      here.dirs.push(args[1]);
+      if (here.gate) await here.gate;
+      return await mod.runDir(...args);
+    },
+  };
+});
+
+let reg: Registry;
+beforeAll(async () => {
+  reg = await registry();
+});
+
+/**
+ * Resolves when the next worker thread started says it is ready (or is gone): this thread's
+ * first data dir waits for it, so that a worker is ready before this thread could be done with
+ * the whole list, however busy the machine.
+ */
+function nextWorkerReady(): Promise<void> {
+  return new Promise((resolve) => {
+    const onWorker = (w: Worker) => {
+      process.off('worker', onWorker);
+      w.on('message', (m: { ready?: boolean }) => {
+        if (m.ready) resolve();
+      });
+      w.once('exit', () => resolve());
+    };
+    process.on('worker', onWorker);
+  });
+}
+
+describe('shareThisThread: which data dirs this thread takes', () => {
+  it('in a long run, only the first ones by default; with shareThisThread, some to the end of the list too', async () => {
+    const root = tmpDir();
+    const list: string[] = [];
+    for (let i = 0; i < 401; i++) {
+      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
+      fs.mkdirSync(dir);
+      writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
+      list.push(dir);
+    }
+    const taken: Record<string, number[]> = {};
+    for (const share of [false, true]) {
+      here.dirs = [];
+      here.gate = nextWorkerReady();
+      try {
+        const report = await checkFleet(reg, [root], { concurrency: 2, shareThisThread: share });
+        expect(report.summary.byStatus).toEqual({ current: 401, missing: 802 });
+      } finally {
+        here.gate = null;
+      }
+      taken[String(share)] = here.dirs.map((d) => list.indexOf(d));
+    }
+    // By default this thread stops once a worker is ready: what it took is the head of the list.
+    const alone = taken.false!;
+    expect(alone.length).toBeGreaterThan(0);
+    expect(alone).toEqual(alone.map((_, i) => i));
+    // Shared, it goes on beside the worker: it takes data dirs after those the worker took, and
+    // one of the last few (the worker has at most QUEUE_DEPTH in flight).
+    const shared = taken.true!;
+    expect(shared).not.toEqual(shared.map((_, i) => i));
+    expect(Math.max(...shared)).toBeGreaterThanOrEqual(list.length - 5);
+  }, 120_000);
+});
