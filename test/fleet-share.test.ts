@@ -1,8 +1,9 @@
 /**
- * shareThisThread (src/fleet/run.ts): in a long run, this thread reconciles data dirs from start
- * to end beside the workers, not only until the first of them is ready. Which data dirs this
- * thread took is seen by wrapping runDir, which this thread calls for each data dir it takes
- * (the workers run the compiled module in dist/, not this one).
+ * Which data dirs this thread takes in a fleet run beside the workers (src/fleet/run.ts): with
+ * shareThisThread, to the end of a long run, not only until the first worker is ready; and a data
+ * dir whose file outgrew a worker's capped heap. What this thread took is seen by wrapping
+ * runDir, which this thread calls for each data dir it takes (the workers run the compiled module
+ * in dist/, not this one).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkFleet } from '../src/api.js';
 import type { Registry } from '../src/types.js';
-import { registry, store, tmpDir, writeAt } from './helpers.js';
+import { fingerprint, registry, store, tmpDir, writeAt, writeSql } from './helpers.js';
 
 const here = vi.hoisted(() => ({ dirs: [] as string[], gate: null as Promise<void> | null }));
 vi.mock('../src/fleet/run-dir.js', async (importOriginal) => {
@@ -79,5 +80,42 @@ describe('shareThisThread: which data dirs this thread takes', () => {
     const shared = taken.true!;
     expect(shared).not.toEqual(shared.map((_, i) => i));
     expect(Math.max(...shared)).toBeGreaterThanOrEqual(list.length - 5);
+  }, 120_000);
+});
+
+describe('a file too big for a worker\'s capped heap', () => {
+  it('in the library\'s long run a worker takes it, dies of it, and this thread finishes the dir: foreign, as at concurrency 1', async () => {
+    // test/fleet.test.ts runs the same file through the CLI and the library at --concurrency 1
+    // and 2; there, who takes it depends on how soon the workers are ready (this thread had done
+    // 89 to 320 of the 401 small dirs by then). Here this thread's first dir waits for a worker,
+    // so this thread stops after it, and the big file, last in the list, goes to a worker.
+    const root = tmpDir();
+    for (let i = 0; i < 401; i++) {
+      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'sagas.db'), '');
+    }
+    const big = path.join(root, 'z-huge', 'objects.db');
+    const cols = Array.from({ length: 150 }, (_, j) => `c${j} TEXT`).join(', ');
+    writeSql(big, `BEGIN; ${Array.from({ length: 2000 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, ${cols});`).join('\n')} COMMIT;`);
+    const before = fingerprint(big);
+    let started = 0;
+    const count = () => started++;
+    process.on('worker', count);
+    here.dirs = [];
+    here.gate = nextWorkerReady();
+    let objects;
+    try {
+      const report = await checkFleet(reg, [root], { concurrency: 2 });
+      objects = report.dirs.at(-1)!.stores.find((s) => s.name === 'objects')!;
+    } finally {
+      here.gate = null;
+      process.off('worker', count);
+    }
+    // This thread: the first dir, then the big one, after its worker died (a third worker replaced it).
+    expect(here.dirs).toEqual([path.join(root, 'd000'), path.dirname(big)]);
+    expect(started).toBe(3);
+    expect([objects.status, objects.message]).toEqual(['foreign', expect.stringMatching(/2000 in all\)\): it belongs to another program/)]);
+    expect(fingerprint(big)).toEqual(before);
   }, 120_000);
 });
