@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkFleet } from '../src/api.js';
+import { checkFleet, loadRegistry } from '../src/api.js';
 import type { Registry } from '../src/types.js';
-import { fingerprint, registry, store, tmpDir, writeAt, writeSql } from './helpers.js';
+import { fingerprint, registry, store, STORES, tmpDir, writeAt, writeSql } from './helpers.js';
 
 const here = vi.hoisted(() => ({ dirs: [] as string[], gate: null as Promise<void> | null }));
 vi.mock('../src/fleet/run-dir.js', async (importOriginal) => {
@@ -80,6 +80,27 @@ describe('shareThisThread: which data dirs this thread takes', () => {
     const shared = taken.true!;
     expect(shared).not.toEqual(shared.map((_, i) => i));
     expect(Math.max(...shared)).toBeGreaterThanOrEqual(list.length - 5);
+  }, 120_000);
+
+  it('a registry with a JavaScript step: this thread takes none, shared or not (its steps could end the process)', async () => {
+    const stores = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, stores, { recursive: true });
+    const migrations = path.join(stores, 'objects', 'migrations');
+    fs.rmSync(path.join(migrations, '004-agents-consolidation.sql'));
+    fs.writeFileSync(path.join(migrations, '004-agents-consolidation.mjs'), `export default function (db) { db.exec(${JSON.stringify(fs.readFileSync(path.join(STORES, 'objects', 'migrations', '004-agents-consolidation.sql'), 'utf8'))}); }\n`);
+    const js = await loadRegistry(stores);
+    const root = tmpDir();
+    for (let i = 0; i < 401; i++) {
+      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
+      fs.mkdirSync(dir);
+      writeAt(store(js, 'sagas'), path.join(dir, 'sagas.db'), 1);
+    }
+    for (const shareThisThread of [false, true]) {
+      here.dirs = [];
+      const report = await checkFleet(js, [root], { concurrency: 2, shareThisThread });
+      expect([shareThisThread, report.summary.byStatus]).toEqual([shareThisThread, { current: 401, missing: 802 }]);
+      expect([shareThisThread, here.dirs]).toEqual([shareThisThread, []]);
+    }
   }, 120_000);
 });
 
