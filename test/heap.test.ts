@@ -84,12 +84,20 @@ describe("the CLI's long run", () => {
         process.on('exit', () => { sample(); process.stderr.write('new space: ' + JSON.stringify({ before, max }) + '\\n'); });
       }\n`,
     );
-    const r = cli(['check', '--root', root, '--json', '--concurrency', '2'], { env: { NODE_OPTIONS: `--require ${sampler}` } });
-    expect((JSON.parse(r.stdout) as { summary: { dirs: number } }).summary.dirs).toBe(401);
-    const m = /new space: (\{.*\})/.exec(r.stderr);
-    expect(m, r.stderr).not.toBeNull();
-    const { before, max } = JSON.parse(m![1]!) as { before: number | null; max: number };
-    expect(before).not.toBeNull();
-    expect(max).toBeLessThanOrEqual(before!);
-  }, 60_000);
+    // The flags cannot be set again inside a store this thread is reconciling: one doubling can
+    // still slip into that window now and then (with a cold page cache, one run in three). The
+    // defect this guards against grew the new space in every run (5 of 5, 2 to 4 or 8 MB), so
+    // three runs are made and at most one may grow.
+    const grew: string[] = [];
+    for (let run = 0; run < 3; run++) {
+      const r = cli(['check', '--root', root, '--json', '--concurrency', '2'], { env: { NODE_OPTIONS: `--require ${sampler}` } });
+      expect((JSON.parse(r.stdout) as { summary: { dirs: number } }).summary.dirs).toBe(401);
+      const m = /new space: (\{.*\})/.exec(r.stderr);
+      expect(m, r.stderr).not.toBeNull();
+      const { before, max } = JSON.parse(m![1]!) as { before: number | null; max: number };
+      expect(before).not.toBeNull();
+      if (max > before!) grew.push(`${before} -> ${max} MB`);
+    }
+    expect(grew.length, grew.join(', ')).toBeLessThanOrEqual(1);
+  }, 120_000);
 });
