@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../src/types.js';
 import type { Status } from '../src/errors.js';
-import { store, storesFile, writeAt, writeSql } from './helpers.js';
+import { SHORT_RUN } from '../src/fleet/run.js';
+import { store, storesFile, tmpDir, writeAt, writeSql } from './helpers.js';
 
 /** The state given to objects.db in each data dir, in rotation; filestore and sagas are current. */
 export const OBJECTS_STATES = ['current', 'behind', 'legacy', 'missing', 'empty', 'too-new', 'drift', 'corrupt', 'conflict', 'foreign'] as const;
@@ -68,3 +69,30 @@ export function buildFleet(reg: Registry, root: string, count: number): BuiltFle
   return { dirs: dirs.sort(), byStatus, states };
 }
 
+
+/**
+ * A long fleet run: SHORT_RUN + 1 data dirs (d000, d001, …) under a new root, in each a
+ * sagas.db made by `make` (an empty file unless said otherwise). In sorted order they come before
+ * any dir whose name starts with a later letter (`z-huge`, say).
+ */
+export function longRun(make: (file: string) => void = (file) => fs.writeFileSync(file, '')): { root: string; dirs: string[] } {
+  const root = tmpDir();
+  const dirs: string[] = [];
+  for (let i = 0; i <= SHORT_RUN; i++) {
+    const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
+    fs.mkdirSync(dir);
+    make(path.join(dir, 'sagas.db'));
+    dirs.push(dir);
+  }
+  return { root, dirs };
+}
+
+/**
+ * A foreign file whose schema outgrows a worker's capped heap: 2,000 tables of 150 columns. The
+ * issue's file, 20,000 tables of 6 columns, takes ~40 s to build here (each CREATE TABLE scans
+ * sqlite_schema); this one makes as big a schema in a second.
+ */
+export function writeHugeForeignFile(file: string): void {
+  const cols = Array.from({ length: 150 }, (_, j) => `c${j} TEXT`).join(', ');
+  writeSql(file, `BEGIN; ${Array.from({ length: 2000 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, ${cols});`).join('\n')} COMMIT;`);
+}

@@ -11,7 +11,8 @@ import type { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkFleet, loadRegistry } from '../src/api.js';
 import type { Registry } from '../src/types.js';
-import { fingerprint, registry, store, STORES, tmpDir, writeAt, writeSql } from './helpers.js';
+import { longRun, writeHugeForeignFile } from './fleet-builder.js';
+import { fingerprint, registry, store, STORES, tmpDir, writeAt } from './helpers.js';
 
 const here = vi.hoisted(() => ({ dirs: [] as string[], gate: null as Promise<void> | null }));
 vi.mock('../src/fleet/run-dir.js', async (importOriginal) => {
@@ -51,14 +52,7 @@ function nextWorkerReady(): Promise<void> {
 
 describe('shareThisThread: which data dirs this thread takes', () => {
   it('in a long run, only the first ones by default; with shareThisThread, some to the end of the list too', async () => {
-    const root = tmpDir();
-    const list: string[] = [];
-    for (let i = 0; i < 401; i++) {
-      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
-      fs.mkdirSync(dir);
-      writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
-      list.push(dir);
-    }
+    const { root, dirs: list } = longRun((file) => writeAt(store(reg, 'sagas'), file, 1));
     const taken: Record<string, number[]> = {};
     for (const share of [false, true]) {
       here.dirs = [];
@@ -89,12 +83,7 @@ describe('shareThisThread: which data dirs this thread takes', () => {
     fs.rmSync(path.join(migrations, '004-agents-consolidation.sql'));
     fs.writeFileSync(path.join(migrations, '004-agents-consolidation.mjs'), `export default function (db) { db.exec(${JSON.stringify(fs.readFileSync(path.join(STORES, 'objects', 'migrations', '004-agents-consolidation.sql'), 'utf8'))}); }\n`);
     const js = await loadRegistry(stores);
-    const root = tmpDir();
-    for (let i = 0; i < 401; i++) {
-      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
-      fs.mkdirSync(dir);
-      writeAt(store(js, 'sagas'), path.join(dir, 'sagas.db'), 1);
-    }
+    const { root } = longRun((file) => writeAt(store(js, 'sagas'), file, 1));
     for (const shareThisThread of [false, true]) {
       here.dirs = [];
       const report = await checkFleet(js, [root], { concurrency: 2, shareThisThread });
@@ -110,15 +99,9 @@ describe('a file too big for a worker\'s capped heap', () => {
     // and 2; there, who takes it depends on how soon the workers are ready (this thread had done
     // 89 to 320 of the 401 small dirs by then). Here this thread's first dir waits for a worker,
     // so this thread stops after it, and the big file, last in the list, goes to a worker.
-    const root = tmpDir();
-    for (let i = 0; i < 401; i++) {
-      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'sagas.db'), '');
-    }
+    const { root } = longRun();
     const big = path.join(root, 'z-huge', 'objects.db');
-    const cols = Array.from({ length: 150 }, (_, j) => `c${j} TEXT`).join(', ');
-    writeSql(big, `BEGIN; ${Array.from({ length: 2000 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, ${cols});`).join('\n')} COMMIT;`);
+    writeHugeForeignFile(big);
     const before = fingerprint(big);
     let started = 0;
     const count = () => started++;

@@ -10,8 +10,8 @@ import { checkFleet, reconcileFleet } from '../src/api.js';
 import { discover } from '../src/fleet/discover.js';
 import type { Registry } from '../src/types.js';
 import type { Report } from '../src/report.js';
-import { buildFleet } from './fleet-builder.js';
-import { CLI, ROOT, STORES, cli, fingerprint, registry, store, tmpDir, unprivilegedCli, userVersion, writeAt, writeSql } from './helpers.js';
+import { buildFleet, longRun, writeHugeForeignFile } from './fleet-builder.js';
+import { CLI, ROOT, STORES, cli, fingerprint, registry, store, tmpDir, unprivilegedCli, userVersion, writeAt } from './helpers.js';
 
 let reg: Registry;
 beforeAll(async () => {
@@ -172,9 +172,6 @@ describe('worker failures: the data dirs queued behind a dying worker', () => {
 
 describe('the status never depends on --concurrency', () => {
   it('a foreign file whose schema outgrows a worker\'s capped heap is foreign at --concurrency 1 and 2', async () => {
-    // The issue's file, 20,000 tables of 6 columns, takes ~40 s to build here (each CREATE TABLE
-    // scans sqlite_schema); 2,000 tables of 150 columns make as big a schema in a second.
-    const root = tmpDir();
     // A long run (more than 400 data dirs: in a short one the main thread works to the end and
     // may take the big file itself), small dirs first, so that in the library's run the main
     // thread (which then works only while the workers start) is unlikely to take it: it had done
@@ -182,14 +179,9 @@ describe('the status never depends on --concurrency', () => {
     // too (shareThisThread), so there the big file may go to either. That a worker takes it and
     // this thread finishes the dir is proved in test/fleet-share.test.ts, which holds this thread
     // until a worker is ready.
-    for (let i = 0; i < 401; i++) {
-      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'sagas.db'), '');
-    }
+    const { root } = longRun();
     const big = path.join(root, 'z-huge', 'objects.db');
-    const cols = Array.from({ length: 150 }, (_, j) => `c${j} TEXT`).join(', ');
-    writeSql(big, `BEGIN; ${Array.from({ length: 2000 }, (_, i) => `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, ${cols});`).join('\n')} COMMIT;`);
+    writeHugeForeignFile(big);
     const before = fingerprint(big);
     const foreign = (report: Report) => report.dirs.at(-1)!.stores.find((s) => s.name === 'objects')!;
     const expected = ['foreign', expect.stringMatching(/2000 in all\)\): it belongs to another program/)];
@@ -209,16 +201,8 @@ describe('the status never depends on --concurrency', () => {
 });
 
 describe('shareThisThread', () => {
-  /** A long run: 401 data dirs, each with a current sagas.db. */
-  function longRoot(): string {
-    const root = tmpDir();
-    for (let i = 0; i < 401; i++) {
-      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
-      fs.mkdirSync(dir);
-      writeAt(store(reg, 'sagas'), path.join(dir, 'sagas.db'), 1);
-    }
-    return root;
-  }
+  /** A long run, each dir with a current sagas.db. */
+  const longRoot = () => longRun((file) => writeAt(store(reg, 'sagas'), file, 1)).root;
 
   it('in a long run, this thread works beside one worker fewer, with the same report', async () => {
     const root = longRoot();

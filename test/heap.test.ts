@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { longRun } from './fleet-builder.js';
 import { cli, ROOT, tmpDir } from './helpers.js';
 
 const HEAP = pathToFileURL(path.join(ROOT, 'dist', 'cli', 'heap.js')).href;
@@ -61,12 +62,7 @@ describe("the CLI's long run", () => {
     // A long run (more than 400 data dirs) at --concurrency 2: this thread reconciles data dirs
     // from the start, while the pool's worker starts; V8 raises the growth factor when that
     // worker's heap is set up (in the worker's thread), and this thread allocates meanwhile.
-    const root = tmpDir();
-    for (let i = 0; i < 401; i++) {
-      const dir = path.join(root, `d${String(i).padStart(3, '0')}`);
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'sagas.db'), '');
-    }
+    const { root } = longRun();
     // The CLI's process measures its main thread's new space when its first worker is created
     // (start-up done, flags set, registry loaded), then every 2 ms, and says so as it exits.
     const sampler = path.join(tmpDir(), 'new-space.cjs');
