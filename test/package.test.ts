@@ -172,6 +172,15 @@ describe('the bundles', () => {
     const workerSide = bundles.filter((f) => f.startsWith('worker')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
     expect(workerSide).toContain('createRequire(import.meta.url)("better-sqlite3")');
   });
+
+  it("leave V8's flags to the host: only the CLI's bundle sets them (src/cli/heap.ts)", () => {
+    const dir = path.join(ROOT, 'dist', 'bundle');
+    const setting = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.js') && fs.readFileSync(path.join(dir, f), 'utf8').includes('setFlagsFromString'))
+      .sort();
+    expect(setting).toEqual(['main.js']);
+  });
 });
 
 describe('the packed package', () => {
