@@ -10,9 +10,11 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkFleet, loadRegistry } from '../src/api.js';
+import { discardWaitingWorkers, prestartWorkers } from '../src/fleet/pool.js';
+import { runCli } from '../src/cli/run.js';
 import type { Registry } from '../src/types.js';
 import { longRun, writeHugeForeignFile } from './fleet-builder.js';
-import { fingerprint, registry, store, STORES, tmpDir, writeAt } from './helpers.js';
+import { cli, fingerprint, registry, store, STORES, tmpDir, writeAt } from './helpers.js';
 
 const here = vi.hoisted(() => ({ dirs: [] as string[], gate: null as Promise<void> | null }));
 vi.mock('../src/fleet/run-dir.js', async (importOriginal) => {
@@ -77,12 +79,7 @@ describe('shareThisThread: which data dirs this thread takes', () => {
   }, 120_000);
 
   it('a registry with a JavaScript step: this thread takes none, shared or not (its steps could end the process)', async () => {
-    const stores = path.join(tmpDir(), 'stores');
-    fs.cpSync(STORES, stores, { recursive: true });
-    const migrations = path.join(stores, 'objects', 'migrations');
-    fs.rmSync(path.join(migrations, '004-agents-consolidation.sql'));
-    fs.writeFileSync(path.join(migrations, '004-agents-consolidation.mjs'), `export default function (db) { db.exec(${JSON.stringify(fs.readFileSync(path.join(STORES, 'objects', 'migrations', '004-agents-consolidation.sql'), 'utf8'))}); }\n`);
-    const js = await loadRegistry(stores);
+    const js = await jsRegistry();
     const { root } = longRun((file) => writeAt(store(js, 'sagas'), file, 1));
     for (const shareThisThread of [false, true]) {
       here.dirs = [];
@@ -121,5 +118,125 @@ describe('a file too big for a worker\'s capped heap', () => {
     expect(started).toBe(3);
     expect([objects.status, objects.message]).toEqual(['foreign', expect.stringMatching(/2000 in all\)\): it belongs to another program/)]);
     expect(fingerprint(big)).toEqual(before);
+  }, 120_000);
+});
+
+/** A copy of the shipped registry whose objects migration 004 is a JavaScript step. */
+async function jsRegistry(): Promise<Registry> {
+  const stores = path.join(tmpDir(), 'stores');
+  fs.cpSync(STORES, stores, { recursive: true });
+  const migrations = path.join(stores, 'objects', 'migrations');
+  fs.rmSync(path.join(migrations, '004-agents-consolidation.sql'));
+  fs.writeFileSync(path.join(migrations, '004-agents-consolidation.mjs'), `export default function (db) { db.exec(${JSON.stringify(fs.readFileSync(path.join(STORES, 'objects', 'migrations', '004-agents-consolidation.sql'), 'utf8'))}); }\n`);
+  return await loadRegistry(stores);
+}
+
+describe('workers started ahead of their pool (prestartWorkers)', () => {
+  it('a pool takes the waiting worker instead of starting one, and it takes data dirs', async () => {
+    const { root } = longRun((file) => writeAt(store(reg, 'sagas'), file, 1));
+    // This thread's first data dir waits for the prestarted worker to be ready, so the worker
+    // has dirs left to take however busy the machine: it is ready only once told its registry.
+    here.gate = nextWorkerReady();
+    // The 'worker' event comes on the next tick: the prestarted worker's, before counting.
+    const waiting = new Promise((resolve) => process.once('worker', resolve));
+    prestartWorkers(1);
+    await waiting;
+    let started = 0;
+    const count = () => started++;
+    process.on('worker', count);
+    here.dirs = [];
+    try {
+      const report = await checkFleet(reg, [root], { concurrency: 2, shareThisThread: true });
+      expect(report.summary.byStatus).toEqual({ current: 401, missing: 802 });
+    } finally {
+      here.gate = null;
+      process.off('worker', count);
+      await discardWaitingWorkers();
+    }
+    expect(started).toBe(0);
+    expect(here.dirs.length).toBeGreaterThan(0);
+    expect(here.dirs.length).toBeLessThan(401);
+  }, 120_000);
+
+  it('a pool whose heap limits its cap does not suit (JavaScript steps: no cap) starts its own; the waiting one is stopped', async () => {
+    const js = await jsRegistry();
+    const { root } = longRun((file) => writeAt(store(js, 'sagas'), file, 1));
+    const waiting = new Promise<Worker>((resolve) => process.once('worker', resolve));
+    prestartWorkers(1);
+    const prestarted = await waiting;
+    const exited = new Promise<void>((resolve) => prestarted.once('exit', () => resolve()));
+    let started = 0;
+    const count = () => started++;
+    process.on('worker', count);
+    try {
+      const report = await checkFleet(js, [root], { concurrency: 2 });
+      expect(report.summary.byStatus).toEqual({ current: 401, missing: 802 });
+    } finally {
+      process.off('worker', count);
+    }
+    expect(started).toBe(2);
+    await discardWaitingWorkers();
+    await exited;
+  }, 120_000);
+
+  it('the CLI starts its worker before it reads its registry, for more than 20 dirs only; one left unused is stopped', () => {
+    const { root, dirs } = longRun((file) => writeAt(store(reg, 'sagas'), file, 1));
+    // One data dir among 25 other directories; and one data dir alone.
+    const sparse = path.join(tmpDir(), 'sparse');
+    for (let i = 0; i < 25; i++) fs.mkdirSync(path.join(sparse, `empty-${i}`), { recursive: true });
+    writeAt(store(reg, 'sagas'), path.join(sparse, 'sagas.db'), 1);
+    const few = path.join(tmpDir(), 'few');
+    fs.mkdirSync(few);
+    writeAt(store(reg, 'sagas'), path.join(few, 'sagas.db'), 1);
+    // Each CLI process says, as it exits, in what order it started a worker (constructed it: the
+    // 'worker' event comes a tick later) and read a store.json.
+    const order = path.join(tmpDir(), 'order.cjs');
+    fs.writeFileSync(
+      order,
+      `const fs = require('node:fs'); const seen = []; const read = fs.readFileSync;
+fs.readFileSync = function (p, ...rest) { if (typeof p === 'string' && p.endsWith('store.json') && !seen.includes('registry')) seen.push('registry'); return read.call(this, p, ...rest); };
+const wt = require('node:worker_threads'); const Worker = wt.Worker;
+wt.Worker = class extends Worker { constructor(...args) { seen.push('worker'); super(...args); } };
+require('node:module').syncBuiltinESMExports();
+process.on('exit', () => process.stderr.write('order: ' + seen.join(' ') + '\\n'));
+`,
+    );
+    const env = { NODE_OPTIONS: `--require ${order}` };
+    const run = (args: string[]) => {
+      const r = cli([...args, '--json'], { env });
+      // 3: the dirs hold only sagas.db, the other stores are missing (pending creation).
+      expect([args, r.code]).toEqual([args, 3]);
+      return r.stderr.match(/order: (.*)/)![1];
+    };
+    // A long run under a root, and 30 named dirs (a short run with one worker beside this thread).
+    expect(run(['check', '--root', root, '--concurrency', '2'])).toBe('worker registry');
+    expect(run(['check', ...dirs.slice(0, 30), '--concurrency', '2'])).toBe('worker registry');
+    // More than 20 directories, one data dir: the worker was started for nothing, and stopped (the process ends).
+    expect(run(['check', '--root', sparse, '--concurrency', '2'])).toBe('worker registry');
+    // A root of 20 directories at most, a few named dirs, or one thread: no worker at all.
+    expect(run(['check', '--root', few, '--concurrency', '2'])).toBe('registry');
+    expect(run(['check', ...dirs.slice(0, 3), '--concurrency', '2'])).toBe('registry');
+    expect(run(['check', '--root', root, '--concurrency', '1'])).toBe('registry');
+  }, 120_000);
+
+  it('run in process (runCli), the CLI stops the worker it started for nothing before it returns', async () => {
+    const sparse = path.join(tmpDir(), 'sparse');
+    for (let i = 0; i < 25; i++) fs.mkdirSync(path.join(sparse, `empty-${i}`), { recursive: true });
+    writeAt(store(reg, 'sagas'), path.join(sparse, 'sagas.db'), 1);
+    const prestarted = new Promise<Worker>((resolve) => process.once('worker', resolve));
+    let out = '';
+    const code = await runCli(['check', '--root', sparse, '--stores', STORES, '--json', '--concurrency', '2'], {
+      stdout: (t) => (out += t),
+      stderr: () => undefined,
+      env: {},
+      cwd: process.cwd(),
+      stdoutTTY: false,
+      stderrTTY: false,
+      signals: false,
+    });
+    expect([code, JSON.parse(out).summary.dirs]).toEqual([3, 1]);
+    const worker = await prestarted;
+    // Stopped already: its threadId is -1 once it has exited.
+    expect(worker.threadId).toBe(-1);
   }, 120_000);
 });

@@ -35,3 +35,23 @@ export function* discover(registry: Registry, root: string, onProblem?: (p: Disc
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
 }
+
+/**
+ * The directories under the roots (the roots included), counted up to `cap`: an upper bound on
+ * the data dirs they hold, read without the registry (so while it loads), and cheap to read since
+ * it stops at `cap`. Symbolic links are not followed; unreadable directories count as one.
+ */
+export function countDirs(roots: readonly string[], cap: number): number {
+  const stack = roots.map((r) => path.resolve(r));
+  let count = 0;
+  while (stack.length > 0 && count < cap) {
+    const dir = stack.pop()!;
+    count++;
+    try {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) stack.push(path.join(dir, e.name));
+    } catch {
+      // Discovery reports it.
+    }
+  }
+  return count;
+}

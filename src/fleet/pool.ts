@@ -12,7 +12,7 @@ import type { ReconcileOptions } from '../engine/reconcile.js';
 import type { Registry } from '../types.js';
 import type { DirReport, StoreReport } from '../report.js';
 import { stopRequested, type StopFlag } from './run-dir.js';
-import type { WorkerReply } from './worker.js';
+import type { WorkerInit, WorkerReply, WorkerWaiting } from './worker.js';
 
 /** A data dir never dispatched because the run was asked to stop. */
 export class NotReachedError extends Error {
@@ -83,6 +83,55 @@ function heapLimits(registry: Registry | undefined): { maxYoungGenerationSizeMb:
 }
 
 /**
+ * The old-generation cap of a worker started ahead of its pool, before the registry is known:
+ * {@link heapLimits}' cap for a registry of up to 1 MB (structured-cloned; the shipped one is
+ * 0.12 MB). A pool whose registry needs more (or no cap: JavaScript steps) starts its own.
+ */
+const WAITING_OLD_MB = 40;
+/** Workers started ahead of their pool, waiting for a registry (see {@link prestartWorkers}). */
+const waiting: { readonly worker: Worker; readonly drop: () => void }[] = [];
+
+/**
+ * Starts `count` workers now, for a pool created soon after (a CLI run, while it loads the
+ * registry and lists the data dirs): a worker takes 60-90 ms to start, the registry's loading
+ * about 50, and the two overlap on two cores. The next pools take them (each told its registry
+ * and options in its first message) where their heap limits allow; they do not keep the process
+ * alive meanwhile, and {@link discardWaitingWorkers} stops those left.
+ */
+export function prestartWorkers(count: number): void {
+  for (let i = 0; i < count; i++) {
+    const worker = new Worker(workerModule(), {
+      workerData: { waiting: true } satisfies WorkerWaiting,
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: WAITING_OLD_MB },
+    });
+    worker.unref();
+    // One that fails meanwhile is simply not taken: a pool starts its own.
+    const drop = () => {
+      const k = waiting.findIndex((w) => w.worker === worker);
+      if (k >= 0) waiting.splice(k, 1);
+    };
+    worker.once('error', drop);
+    worker.once('exit', drop);
+    waiting.push({ worker, drop });
+  }
+}
+
+/** Stops the workers started ahead that no pool took. */
+export async function discardWaitingWorkers(): Promise<void> {
+  await Promise.all(waiting.splice(0).map((w) => w.worker.terminate()));
+}
+
+/** A waiting worker, if one is there and its cap suits a pool with heap limits `heap`. */
+function takeWaiting(heap: ReturnType<typeof heapLimits>): Worker | null {
+  if (heap.maxOldGenerationSizeMb === undefined || heap.maxOldGenerationSizeMb > WAITING_OLD_MB) return null;
+  const w = waiting.shift();
+  if (!w) return null;
+  w.worker.off('error', w.drop).off('exit', w.drop);
+  w.worker.ref();
+  return w.worker;
+}
+
+/**
  * Data dirs queued per worker: the next one is already in the worker's mailbox when it finishes
  * one, so it never waits for the main thread (which may be busy with a data dir of its own).
  */
@@ -113,10 +162,10 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(workerModule(), {
-      workerData: { registryPath: this.#registryPath, registry: this.#registry, options: this.#options, stop: this.#stop },
-      resourceLimits: this.#heap,
-    });
+    const init: WorkerInit = { registryPath: this.#registryPath, registry: this.#registry, options: this.#options, stop: this.#stop };
+    const started = takeWaiting(this.#heap);
+    started?.postMessage(init);
+    const worker = started ?? new Worker(workerModule(), { workerData: init, resourceLimits: this.#heap });
     const slot: Slot = { worker, ready: Promise.resolve(), queue: [], started: false };
     slot.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: unknown) => {

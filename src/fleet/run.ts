@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ReconcileOptions } from '../engine/reconcile.js';
 import { describeRegistry, type DirReport, type Report, type StoreReport } from '../report.js';
 import type { Registry } from '../types.js';
-import { discover, type DiscoveryProblem } from './discover.js';
+import { countDirs, discover, type DiscoveryProblem } from './discover.js';
 import { NotReachedError, QUEUE_DEPTH, sqlOnly, WorkerFailure, WorkerPool } from './pool.js';
 import { notReached, runDir, stopRequested, type StopFlag } from './run-dir.js';
 
@@ -63,6 +63,19 @@ export function listDirs(registry: Registry, dirs: readonly string[], roots: rea
   const all = new Set(dirs.map((d) => path.resolve(d)));
   for (const root of roots) for (const d of discover(registry, root, onProblem)) all.add(d);
   return [...all].sort();
+}
+
+/**
+ * The workers a run sharing this thread (`shareThisThread`) over the data dirs `dirs` and those
+ * under `roots` will start for a registry of SQL only, said before the registry is loaded and the
+ * roots are listed (for prestartWorkers): none at concurrency 1, nor when the named dirs and the
+ * directories under the roots come to TINY_RUN at most (a run in this thread alone); otherwise
+ * one fewer than the concurrency.
+ */
+export function likelyWorkers(dirs: readonly string[], roots: readonly string[], concurrency = defaultConcurrency()): number {
+  if (concurrency <= 1) return 0;
+  const most = dirs.length + countDirs(roots, TINY_RUN + 1);
+  return most <= TINY_RUN ? 0 : Math.min(concurrency, most) - 1;
 }
 
 /** The default concurrency: one worker per core. */

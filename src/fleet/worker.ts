@@ -28,7 +28,22 @@ export type WorkerReply =
    */
   | { readonly id: number; readonly stores: readonly StoreReport[] };
 
-const { registryPath, registry: given, options, stop } = workerData as { registryPath: string; registry?: Registry; options: ReconcileOptions; stop?: StopFlag };
+/** What a worker is told at its start: in its workerData, or (a worker started ahead of its pool) in its first message. */
+export interface WorkerInit {
+  readonly registryPath: string;
+  readonly registry?: Registry;
+  readonly options: ReconcileOptions;
+  readonly stop?: StopFlag;
+}
+
+/** The workerData of a worker started ahead of its pool (see prestartWorkers): it waits for its {@link WorkerInit}. */
+export interface WorkerWaiting {
+  readonly waiting: true;
+}
+
+const data = workerData as WorkerInit | WorkerWaiting;
+const init = 'waiting' in data ? await new Promise<WorkerInit>((resolve) => parentPort!.once('message', resolve)) : data;
+const { registryPath, registry: given, options, stop } = init;
 // A registry of SQL only arrives validated (structured-cloned); one with JavaScript steps is
 // loaded again from its folder, since functions cannot cross threads. The loader is imported
 // only then: its modules are a quarter of what a worker loads before it is ready.
