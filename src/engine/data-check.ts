@@ -14,7 +14,7 @@ import type Database from 'better-sqlite3';
 import type { MigrationDefinition } from '../types.js';
 import { foldCase, isName, isWord, nameOf, quoteIdent, quoteString, statementRanges, tokenize } from '../sql/tokens.js';
 import { parseCreateIndex } from '../schema/parse.js';
-import { parseMigration, rebuildCopy, rebuildTable, rebuildTemp, ordinaryColumns, renameCreate, type RebuildSpec } from './rebuild.js';
+import { parseMigration, rebuildCopy, type MigrationPart, rebuildTable, rebuildTemp, ordinaryColumns, renameCreate, type RebuildSpec } from './rebuild.js';
 import { declaration, howToDeclare } from './destructive.js';
 import { StepError } from './steps.js';
 
@@ -276,6 +276,23 @@ export function runCounted(db: Database.Database, step: MigrationDefinition & { 
   }
 }
 
+/** A step's parts, each SQL part with its statements. */
+type CountedPart = Exclude<MigrationPart, { kind: 'sql' }> | { readonly kind: 'sql'; readonly statements: readonly string[] };
+
+/** The parts of each step text met (a registry's steps are few and fixed): split once per thread, not once per file. */
+const partsCache = new Map<string, readonly CountedPart[]>();
+
+function partsOf(sql: string): readonly CountedPart[] {
+  let parts = partsCache.get(sql);
+  if (!parts) {
+    parts = parseMigration(sql).map((part) => (part.kind === 'sql' ? { kind: 'sql', statements: statementRanges(part.sql).map((st) => st.sql) } : part));
+    // Bounded, for a host that loads registry after registry.
+    if (partsCache.size >= 256) partsCache.clear();
+    partsCache.set(sql, parts);
+  }
+  return parts;
+}
+
 function countedParts(db: Database.Database, step: MigrationDefinition & { sql: string }, tables: readonly string[]): DataFinding[] {
   const findings: DataFinding[] = [];
   const fail = (more: DataFinding[]): never => {
@@ -284,7 +301,7 @@ function countedParts(db: Database.Database, step: MigrationDefinition & { sql: 
   };
   const rebuilt = new Set<string>();
   const before = new Map(tables.flatMap((t) => (tableExists(db, t) ? [[t, rowCount(db, t)] as const] : [])));
-  for (const part of parseMigration(step.sql)) {
+  for (const part of partsOf(step.sql)) {
     if (part.kind === 'rebuild') {
       const table = tableExists(db, part.table);
       if (table === undefined) fail([{ kind: 'failed', table: part.table, constraint: `cannot rebuild ${part.table}: no such table`, rows: null, sample: [] }]);
@@ -306,15 +323,15 @@ function countedParts(db: Database.Database, step: MigrationDefinition & { sql: 
       if (now < had) findings.push({ kind: 'lost', table: table!, constraint: `the rebuild of ${table} (a conflict clause of the new definition drops rows)`, rows: had - now, sample: [] });
       continue;
     }
-    for (const st of statementRanges(part.sql)) {
+    for (const sql of part.statements) {
       try {
-        db.exec(st.sql);
+        db.exec(sql);
       } catch (err) {
         // Constraint failures and SQLite's refusals of a statement are about the rows; busy, full
         // or I/O errors are not (they keep their own handling).
         const code = (err as { code?: string }).code ?? '';
         if (!code.startsWith('SQLITE_CONSTRAINT') && code !== 'SQLITE_ERROR') throw err;
-        fail(statementFindings(db, st.sql, err));
+        fail(statementFindings(db, sql, err));
       }
     }
   }
