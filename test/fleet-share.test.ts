@@ -179,7 +179,7 @@ describe('workers started ahead of their pool (prestartWorkers)', () => {
     await exited;
   }, 120_000);
 
-  it('the CLI starts its worker before it reads its registry, for more than 20 dirs only; one left unused is stopped', () => {
+  it('the CLI starts its worker before it reads its registry in a short run of more than 20 dirs only; one left unused is stopped', () => {
     const { root, dirs } = longRun((file) => writeAt(store(reg, 'sagas'), file, 1));
     // One data dir among 25 other directories; and one data dir alone.
     const sparse = path.join(tmpDir(), 'sparse');
@@ -208,9 +208,14 @@ process.on('exit', () => process.stderr.write('order: ' + seen.join(' ') + '\\n'
       expect([args, r.code]).toEqual([args, 3]);
       return r.stderr.match(/order: (.*)/)![1];
     };
-    // A long run under a root, and 30 named dirs (a short run with one worker beside this thread).
-    expect(run(['check', '--root', root, '--concurrency', '2'])).toBe('worker registry');
+    // 30 named dirs, or a root of 30: a short run, one worker beside this thread.
     expect(run(['check', ...dirs.slice(0, 30), '--concurrency', '2'])).toBe('worker registry');
+    const short = path.join(tmpDir(), 'short');
+    for (const d of dirs.slice(0, 30)) fs.cpSync(d, path.join(short, path.basename(d)), { recursive: true });
+    expect(run(['check', '--root', short, '--concurrency', '2'])).toBe('worker registry');
+    // A long run (401 dirs): its worker starts once the registry is loaded, so that its heap's
+    // set-up cannot let this thread's young generation grow while this thread loads it.
+    expect(run(['check', '--root', root, '--concurrency', '2'])).toBe('registry worker');
     // More than 20 directories, one data dir: the worker was started for nothing, and stopped (the process ends).
     expect(run(['check', '--root', sparse, '--concurrency', '2'])).toBe('worker registry');
     // A root of 20 directories at most, a few named dirs, or one thread: no worker at all.

@@ -9,7 +9,7 @@ import { fastArgs } from './fast-args.js';
 import { RegistryError, UsageError, messageOf } from '../errors.js';
 import type { Registry, Store } from '../types.js';
 import { describeRegistry, storeExitCode, type DirReport, type Mode, type Report, type StoreReport } from '../report.js';
-import { likelyWorkers, listDirs, runFleet, SHORT_RUN } from '../fleet/run.js';
+import { listDirs, runFleet, SHORT_RUN, workersAhead } from '../fleet/run.js';
 import { discardWaitingWorkers, prestartWorkers } from '../fleet/pool.js';
 import { heapForRun } from './heap.js';
 import { createStopFlag, requestStop, type StopFlag } from '../fleet/run-dir.js';
@@ -348,8 +348,8 @@ async function runFleetCommand(command: Mode, args: Args, io: CliIO, argv: reado
   // Loaded only when asked for: a run over files pays nothing for the D1 driver.
   if (args.d1 !== undefined) return (await import('./d1.js')).runD1(command, args, io, registryPath, style);
   const { dirs, roots } = fleetTargets(command, args, io);
-  // The workers start while the registry loads and the roots are listed (on another core).
-  prestartWorkers(likelyWorkers(dirs, roots, args.concurrency));
+  // A short run's workers start while the registry loads and the roots are listed (on another core).
+  prestartWorkers(workersAhead(dirs, roots, args.concurrency));
   try {
     return await runFleetOver(command, args, io, registryPath, style, { dirs, roots });
   } finally {

@@ -66,16 +66,19 @@ export function listDirs(registry: Registry, dirs: readonly string[], roots: rea
 }
 
 /**
- * The workers a run sharing this thread (`shareThisThread`) over the data dirs `dirs` and those
- * under `roots` will start for a registry of SQL only, said before the registry is loaded and the
- * roots are listed (for prestartWorkers): none at concurrency 1, nor when the named dirs and the
- * directories under the roots come to TINY_RUN at most (a run in this thread alone); otherwise
- * one fewer than the concurrency.
+ * The workers to start ahead of a CLI run over the data dirs `dirs` and those under `roots`
+ * (prestartWorkers), said before the registry is loaded and the roots are listed, from the named
+ * dirs and the directories under the roots (an upper bound on the data dirs): those of a short
+ * run beside this thread (one fewer than the concurrency), and none at concurrency 1, for 20 dirs
+ * at most (this thread alone), or for more than SHORT_RUN. A long run keeps this thread's heap
+ * small (src/cli/heap.ts), and a worker whose heap is set up while this thread loads the registry
+ * lets its young generation grow (2 to 8 MB: V8 resets the flag meanwhile, and this thread
+ * cannot set it again until it yields); its start is a small part of a long run anyway.
  */
-export function likelyWorkers(dirs: readonly string[], roots: readonly string[], concurrency = defaultConcurrency()): number {
-  if (concurrency <= 1) return 0;
-  const most = dirs.length + countDirs(roots, TINY_RUN + 1);
-  return most <= TINY_RUN ? 0 : Math.min(concurrency, most) - 1;
+export function workersAhead(dirs: readonly string[], roots: readonly string[], concurrency = defaultConcurrency()): number {
+  if (concurrency <= 1 || dirs.length > SHORT_RUN) return 0;
+  const most = dirs.length + countDirs(roots, SHORT_RUN + 1);
+  return most <= TINY_RUN || most > SHORT_RUN ? 0 : Math.min(concurrency, most) - 1;
 }
 
 /** The default concurrency: one worker per core. */
