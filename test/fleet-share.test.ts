@@ -6,11 +6,13 @@
  * in dist/, not this one).
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkFleet, loadRegistry } from '../src/api.js';
-import { discardWaitingWorkers, prestartWorkers } from '../src/fleet/pool.js';
+import { discardWaitingWorkers, prestartWorkers, WorkerPool } from '../src/fleet/pool.js';
+import { createStopFlag, requestStop } from '../src/fleet/run-dir.js';
 import { runCli } from '../src/cli/run.js';
 import type { Registry } from '../src/types.js';
 import { longRun, writeHugeForeignFile } from './fleet-builder.js';
@@ -131,6 +133,14 @@ async function jsRegistry(): Promise<Registry> {
   return await loadRegistry(stores);
 }
 
+/** A root holding one data dir (a current sagas.db) among 25 empty directories: more than 20 directories, one data dir. */
+function sparseRoot(): string {
+  const root = path.join(tmpDir(), 'sparse');
+  for (let i = 0; i < 25; i++) fs.mkdirSync(path.join(root, `empty-${i}`), { recursive: true });
+  writeAt(store(reg, 'sagas'), path.join(root, 'sagas.db'), 1);
+  return root;
+}
+
 describe('workers started ahead of their pool (prestartWorkers)', () => {
   it('a pool takes the waiting worker instead of starting one, and it takes data dirs', async () => {
     const { root } = longRun((file) => writeAt(store(reg, 'sagas'), file, 1));
@@ -158,33 +168,65 @@ describe('workers started ahead of their pool (prestartWorkers)', () => {
     expect(here.dirs.length).toBeLessThan(401);
   }, 120_000);
 
-  it('a pool whose heap limits its cap does not suit (JavaScript steps: no cap) starts its own; the waiting one is stopped', async () => {
-    const js = await jsRegistry();
-    const { root } = longRun((file) => writeAt(store(js, 'sagas'), file, 1));
-    const waiting = new Promise<Worker>((resolve) => process.once('worker', resolve));
-    prestartWorkers(1);
-    const prestarted = await waiting;
-    const exited = new Promise<void>((resolve) => prestarted.once('exit', () => resolve()));
-    let started = 0;
-    const count = () => started++;
-    process.on('worker', count);
-    try {
-      const report = await checkFleet(js, [root], { concurrency: 2 });
-      expect(report.summary.byStatus).toEqual({ current: 401, missing: 802 });
-    } finally {
-      process.off('worker', count);
+  it('a worker shares the run\'s stop flag whether told it in its workerData or, started ahead, in its first message', async () => {
+    for (const ahead of [false, true]) {
+      const dir = path.join(tmpDir(), 'empty');
+      fs.mkdirSync(dir);
+      const started = new Promise<Worker>((resolve) => process.once('worker', resolve));
+      if (ahead) prestartWorkers(1);
+      const stop = createStopFlag();
+      const pool = new WorkerPool(1, reg, { mode: 'up' }, stop);
+      const worker = await started;
+      try {
+        await pool.firstReady();
+        // A task posted straight to the worker after the stop (the pool itself would not post it):
+        // the worker answers from the flag it shares with this thread, not reached, and creates nothing.
+        requestStop(stop);
+        const reply = new Promise<unknown>((resolve) => worker.on('message', (m: { id?: number }) => m.id === 99 && resolve(m)));
+        worker.postMessage({ id: 99, dir });
+        expect([ahead, await reply]).toEqual([ahead, { id: 99, ok: false, notReached: true }]);
+        expect(fs.readdirSync(dir)).toEqual([]);
+      } finally {
+        await pool.close();
+        await discardWaitingWorkers();
+      }
     }
-    expect(started).toBe(2);
-    await discardWaitingWorkers();
-    await exited;
+  }, 120_000);
+
+  it('a pool whose heap limits its cap does not suit (JavaScript steps: no cap; a registry over 1 MB: a larger cap) starts its own; the waiting one is stopped', async () => {
+    // The shipped registry with a 1.2 MB comment in sagas' baseline: its structured clone, and so
+    // its workers' cap (32 MB + 8 per MB), outgrow what a worker started ahead was given.
+    const big = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, big, { recursive: true });
+    fs.appendFileSync(path.join(big, 'sagas', 'schema.sql'), `\n-- ${'x'.repeat(1_200_000)}\n`);
+    const large = await loadRegistry(big);
+    expect(v8.serialize(large).length).toBeGreaterThan(1024 * 1024);
+    for (const [kind, r] of [['JavaScript steps', await jsRegistry()], ['over 1 MB', large]] as const) {
+      const { root } = longRun((file) => writeAt(store(r, 'sagas'), file, 1));
+      const waiting = new Promise<Worker>((resolve) => process.once('worker', resolve));
+      prestartWorkers(1);
+      const prestarted = await waiting;
+      const exited = new Promise<void>((resolve) => prestarted.once('exit', () => resolve()));
+      let started = 0;
+      const count = () => started++;
+      process.on('worker', count);
+      try {
+        const report = await checkFleet(r, [root], { concurrency: 2 });
+        expect([kind, report.summary.byStatus]).toEqual([kind, { current: 401, missing: 802 }]);
+      } finally {
+        process.off('worker', count);
+      }
+      // A long run of the library: two workers of its own, the waiting one left alone.
+      expect([kind, started]).toEqual([kind, 2]);
+      await discardWaitingWorkers();
+      await exited;
+    }
   }, 120_000);
 
   it('the CLI starts its worker before it reads its registry in a short run of more than 20 dirs only; one left unused is stopped', () => {
     const { root, dirs } = longRun((file) => writeAt(store(reg, 'sagas'), file, 1));
     // One data dir among 25 other directories; and one data dir alone.
-    const sparse = path.join(tmpDir(), 'sparse');
-    for (let i = 0; i < 25; i++) fs.mkdirSync(path.join(sparse, `empty-${i}`), { recursive: true });
-    writeAt(store(reg, 'sagas'), path.join(sparse, 'sagas.db'), 1);
+    const sparse = sparseRoot();
     const few = path.join(tmpDir(), 'few');
     fs.mkdirSync(few);
     writeAt(store(reg, 'sagas'), path.join(few, 'sagas.db'), 1);
@@ -224,24 +266,30 @@ process.on('exit', () => process.stderr.write('order: ' + seen.join(' ') + '\\n'
     expect(run(['check', '--root', root, '--concurrency', '1'])).toBe('registry');
   }, 120_000);
 
-  it('run in process (runCli), the CLI stops the worker it started for nothing before it returns', async () => {
-    const sparse = path.join(tmpDir(), 'sparse');
-    for (let i = 0; i < 25; i++) fs.mkdirSync(path.join(sparse, `empty-${i}`), { recursive: true });
-    writeAt(store(reg, 'sagas'), path.join(sparse, 'sagas.db'), 1);
-    const prestarted = new Promise<Worker>((resolve) => process.once('worker', resolve));
-    let out = '';
-    const code = await runCli(['check', '--root', sparse, '--stores', STORES, '--json', '--concurrency', '2'], {
-      stdout: (t) => (out += t),
-      stderr: () => undefined,
-      env: {},
-      cwd: process.cwd(),
-      stdoutTTY: false,
-      stderrTTY: false,
-      signals: false,
-    });
-    expect([code, JSON.parse(out).summary.dirs]).toEqual([3, 1]);
-    const worker = await prestarted;
-    // Stopped already: its threadId is -1 once it has exited.
-    expect(worker.threadId).toBe(-1);
+  it('run in process (runCli), the CLI stops the worker it started for nothing before it returns, a broken registry too', async () => {
+    const sparse = sparseRoot();
+    const broken = path.join(tmpDir(), 'stores');
+    fs.cpSync(STORES, broken, { recursive: true });
+    fs.writeFileSync(path.join(broken, 'sagas', 'store.json'), '{ not json');
+    for (const [stores, expected] of [[STORES, 3], [broken, 2]] as const) {
+      const prestarted = new Promise<Worker>((resolve) => process.once('worker', resolve));
+      let out = '';
+      const code = await runCli(['check', '--root', sparse, '--stores', stores, '--json', '--concurrency', '2'], {
+        stdout: (t) => (out += t),
+        stderr: () => undefined,
+        env: {},
+        cwd: process.cwd(),
+        stdoutTTY: false,
+        stderrTTY: false,
+        signals: false,
+      });
+      // 3: the data dir's other stores are missing; 2: the registry cannot be loaded.
+      expect([stores, code]).toEqual([stores, expected]);
+      if (code === 3) expect(JSON.parse(out).summary.dirs).toBe(1);
+      else expect(JSON.parse(out).error.code).toBe('REGISTRY_INVALID');
+      const worker = await prestarted;
+      // Stopped already: its threadId is -1 once it has exited.
+      expect([stores, worker.threadId]).toEqual([stores, -1]);
+    }
   }, 120_000);
 });
