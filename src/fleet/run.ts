@@ -77,7 +77,8 @@ export function listDirs(registry: Registry, dirs: readonly string[], roots: rea
  */
 export function workersAhead(dirs: readonly string[], roots: readonly string[], concurrency = defaultConcurrency()): number {
   if (concurrency <= 1 || dirs.length > SHORT_RUN) return 0;
-  const most = dirs.length + countDirs(roots, SHORT_RUN + 1);
+  // Counted only as far as the answer needs: past SHORT_RUN in all, it is none.
+  const most = dirs.length + countDirs(roots, SHORT_RUN + 1 - dirs.length);
   return most <= TINY_RUN || most > SHORT_RUN ? 0 : Math.min(concurrency, most) - 1;
 }
 
