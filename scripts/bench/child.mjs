@@ -7,7 +7,9 @@
  * TARGET is a root to walk (raw-scan; stores-up when it is not a .json file) or a JSON file
  * listing data dirs. KIND:
  *   raw-scan | raw-create | raw-noop | raw-upgrade   the raw baselines (./baselines.mjs)
- *   floor-scan    the raw scan with quick_check on every file, on stores' default threads (./baselines.mjs)
+ *   floor-scan | floor-noop | floor-upgrade          the floors: the raw scan with quick_check, the
+ *                                                    raw no-op and the raw upgrade on stores' default
+ *                                                    threads (./baselines.mjs)
  *   kysely | umzug | drizzle                          the other tools (./peers.mjs)
  *   stores-up     `reconcileFleet(registry, roots, { dirs })` from dist/bundle/index.js (or BENCH_LIB)
  *   stores-open   `openStores(registry, dir)` + `close()`, dir after dir (what a host's boot does)
@@ -19,7 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { floorScan, rawCreate, rawNoop, rawScan, rawUpgrade } from './baselines.mjs';
+import { floorNoop, floorScan, floorUpgrade, rawCreate, rawNoop, rawScan, rawUpgrade } from './baselines.mjs';
 import { drizzleDir, kyselyDir, umzugDir } from './peers.mjs';
 import { PKG, readRegistry, sqlite } from './registry.mjs';
 
@@ -73,6 +75,8 @@ if (kind.startsWith('stores-')) {
   work = {
     'raw-scan': () => rawScan(registry, target),
     'floor-scan': () => floorScan(registry, target),
+    'floor-noop': () => floorNoop(registry, dirs),
+    'floor-upgrade': () => floorUpgrade(registry, dirs),
     'raw-create': () => rawCreate(registry, dirs),
     'raw-noop': () => rawNoop(registry, dirs),
     'raw-upgrade': () => rawUpgrade(registry, dirs),

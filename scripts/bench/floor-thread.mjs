@@ -1,25 +1,10 @@
 /**
- * A thread of the floor scan (./baselines.mjs): takes the next file from the shared counter until
- * none is left; per file the raw scan's reads and `PRAGMA quick_check`. Run as a worker, it posts
- * the number of files it read.
+ * A worker thread of the floors (./baselines.mjs): does its share of the items, taken one at a
+ * time from the shared counter, and posts the number of store files it handled.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { drain } from './baselines.mjs';
+import { sqlite } from './registry.mjs';
 
-export function drainScan(Database, files, next) {
-  let n = 0;
-  for (;;) {
-    const i = Atomics.add(next, 0, 1);
-    if (i >= files.length) return n;
-    const db = new Database(files[i]);
-    db.pragma('user_version', { simple: true });
-    db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema').all();
-    db.pragma('quick_check');
-    db.close();
-    n++;
-  }
-}
-
-if (!isMainThread && workerData?.next) {
-  const { default: Database } = await import('better-sqlite3');
-  parentPort.postMessage(drainScan(Database, workerData.files, workerData.next));
-}
+const { kind, registry, items, next } = workerData;
+parentPort.postMessage(drain(kind, await sqlite(), registry, items, next));

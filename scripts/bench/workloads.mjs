@@ -118,6 +118,7 @@ export async function noop(c) {
         { id: 'stores-lib', argv: () => cmd.child('stores-up', mode, rootS) },
         { id: 'stores-open', argv: () => cmd.child('stores-open', mode, fleets.stores) },
         { id: 'raw', argv: () => cmd.child('raw-noop', mode, fleets.stores) },
+        { id: 'floor', argv: () => cmd.child('floor-noop', mode, fleets.stores) },
         ...peerVariants(peers, (p) => ({ argv: () => cmd.child(p, mode, fleets[p] ?? fleets.stores) })),
       ],
       P.reps,
@@ -136,6 +137,8 @@ export async function noop(c) {
     row({ ...w, ...raw, tool: 'stores up (CLI)', subject: s.stores, target: 1.5 });
     row({ ...w, ...raw, tool: 'reconcileFleet, whole process', subject: s['stores-lib'] });
     row({ ...w, ...raw, tool: 'openStores + close per dir (library)', subject: s['stores-open'], inner: true });
+    row({ ...w, ...raw, tool: 'floor: raw no-op, all threads', subject: s.floor, inner: true });
+    row({ ...w, tool: 'reconcileFleet (library)', subject: s['stores-lib'], inner: true, baseline: s.floor, baselineName: 'floor (raw no-op, all threads)' });
     for (const p of peers) row({ ...w, tool: 'stores up (CLI)', subject: s.stores, baseline: s[p], baselineName: PEERS[p], target: 1.0, targetKind: '<' });
   }
 }
@@ -170,6 +173,7 @@ export async function rewrite(c, kind) {
         ? [
             { id: 'stores-lib', prepare: fleet('stores'), argv: () => cmd.child('stores-up', mode, root), after: done('stores-lib', 'stores') },
             { id: 'raw', prepare: fleet('raw'), argv: (dirs) => cmd.child('raw-upgrade', mode, dirs), after: done('raw', 'raw') },
+            { id: 'floor', prepare: fleet('raw'), argv: (dirs) => cmd.child('floor-upgrade', mode, dirs), after: done('floor', 'raw') },
           ]
         : []),
       ...tools.map((p) => ({ id: p, prepare: fleet(p), argv: (dirs) => cmd.child(p, mode, dirs), after: done(p, p) })),
@@ -184,6 +188,8 @@ export async function rewrite(c, kind) {
       row({ ...w, ...raw, tool: 'reconcileFleet (library)', subject: s['stores-lib'], inner: true, target: 0.8, born: j('stores-lib') });
       row({ ...w, ...raw, ...cli, target: 1.2 });
       row({ ...w, ...raw, tool: 'reconcileFleet, whole process', subject: s['stores-lib'], born: j('stores-lib') });
+      row({ ...w, ...raw, tool: 'floor: raw upgrade, all threads', subject: s.floor, inner: true, born: j('floor') });
+      row({ ...w, tool: 'reconcileFleet (library)', subject: s['stores-lib'], inner: true, born: j('stores-lib'), baseline: s.floor, baselineName: 'floor (raw upgrade, all threads)', baselineBorn: j('floor') });
     }
     row({ ...w, ...cli, baseline: s['stores-c1'], baselineName: 'stores up --concurrency 1', baselineBorn: j('stores-c1'), target: 1.0, targetKind: '<' });
     for (const p of tools) row({ ...w, ...cli, baseline: s[p], baselineName: PEERS[p], baselineBorn: j(p), target: 1.0, targetKind: '<' });
