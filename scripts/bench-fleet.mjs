@@ -40,6 +40,11 @@
  *   boot     scripts/bench-boot.mjs: openStores + close against raw open + user_version +
  *            schema read, in process: ≤ 1.2×.
  *
+ * check, noop and upgrade also measure a floor (scripts/bench/baselines.mjs): the raw work on
+ * stores' default threads (the scan with quick_check; the no-op; the upgrade), in rows against the
+ * raw baseline (what the machine allows) and stores against the floor (stores' own share); no
+ * target.
+ *
  * The raw baselines (scripts/bench/baselines.mjs) and the other tools (scripts/bench/peers.mjs)
  * use none of stores' code. Library rows compare times measured inside the child processes
  * around the work (after node started and the modules and registry loaded), the library's
