@@ -202,6 +202,33 @@ end;
   });
 });
 
+describe('a table statement is parsed once per text', () => {
+  // inspect keeps what each CREATE TABLE text says (src/schema/inspect.ts): the same text again
+  // must give the same table, and any other text its own, however alike.
+  const table = (check: string) => `CREATE TABLE jobs (id INTEGER PRIMARY KEY, state TEXT NOT NULL CHECK (${check}))`;
+
+  it('the same text in two files gives the same table', () => {
+    const a = snap(table("state IN ('new', 'done')"));
+    const b = snap(table("state IN ('new', 'done')"));
+    expect(diff(a, b)).toEqual([]);
+    expect(b.tables.jobs).toEqual(a.tables.jobs);
+  });
+
+  it('a text that differs in one CHECK, after the first was parsed, is read for itself', () => {
+    const first = snap(table("state IN ('new', 'done')"));
+    const other = snap(table("state IN ('new', 'done', 'failed')"));
+    expect(diff(first, other).map(describeChange).join('\n')).toMatch(/failed/);
+    expect(diff(other, snap(table("state IN ('new', 'done', 'failed')")))).toEqual([]);
+  });
+
+  it('a table with the same name and other columns in another file is not the first one', () => {
+    snap('CREATE TABLE jobs (id INTEGER PRIMARY KEY)');
+    const wider = snap('CREATE TABLE jobs (id INTEGER PRIMARY KEY, note TEXT COLLATE NOCASE)');
+    expect(wider.tables.jobs!.columns.map((c) => c.name)).toEqual(['id', 'note']);
+    expect(wider.tables.jobs!.columns[1]!.collate).toBe('NOCASE');
+  });
+});
+
 describe('ALTER TABLE … RENAME rewrites', () => {
   const before = `
 CREATE TABLE old_parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);

@@ -148,6 +148,24 @@ function ask(db: DB): Reported {
   };
 }
 
+/**
+ * What a CREATE TABLE statement says depends on its text alone, and the same texts come back
+ * again and again: validating a registry introspects every version of every store (90 tables
+ * for the shipped three, 24 texts), a fleet's drifted files share their tables. Parsed once per
+ * text and thread (frozen: every caller shares the result), forgotten in bulk past 256 texts.
+ */
+const parsedTables = new Map<string, ParsedTable>();
+
+function parsedTable(sql: string): ParsedTable {
+  let parsed = parsedTables.get(sql);
+  if (parsed === undefined) {
+    if (parsedTables.size >= 256) parsedTables.clear();
+    parsed = deepFreeze(parseCreateTable(sql));
+    parsedTables.set(sql, parsed);
+  }
+  return parsed;
+}
+
 /** Introspects the whole schema of `db` (the `main` schema). */
 export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): Snapshot {
   const tables: Record<string, Table> = {};
@@ -162,7 +180,7 @@ export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): 
     const key = foldCase(t.name);
     if (t.type === 'shadow') shadow.add(key);
     if (t.type !== 'table' && t.type !== 'virtual') continue;
-    const parsed = parseCreateTable(sqlOf.get(`table\u0000${key}`) ?? '');
+    const parsed = parsedTable(sqlOf.get(`table\u0000${key}`) ?? '');
     tables[key] = readTable(t, parsed, reported);
   }
   resolveForeignKeyTargets(tables);
