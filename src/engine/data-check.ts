@@ -17,6 +17,7 @@ import { parseCreateIndex } from '../schema/parse.js';
 import { parseMigration, rebuildCopy, type MigrationPart, rebuildTable, rebuildTemp, ordinaryColumns, renameCreate, type RebuildSpec } from './rebuild.js';
 import { declaration, howToDeclare } from './destructive.js';
 import { StepError } from './steps.js';
+import { perText } from '../memo.js';
 
 /** One thing a step does to the rows of a table. */
 export interface DataFinding {
@@ -280,18 +281,9 @@ export function runCounted(db: Database.Database, step: MigrationDefinition & { 
 type CountedPart = Exclude<MigrationPart, { kind: 'sql' }> | { readonly kind: 'sql'; readonly statements: readonly string[] };
 
 /** The parts of each step text met (a registry's steps are few and fixed): split once per thread, not once per file. */
-const partsCache = new Map<string, readonly CountedPart[]>();
-
-function partsOf(sql: string): readonly CountedPart[] {
-  let parts = partsCache.get(sql);
-  if (!parts) {
-    parts = parseMigration(sql).map((part) => (part.kind === 'sql' ? { kind: 'sql', statements: statementRanges(part.sql).map((st) => st.sql) } : part));
-    // Bounded, for a host that loads registry after registry.
-    if (partsCache.size >= 256) partsCache.clear();
-    partsCache.set(sql, parts);
-  }
-  return parts;
-}
+const partsOf = perText((sql): readonly CountedPart[] =>
+  parseMigration(sql).map((part) => (part.kind === 'sql' ? { kind: 'sql', statements: statementRanges(part.sql).map((st) => st.sql) } : part)),
+);
 
 function countedParts(db: Database.Database, step: MigrationDefinition & { sql: string }, tables: readonly string[]): DataFinding[] {
   const findings: DataFinding[] = [];

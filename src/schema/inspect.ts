@@ -8,6 +8,7 @@ import { canonical, canonicalExpr, foldCase, isWord, nameOf, quoteIdent, quoteSt
 import type { Column, ForeignKey, Index, KeyTerm, MasterRow, PrimaryKey, Snapshot, Table, Trigger, Unique, View } from './model.js';
 import { describeKeyTerm, describeUnique } from './diff.js';
 import { parseCreateIndex, parseCreateTable, parseCreateTrigger, parseCreateView, type ParsedKey, type ParsedTable } from './parse.js';
+import { perText } from '../memo.js';
 
 type DB = Database.Database;
 
@@ -151,20 +152,10 @@ function ask(db: DB): Reported {
 /**
  * What a CREATE TABLE statement says depends on its text alone, and the same texts come back
  * again and again: validating a registry introspects every version of every store (90 tables
- * for the shipped three, 24 texts), a fleet's drifted files share their tables. Parsed once per
- * text and thread (frozen: every caller shares the result), forgotten in bulk past 256 texts.
+ * for the shipped three, 24 texts), a fleet's drifted files share their tables. Frozen: every
+ * caller shares the result.
  */
-const parsedTables = new Map<string, ParsedTable>();
-
-function parsedTable(sql: string): ParsedTable {
-  let parsed = parsedTables.get(sql);
-  if (parsed === undefined) {
-    if (parsedTables.size >= 256) parsedTables.clear();
-    parsed = deepFreeze(parseCreateTable(sql));
-    parsedTables.set(sql, parsed);
-  }
-  return parsed;
-}
+const parsedTable = perText((sql) => deepFreeze(parseCreateTable(sql)));
 
 /** Introspects the whole schema of `db` (the `main` schema). */
 export function inspect(db: DB, master: readonly MasterRow[] = readMaster(db)): Snapshot {
