@@ -12,6 +12,10 @@ export const PEERS = { kysely: 'Kysely Migrator', umzug: 'umzug', drizzle: 'driz
 const BOOT_BENCH = path.join(PKG, 'scripts', 'bench-boot.mjs');
 const name = (n) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
 const peerVariants = (peers, targetOf) => peers.map((p) => ({ id: p, ...targetOf(p) }));
+/** A floor must do the raw baseline's whole work: the same number of store files, or the bench stops. */
+const sameWork = (what, s) => {
+  if (s.floor.inner.files !== s.raw.inner.files) throw new Error(`bench: ${what}: the floor handled ${s.floor.inner.files} store files, the raw baseline ${s.raw.inner.files}`);
+};
 
 /** check over the fleet sizes, and the peak RSS of the largest against the middle one. */
 export async function check(c) {
@@ -34,6 +38,7 @@ export async function check(c) {
         P.checkReps[k],
         size <= 1000 ? P.warmup : 0,
       );
+      sameWork(`check ${mode} ${size}`, s);
       const left = fs.readdirSync(root, { recursive: true }).filter((f) => /-(wal|shm|journal)$/.test(f));
       if (left.length > 0) throw new Error(`bench: check left ${left.length} -wal/-shm/-journal files under ${root}`);
       s.journalAfter = journalOf(dirs, R[mode].registry);
@@ -124,6 +129,7 @@ export async function noop(c) {
       P.reps,
       P.warmup,
     );
+    sameWork(`no-op ${mode}`, s);
     for (const [flavour, dirs] of Object.entries(fleets)) {
       validate(dirs, flavour, registry);
       const j = journalOf(dirs, registry);
@@ -179,6 +185,7 @@ export async function rewrite(c, kind) {
       ...tools.map((p) => ({ id: p, prepare: fleet(p), argv: (dirs) => cmd.child(p, mode, dirs), after: done(p, p) })),
     ];
     const s = runner.measure(`${kind} ${mode} ${P.fleet}`, variants, P.reps, P.warmup);
+    if (kind === 'upgrade') sameWork(`upgrade ${mode}`, s);
     workloads[kind][mode] = { dirs: P.fleet, states: kind === 'upgrade' ? behindStates : ['legacy'], journalAfter: after, results: s };
     const w = { workload: kind === 'upgrade' ? `upgrade ${P.fleet} dirs v1…v3 → v4` : `adopt ${P.fleet} legacy dirs`, mode, dirs: P.fleet, declared: JOURNALS[mode].pragma };
     const j = (id) => ({ ...after[id], mismatch: after[id].mode !== JOURNALS[mode].header });
