@@ -7,7 +7,9 @@
 export function perText<T>(compute: (text: string) => T, limit = 256): (text: string) => T {
   const known = new Map<string, T>();
   return (text) => {
-    if (known.has(text)) return known.get(text)!;
+    // One lookup on a hit; `has` only for an answer that is itself undefined.
+    const hit = known.get(text);
+    if (hit !== undefined || known.has(text)) return hit as T;
     const value = compute(text);
     if (known.size >= limit) known.clear();
     known.set(text, value);

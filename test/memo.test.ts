@@ -25,6 +25,17 @@ describe('perText: a function of a text, worked out once per text', () => {
     expect(calls).toEqual(texts);
   });
 
+  it('an answer of undefined is kept too, not worked out again', () => {
+    let n = 0;
+    const f = perText((): undefined => {
+      n++;
+      return undefined;
+    });
+    expect(f('x')).toBeUndefined();
+    expect(f('x')).toBeUndefined();
+    expect(n).toBe(1);
+  });
+
   it('an answer that throws is not kept: the text is worked out again next time', () => {
     let n = 0;
     const f = perText((t) => {
